@@ -1,0 +1,64 @@
+"""The single entry point for lint, typecheck, tests and every harness stage.
+
+Python versions come from pyproject.toml's classifiers; uv is the venv backend, so a
+session installs in seconds once the wheel cache is warm.
+"""
+
+from __future__ import annotations
+
+import os
+
+import nox
+
+nox.options.default_venv_backend = "uv|virtualenv"
+nox.options.reuse_existing_virtualenvs = True
+nox.options.sessions = ["lint", "typecheck", "tests"]
+
+PYPROJECT = nox.project.load_toml("pyproject.toml")
+PYTHON_VERSIONS = nox.project.python_versions(PYPROJECT)
+PYTHON = PYTHON_VERSIONS[0]
+
+# Everything a session needs: the harness with its pipeline extras, and the reference system.
+INSTALL = ("-e", ".[pipeline,dev]", "-e", "target-system")
+# pact-python's verifier sends telemetry unless told not to (../shared/library-facts.md).
+QUIET_ENV = {"PACT_DO_NOT_TRACK": "true"}
+
+
+def _install(session: nox.Session) -> None:
+    session.install(*INSTALL)
+
+
+@nox.session(python=PYTHON)
+def lint(session: nox.Session) -> None:
+    """ruff lint and format check."""
+    session.install("ruff>=0.6")
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+
+
+@nox.session(python=PYTHON)
+def typecheck(session: nox.Session) -> None:
+    """mypy (strict) on harness/ and target-system/shop."""
+    _install(session)
+    session.run("mypy", "harness")
+    session.run("mypy", "--config-file", "target-system/pyproject.toml", "target-system/shop")
+
+
+@nox.session(python=PYTHON)
+def tests(session: nox.Session) -> None:
+    """The test suite: unit tests plus real processes on loopback (no Docker needed)."""
+    _install(session)
+    args = session.posargs or ["-m", "not containers", "-p", "no:cacheprovider"]
+    session.run("pytest", *args, env=QUIET_ENV)
+
+
+@nox.session(python=PYTHON)
+def ci(session: nox.Session) -> None:
+    """What CI runs: lint, typecheck, tests."""
+    session.notify("lint")
+    session.notify("typecheck")
+    session.notify("tests")
+
+
+if os.environ.get("CI"):
+    nox.options.error_on_missing_interpreters = True

@@ -1,0 +1,1 @@
+"""The reference shop: six services with real resilience patterns."""
