@@ -1,0 +1,449 @@
+"""The topology file (`system.toml`): which services make up a system and which calls which.
+
+A topology is parsed once, at the edge, into frozen pydantic models; everything downstream
+(runtime backends, CLI, pytest plugin, chaos) receives a `Topology`, never a dict. Any
+problem in the file becomes one `TopologyError` whose message names the file, the key and
+what was expected, before anything is started.
+
+Format (see `target-system/system.toml` for the reference system)::
+
+    edges = ["orders -> payments"]          # or [[edges]] tables: from, to, env, proxy
+
+    [system]
+    name = "shop"
+    startup_timeout = 30.0                  # seconds for every service to answer its health path
+
+    [services.payments]
+    app = "shop.payments.app:app"           # or command = ["{python}", "-m", "x", "{port}"]
+    kind = "wsgi"                           # "asgi" (uvicorn, default) or "wsgi" (gunicorn)
+    port = 0                                # 0: a free port is picked at start
+    health = "/health"
+    env = { DATABASE_URL = "sqlite:///{run_dir}/payments.db" }
+    url = "http://127.0.0.1:8103"           # where it already runs (attach backend)
+
+Each edge hands the caller the address of its own fault proxy through an environment
+variable, `<TARGET>_URL` unless the edge says `env = "..."`.
+"""
+
+from __future__ import annotations
+
+import re
+import string
+import tomllib
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+__all__ = [
+    "PLACEHOLDERS",
+    "EdgeSpec",
+    "ServiceSpec",
+    "SystemSettings",
+    "Topology",
+    "TopologyError",
+    "load_topology",
+    "parse_topology",
+    "render_template",
+]
+
+# Placeholders allowed in `env` values, `command` items and `cwd`; filled in per service at start.
+PLACEHOLDERS = frozenset({"run_dir", "port", "host", "name", "python", "topology_dir"})
+
+_NAME = re.compile(r"^[a-z][a-z0-9_-]*$")
+_ENV_VAR = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_APP_PATH = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$")
+_EDGE_ARROW = re.compile(r"^\s*([^\s>-][^\s>]*?)\s*->\s*([^\s>]+)\s*$")
+
+EnvValue = str | int | float | bool
+
+
+class TopologyError(ValueError):
+    """A topology file or mapping is malformed; the message says where and what was expected."""
+
+
+def _placeholders_in(template: str) -> set[str]:
+    names: set[str] = set()
+    for _, field, _, _ in string.Formatter().parse(template):
+        if field is not None:
+            names.add(field)
+    return names
+
+
+def _check_template(template: str) -> str:
+    try:
+        unknown = _placeholders_in(template) - PLACEHOLDERS
+    except ValueError as exc:  # unbalanced braces
+        raise ValueError(f"bad placeholder syntax in {template!r}: {exc}") from None
+    if unknown:
+        allowed = ", ".join("{" + p + "}" for p in sorted(PLACEHOLDERS))
+        bad = ", ".join("{" + p + "}" for p in sorted(unknown))
+        raise ValueError(f"unknown placeholder {bad} in {template!r}; allowed: {allowed}")
+    return template
+
+
+def render_template(template: str, values: Mapping[str, str]) -> str:
+    """Fill `{run_dir}`-style placeholders (checked at load time, so every name is known)."""
+    return template.format_map(dict(values))
+
+
+def _env_text(value: EnvValue) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+
+class SystemSettings(_Model):
+    """The `[system]` table: settings for the whole system."""
+
+    name: str = "system"
+    startup_timeout: float = Field(
+        30.0, gt=0, description="seconds for every service to be healthy"
+    )
+    env: dict[str, EnvValue] = Field(
+        default_factory=dict, description="env shared by every service"
+    )
+
+    @field_validator("env")
+    @classmethod
+    def _env_ok(cls, env: dict[str, EnvValue]) -> dict[str, EnvValue]:
+        return _validate_env(env)
+
+
+def _validate_env(env: dict[str, EnvValue]) -> dict[str, EnvValue]:
+    for key, value in env.items():
+        if not _ENV_VAR.match(key):
+            raise ValueError(f"env key {key!r} is not a valid environment variable name")
+        if isinstance(value, str):
+            _check_template(value)
+    return env
+
+
+class ServiceSpec(_Model):
+    """One `[services.NAME]` table: how to start (or where to find) one service."""
+
+    name: str
+    app: str | None = Field(None, description="ASGI/WSGI app path, 'package.module:attribute'")
+    kind: Literal["asgi", "wsgi"] = "asgi"
+    command: tuple[str, ...] | None = Field(None, strict=False, description="argv, placeholders ok")
+    url: str | None = Field(None, description="base URL of an already running instance")
+    port: int = Field(0, ge=0, le=65535, description="0 picks a free port")
+    health: str = "/health"
+    env: dict[str, EnvValue] = Field(default_factory=dict)
+    cwd: str | None = Field(None, description="working directory, relative to the topology file")
+    workers: int = Field(1, ge=1, description="gunicorn workers (wsgi)")
+    threads: int = Field(8, ge=1, description="gunicorn threads per worker (wsgi)")
+
+    @field_validator("name")
+    @classmethod
+    def _name_ok(cls, name: str) -> str:
+        if not _NAME.match(name):
+            raise ValueError(
+                f"service name {name!r} must start with a lowercase letter and use only "
+                "a-z, 0-9, '_' and '-'"
+            )
+        return name
+
+    @field_validator("app")
+    @classmethod
+    def _app_ok(cls, app: str | None) -> str | None:
+        if app is not None and not _APP_PATH.match(app):
+            raise ValueError(f"expected 'package.module:attribute', got {app!r}")
+        return app
+
+    @field_validator("command")
+    @classmethod
+    def _command_ok(cls, command: tuple[str, ...] | None) -> tuple[str, ...] | None:
+        if command is not None:
+            if not command:
+                raise ValueError("expected a non-empty list of strings")
+            for part in command:
+                _check_template(part)
+        return command
+
+    @field_validator("url")
+    @classmethod
+    def _url_ok(cls, url: str | None) -> str | None:
+        if url is not None and not re.match(r"^https?://[^/\s]+(/\S*)?$", url):
+            raise ValueError(
+                f"expected an http(s) URL such as 'http://127.0.0.1:8100', got {url!r}"
+            )
+        return url.rstrip("/") if url else url
+
+    @field_validator("health")
+    @classmethod
+    def _health_ok(cls, health: str) -> str:
+        if not health.startswith("/"):
+            raise ValueError(f"expected a path starting with '/', got {health!r}")
+        return health
+
+    @field_validator("env")
+    @classmethod
+    def _env_ok(cls, env: dict[str, EnvValue]) -> dict[str, EnvValue]:
+        return _validate_env(env)
+
+    @field_validator("cwd")
+    @classmethod
+    def _cwd_ok(cls, cwd: str | None) -> str | None:
+        return None if cwd is None else _check_template(cwd)
+
+    @model_validator(mode="after")
+    def _one_way_to_start(self) -> ServiceSpec:
+        if self.app is not None and self.command is not None:
+            raise ValueError("give either 'app' or 'command', not both")
+        if self.app is None and self.command is None and self.url is None:
+            raise ValueError("give 'app' (with 'kind'), 'command', or 'url' (already running)")
+        return self
+
+    @property
+    def startable(self) -> bool:
+        """True when the process backend can start it (it has an app or a command)."""
+        return self.app is not None or self.command is not None
+
+    def rendered_env(self, values: Mapping[str, str]) -> dict[str, str]:
+        return {key: render_template(_env_text(v), values) for key, v in self.env.items()}
+
+
+def default_env_var(target: str) -> str:
+    """`payments` -> `PAYMENTS_URL`: the variable a caller reads its dependency's URL from."""
+    return re.sub(r"[^A-Za-z0-9]", "_", target).upper() + "_URL"
+
+
+class EdgeSpec(_Model):
+    """`source -> target`: the source calls the target, through a fault proxy of its own."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    source: str = Field(alias="from")
+    target: str = Field(alias="to")
+    env: str | None = Field(None, description="source's env var for the URL; <TARGET>_URL")
+    proxy: str | None = Field(None, description="existing proxy name on a user-supplied Toxiproxy")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_arrow(cls, data: Any) -> Any:
+        if isinstance(data, str):
+            match = _EDGE_ARROW.match(data)
+            if match is None:
+                raise ValueError(f"expected 'source -> target', got {data!r}")
+            data = {"from": match.group(1), "to": match.group(2)}
+        return data
+
+    @field_validator("env")
+    @classmethod
+    def _env_ok(cls, env: str | None) -> str | None:
+        if env is not None and not _ENV_VAR.match(env):
+            raise ValueError(f"{env!r} is not a valid environment variable name")
+        return env
+
+    @property
+    def env_var(self) -> str:
+        """The source's variable that receives the target's (proxied) URL."""
+        return self.env or default_env_var(self.target)
+
+    @property
+    def name(self) -> str:
+        """The edge's name, also its proxy's name on the fault proxy: `orders->payments`."""
+        return f"{self.source}->{self.target}"
+
+
+class Topology(_Model):
+    """A whole system: `services` by name and the `edges` between them."""
+
+    system: SystemSettings = Field(default_factory=lambda: SystemSettings.model_validate({}))
+    services: dict[str, ServiceSpec]
+    edges: tuple[EdgeSpec, ...] = Field((), strict=False)
+
+    _path: Path | None = PrivateAttr(default=None)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _name_services(cls, data: Any) -> Any:
+        if isinstance(data, Mapping) and isinstance(data.get("services"), Mapping):
+            services = {}
+            for key, table in data["services"].items():
+                if isinstance(table, Mapping):
+                    if "name" in table and table["name"] != key:
+                        raise ValueError(
+                            f"services.{key}.name: the table key is the service's name; "
+                            f"remove 'name' or make it {key!r}"
+                        )
+                    table = {**table, "name": key}
+                services[key] = table
+            data = {**data, "services": services}
+        return data
+
+    @field_validator("services")
+    @classmethod
+    def _not_empty(cls, services: dict[str, ServiceSpec]) -> dict[str, ServiceSpec]:
+        if not services:
+            raise ValueError("expected at least one service")
+        return services
+
+    @model_validator(mode="after")
+    def _cross_checks(self) -> Topology:
+        known = ", ".join(sorted(self.services))
+        seen: set[str] = set()
+        for index, edge in enumerate(self.edges):
+            for role, name in (("from", edge.source), ("to", edge.target)):
+                if name not in self.services:
+                    raise ValueError(
+                        f"edges[{index}].{role}: unknown service {name!r} in edge "
+                        f"'{edge.source} -> {edge.target}'; services are: {known}"
+                    )
+            if edge.source == edge.target:
+                raise ValueError(f"edges[{index}]: a service cannot be its own dependency")
+            if edge.name in seen:
+                raise ValueError(f"edges[{index}]: duplicate edge '{edge.source} -> {edge.target}'")
+            seen.add(edge.name)
+            if edge.env_var in self.services[edge.source].env:
+                raise ValueError(
+                    f"services.{edge.source}.env.{edge.env_var}: set by edge "
+                    f"'{edge.source} -> {edge.target}'; remove it from env"
+                )
+        self._check_fixed_ports()
+        return self
+
+    def _check_fixed_ports(self) -> None:
+        owners: dict[int, str] = {}
+        for service in self.services.values():
+            if service.port and service.startable:
+                if service.port in owners:
+                    raise ValueError(
+                        f"services.{service.name}.port: port {service.port} is also used by "
+                        f"service {owners[service.port]!r}"
+                    )
+                owners[service.port] = service.name
+
+    @property
+    def path(self) -> Path | None:
+        """The file this topology was loaded from, if any."""
+        return self._path
+
+    @property
+    def base_dir(self) -> Path:
+        """Where relative `cwd` values start: the topology file's directory (else the cwd)."""
+        return self._path.parent if self._path is not None else Path.cwd()
+
+    def dependencies(self, service: str) -> list[EdgeSpec]:
+        """Edges whose source is `service`."""
+        return [edge for edge in self.edges if edge.source == service]
+
+    def edge(self, name: str) -> EdgeSpec:
+        """The edge named `orders->payments` (spaces around the arrow are ignored)."""
+        wanted = normalize_edge_name(name)
+        for edge in self.edges:
+            if edge.name == wanted:
+                return edge
+        raise KeyError(f"unknown edge {name!r}; edges are: {', '.join(e.name for e in self.edges)}")
+
+
+def normalize_edge_name(name: str) -> str:
+    """`'orders -> payments'` and `'orders->payments'` name the same edge."""
+    return re.sub(r"\s*->\s*", "->", name.strip())
+
+
+# ---------------------------------------------------------------------------------- parsing
+
+
+def parse_topology(data: Mapping[str, Any], *, source: str | Path = "<topology>") -> Topology:
+    """Validate a mapping (a parsed TOML document) into a `Topology`.
+
+    Raises `TopologyError` naming `source`, the key and what was expected.
+    """
+    try:
+        topology = Topology.model_validate(dict(data))
+    except ValidationError as exc:
+        raise TopologyError(_describe(exc, source)) from None
+    except ValueError as exc:  # raised by a before-validator outside pydantic's error wrapping
+        raise TopologyError(f"{source}: {exc}") from None
+    if isinstance(source, Path):
+        topology._path = source.resolve()
+    return topology
+
+
+def load_topology(path: Path) -> Topology:
+    """Read and validate a `system.toml`; raises `TopologyError` on any problem."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise TopologyError(f"{path}: cannot read the topology file: {exc.strerror}") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise TopologyError(f"{path}: not valid TOML: {exc}") from None
+    return parse_topology(data, source=path)
+
+
+_KEYS_BY_DEPTH: dict[str, type[BaseModel]] = {
+    "": Topology,
+    "system": SystemSettings,
+    "services.*": ServiceSpec,
+    "edges.*": EdgeSpec,
+}
+
+
+def _describe(exc: ValidationError, source: str | Path) -> str:
+    lines = [f"{source}: invalid topology ({exc.error_count()} problem(s))"]
+    for error in exc.errors(include_url=False):
+        # cross-checks on the whole file name their own key inside the message
+        key = f"{_key(error['loc'])}: " if error["loc"] else ""
+        lines.append(f"  {key}{_explain(error)}")
+    return "\n".join(lines)
+
+
+def _key(loc: Sequence[int | str]) -> str:
+    text = ""
+    for part in loc:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        elif part in {"function-after[_from_arrow(), EdgeSpec]", "str"}:
+            continue
+        else:
+            text += f".{part}" if text else str(part)
+    return text
+
+
+def _explain(error: Mapping[str, Any]) -> str:
+    kind = error["type"]
+    loc = tuple(error["loc"])
+    if kind == "extra_forbidden":
+        allowed = _allowed_keys(loc[:-1])
+        return f"unknown key {loc[-1]!r}; expected one of: {allowed}"
+    if kind == "missing":
+        return "required key is missing"
+    if loc and loc[-1] == "port":
+        return (
+            f"expected a port number from 0 to 65535 (0 picks a free port), got {error['input']!r}"
+        )
+    message = str(error["msg"]).removeprefix("Value error, ")
+    if kind.endswith("_type") or kind in {"greater_than_equal", "less_than_equal", "greater_than"}:
+        message += f" (got {error['input']!r})"
+    return message
+
+
+def _allowed_keys(loc: Sequence[int | str]) -> str:
+    pattern = ".".join("*" if i > 0 else str(p) for i, p in enumerate(loc))
+    model = _KEYS_BY_DEPTH.get(pattern)
+    if model is None:
+        return "(see the topology format)"
+    names = [
+        (field.alias or name)
+        for name, field in model.model_fields.items()
+        if not (model is ServiceSpec and name == "name")  # the table key is the name
+    ]
+    return ", ".join(sorted(names))

@@ -1,0 +1,148 @@
+"""The topology file: what a valid `system.toml` gives, and how a malformed one is reported."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from harness.topology import TopologyError, load_topology, parse_topology, render_template
+
+VALID = """
+edges = ["orders -> payments", { from = "gateway", to = "orders", env = "ORDERS_BASE" }]
+
+[system]
+name = "mini"
+startup_timeout = 12
+env = { LOG_LEVEL = "DEBUG", RETRIES = 3, ENABLED = true }
+
+[services.gateway]
+app = "gw.app:app"
+
+[services.orders]
+app = "orders.app:app"
+env = { DATABASE_URL = "sqlite:///{run_dir}/{name}.db" }
+
+[services.payments]
+app = "payments.app:app"
+kind = "wsgi"
+port = 8123
+health = "/healthz"
+url = "http://127.0.0.1:8123/"
+"""
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "system.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_valid_topology_gives_typed_services_and_named_edges(tmp_path: Path) -> None:
+    topology = load_topology(write(tmp_path, VALID))
+
+    assert list(topology.services) == ["gateway", "orders", "payments"]
+    payments = topology.services["payments"]
+    assert (payments.kind, payments.port, payments.health) == ("wsgi", 8123, "/healthz")
+    assert payments.url == "http://127.0.0.1:8123"
+    assert [(e.name, e.env_var) for e in topology.edges] == [
+        ("orders->payments", "PAYMENTS_URL"),
+        ("gateway->orders", "ORDERS_BASE"),
+    ]
+    assert topology.system.startup_timeout == 12.0
+    assert topology.base_dir == tmp_path.resolve()
+    assert topology.edge("orders -> payments").target == "payments"
+
+
+def test_env_placeholders_are_rendered_per_service(tmp_path: Path) -> None:
+    orders = load_topology(write(tmp_path, VALID)).services["orders"]
+    env = orders.rendered_env({"run_dir": "/runs/1", "name": "orders"})
+    assert env == {"DATABASE_URL": "sqlite:////runs/1/orders.db"}
+    assert render_template("{{literal}} {port}", {"port": "80"}) == "{literal} 80"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        pytest.param(
+            '[services.a]\napp = "m:app"\nprot = 80\n',
+            ["services.a.prot", "unknown key 'prot'", "port"],
+            id="unknown-key",
+        ),
+        pytest.param(
+            'edges = ["a -> ghost"]\n[services.a]\napp = "m:app"\n',
+            ["edges[0].to", "unknown service 'ghost'", "services are: a"],
+            id="edge-to-unknown-service",
+        ),
+        pytest.param(
+            '[services.a]\napp = "m:app"\nport = 70000\n',
+            ["services.a.port", "0 to 65535", "70000"],
+            id="port-out-of-range",
+        ),
+        pytest.param(
+            '[services.a]\napp = "m:app"\nport = "http"\n',
+            ["services.a.port", "'http'"],
+            id="port-not-a-number",
+        ),
+        pytest.param(
+            'edges = ["a => b"]\n[services.a]\napp = "m:app"\n',
+            ["edges[0]", "expected 'source -> target'"],
+            id="edge-without-arrow",
+        ),
+        pytest.param(
+            '[services.a]\napp = "m:app"\nenv = { X = "{home}" }\n',
+            ["services.a.env", "unknown placeholder {home}", "{run_dir}"],
+            id="unknown-placeholder",
+        ),
+        pytest.param(
+            '[services.a]\nkind = "asgi"\n',
+            ["services.a", "give 'app'"],
+            id="no-way-to-start",
+        ),
+        pytest.param(
+            '[services.a]\napp = "not a path"\n',
+            ["services.a.app", "package.module:attribute"],
+            id="bad-app-path",
+        ),
+        pytest.param(
+            '[services.a]\napp = "m:app"\nport = 9000\n[services.b]\napp = "m:b"\nport = 9000\n',
+            ["services.b.port", "also used by service 'a'"],
+            id="duplicate-fixed-port",
+        ),
+        pytest.param("[services\n", ["not valid TOML"], id="bad-toml"),
+    ],
+)
+def test_malformed_topology_names_file_key_and_expectation(
+    tmp_path: Path, text: str, expected: list[str]
+) -> None:
+    path = write(tmp_path, text)
+    with pytest.raises(TopologyError) as caught:
+        load_topology(path)
+    message = str(caught.value)
+    assert str(path) in message
+    for fragment in expected:
+        assert fragment in message
+
+
+def test_every_problem_is_reported_at_once() -> None:
+    data = {"system": {"nme": "x"}, "services": {"a": {"app": "m:app", "port": -1}}}
+    with pytest.raises(TopologyError) as caught:
+        parse_topology(data, source="inline.toml")
+    message = str(caught.value)
+    assert "2 problem(s)" in message
+    assert "system.nme" in message
+    assert "services.a.port" in message
+
+
+def test_missing_file_is_a_topology_error(tmp_path: Path) -> None:
+    with pytest.raises(TopologyError, match="cannot read"):
+        load_topology(tmp_path / "absent.toml")
+
+
+def test_edge_env_var_must_not_also_be_set_by_hand() -> None:
+    data = {
+        "services": {"a": {"app": "m:app", "env": {"B_URL": "x"}}, "b": {"app": "m:b"}},
+        "edges": ["a -> b"],
+    }
+    with pytest.raises(TopologyError, match=r"services\.a\.env\.B_URL: set by edge"):
+        parse_topology(data)
