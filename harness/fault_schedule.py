@@ -401,6 +401,7 @@ class TimelineEvent(BaseModel):
     fault_index: int
     kind: Literal["edge", "process"]
     target: str
+    label: str | None = Field(default=None, description="the fault's `label`, if it has one")
     description: str
     ok: bool = True
     error: str | None = None
@@ -596,6 +597,7 @@ class FaultScheduleExecutor:
             fault_index=index,
             kind="edge" if isinstance(fault, EdgeFault) else "process",
             target=fault.target,
+            label=fault.label,
             description=fault.describe(),
             ok=error is None,
             error=error,
