@@ -1,0 +1,44 @@
+"""`python -m shop.payments`: serve the app with gunicorn on HOST:PORT from the environment."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+from gunicorn.app.base import BaseApplication
+
+from shop.payments.factory import create_app
+from shop.payments.settings import PaymentsSettings
+
+
+class _Gunicorn(BaseApplication):  # type: ignore[misc]
+    """gunicorn embedded: one worker, eight threads (see `shop.payments.app`)."""
+
+    def __init__(self, app: Flask, options: dict[str, Any]) -> None:
+        self._app = app
+        self._options = options
+        super().__init__()
+
+    def load_config(self) -> None:
+        for key, value in self._options.items():
+            self.cfg.set(key, value)
+
+    def load(self) -> Flask:
+        return self._app
+
+
+def main() -> None:
+    settings = PaymentsSettings()
+    options = {
+        "bind": f"{settings.host}:{settings.port}",
+        "workers": 1,
+        "threads": 8,
+        "worker_class": "gthread",
+        "loglevel": settings.log_level.lower(),
+        "graceful_timeout": 5,
+    }
+    _Gunicorn(create_app(settings=settings), options).run()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,143 @@
+"""Charge, refund and look up payments: the service's rules, free of HTTP.
+
+A charge is decided by its card token (`tok_declined` is declined, anything else captured) and
+recorded together with the answer it got, so a retry under the same `Idempotency-Key` gets
+exactly the same answer and never a second charge.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from shop.common.errors import Conflict, NotFound
+from shop.payments.models import Payment, PaymentStatus, utcnow
+from shop.payments.schemas import DECLINED_CARD_TOKEN, MAX_ID, ChargeRequest, PaymentQuery
+
+
+@dataclass(frozen=True, slots=True)
+class ChargeAnswer:
+    """The answer to a charge request: status code and body, and whether it is a replay."""
+
+    status_code: int
+    body: dict[str, Any]
+    replayed: bool
+
+
+@dataclass(frozen=True, slots=True)
+class RefundAnswer:
+    payment: dict[str, Any]
+    # False when the payment had been refunded before (an idempotent repeat).
+    newly_refunded: bool
+
+
+def request_fingerprint(request: ChargeRequest) -> str:
+    return hashlib.sha256(request.model_dump_json().encode()).hexdigest()
+
+
+def charge(session: Session, *, idempotency_key: str, request: ChargeRequest) -> ChargeAnswer:
+    """Capture or decline a payment once per key; replay the stored answer afterwards.
+
+    Raises `Conflict` when the key was used before with another body.
+    """
+    fingerprint = request_fingerprint(request)
+    existing = find_by_key(session, idempotency_key)
+    if existing is not None:
+        return _replay(existing, fingerprint)
+    declined = request.card_token == DECLINED_CARD_TOKEN
+    now = utcnow()
+    payment = Payment(
+        order_id=request.order_id,
+        amount_cents=request.amount_cents,
+        currency=request.currency,
+        status=PaymentStatus.DECLINED if declined else PaymentStatus.CAPTURED,
+        idempotency_key=idempotency_key,
+        request_fingerprint=fingerprint,
+        response_status=0,
+        response_body={},
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(payment)
+    try:
+        session.flush()
+    except IntegrityError:
+        # A concurrent request with the same key won the insert: answer as its replay.
+        session.rollback()
+        winner = find_by_key(session, idempotency_key)
+        if winner is None:
+            raise
+        return _replay(winner, fingerprint)
+    payment.response_status, payment.response_body = _first_answer(payment, declined=declined)
+    return ChargeAnswer(payment.response_status, payment.response_body, replayed=False)
+
+
+def _first_answer(payment: Payment, *, declined: bool) -> tuple[int, dict[str, Any]]:
+    if declined:
+        return 402, {
+            "error": "card_declined",
+            "detail": "the card was declined",
+            "payment": payment.to_json(),
+        }
+    return 201, payment.to_json()
+
+
+def _replay(payment: Payment, fingerprint: str) -> ChargeAnswer:
+    if payment.request_fingerprint != fingerprint:
+        raise Conflict(
+            "this Idempotency-Key was used with another request body",
+            error="idempotency_key_reused",
+        )
+    return ChargeAnswer(payment.response_status, dict(payment.response_body), replayed=True)
+
+
+def refund(session: Session, *, payment_id: int) -> RefundAnswer:
+    """Refund a captured payment; refunding it again is a no-op. Declined payments: 409."""
+    payment = get_payment(session, payment_id=payment_id)
+    if payment.status == PaymentStatus.DECLINED:
+        raise Conflict("a declined payment cannot be refunded", error="payment_declined")
+    # A conditional update, so two concurrent refunds count once.
+    result = session.execute(
+        update(Payment)
+        .where(Payment.id == payment_id, Payment.status == PaymentStatus.CAPTURED)
+        .values(status=PaymentStatus.REFUNDED, updated_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    newly_refunded = getattr(result, "rowcount", 0) == 1
+    session.refresh(payment)
+    return RefundAnswer(payment.to_json(), newly_refunded=newly_refunded)
+
+
+def get_payment(session: Session, *, payment_id: int) -> Payment:
+    payment = session.get(Payment, payment_id) if 1 <= payment_id <= MAX_ID else None
+    if payment is None:
+        raise NotFound(f"payment {payment_id} not found")
+    return payment
+
+
+def find_by_key(session: Session, idempotency_key: str) -> Payment | None:
+    return session.scalars(
+        select(Payment).where(Payment.idempotency_key == idempotency_key)
+    ).one_or_none()
+
+
+def list_payments(session: Session, query: PaymentQuery) -> dict[str, Any]:
+    conditions = []
+    if query.order_id is not None:
+        conditions.append(Payment.order_id == query.order_id)
+    if query.idempotency_key is not None:
+        conditions.append(Payment.idempotency_key == query.idempotency_key)
+    total = session.scalar(select(func.count()).select_from(Payment).where(*conditions)) or 0
+    rows = session.scalars(
+        select(Payment)
+        .where(*conditions)
+        .order_by(Payment.id)
+        .limit(query.limit)
+        .offset(query.offset)
+    )
+    return {"items": [row.to_json() for row in rows], "total": total}
