@@ -38,7 +38,9 @@ logger = logging.getLogger(__name__)
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
-UNMATCHED_ROUTE = "unmatched"
+# The same labels as shop.common.app (not imported: it would load FastAPI into this process).
+UNMATCHED_ROUTE = "<unmatched>"
+_KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 _FLASK_PARAM = re.compile(r"<(?:[^<>:]+:)?([^<>]+)>")
 
 
@@ -72,12 +74,10 @@ def _make_response_finisher(service: str) -> Callable[[Response], Response]:
         rule = request.url_rule
         route = route_template(rule.rule) if rule is not None else UNMATCHED_ROUTE
         duration = time.perf_counter() - g.get("started", time.perf_counter())
-        metrics.HTTP_REQUESTS.labels(
-            service=service, method=request.method, route=route, status=str(response.status_code)
-        ).inc()
-        metrics.HTTP_REQUEST_DURATION.labels(
-            service=service, method=request.method, route=route
-        ).observe(duration)
+        method = request.method if request.method in _KNOWN_METHODS else "OTHER"
+        labels = {"service": service, "method": method, "route": route}
+        metrics.HTTP_REQUESTS.labels(**labels, status=str(response.status_code)).inc()
+        metrics.HTTP_REQUEST_DURATION.labels(**labels).observe(duration)
         return response
 
     return finish

@@ -10,7 +10,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
-MAX_ID = 2**31 - 1
+from shop.common.validation import MAX_DB_INT
+
+MAX_ID = MAX_DB_INT
 MAX_AMOUNT_CENTS = 10**12
 MAX_CARD_TOKEN = 100
 MAX_LIST_LIMIT = 1000
