@@ -46,7 +46,7 @@ class RetryPolicy:
 
 
 class RetryBudget:
-    """Allows a retry while `retries < ratio * requests + min_retries` over the last window.
+    """Allows retries while `retries <= ratio * requests + min_retries` over the last window.
 
     Counts live in `buckets` time slices so memory stays bounded at any request rate.
     """
@@ -82,7 +82,7 @@ class RetryBudget:
             current = self._current()
             requests = sum(s[1] for s in self._slices)
             retries = sum(s[2] for s in self._slices)
-            if retries >= self.ratio * requests + self.min_retries:
+            if retries + 1 > self.ratio * requests + self.min_retries:
                 return False
             current[2] += 1
             return True
