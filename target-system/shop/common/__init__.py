@@ -3,7 +3,8 @@
 - `settings`: `ServiceSettings`, every env knob of the README with its default; subclass it
   to set a service's `port` and `database_url` defaults.
 - `db`: `make_engine(url)`, `session_scope(engine, *, write=False)`, `make_sessionmaker`,
-  `ping(engine)`. Each service owns its `DeclarativeBase` and creates its tables at start-up.
+  `ping(engine)`, `UtcDateTime` (column type, aware UTC on every backend), `utc_now()`.
+  Each service owns its `DeclarativeBase` and creates its tables at start-up.
 - `context`: the request id contextvar (`get_request_id`, `REQUEST_ID_HEADER`).
 - `logging`: `configure_logging(service=, level=)`, JSON lines with `request_id`, `service`.
 - `metrics`: the metrics contract's prometheus-client objects in one `REGISTRY`;
@@ -17,6 +18,8 @@
 - `retry`: `RetryPolicy`, `RetryBudget`, `is_retryable_request`, `build_retrying` (tenacity).
 - `bulkhead`: `Bulkhead(max_concurrent)`, `BulkheadFull`.
 - `client`: `ResilientClient`, the one way a service calls another.
-- `validation`: bounded integer types for request models (ids that fit a database column).
+- `validation`: bounded integers that fit a database column: `DbId`, `NonNegativeDbInt`,
+  `PositiveDbInt` for path/query parameters; strict `JsonId`, `JsonNonNegativeInt`,
+  `JsonPositiveInt` for JSON bodies.
 - `runner`: `run_service(app_path, settings)` for `python -m shop.<service>`.
 """

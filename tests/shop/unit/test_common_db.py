@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-from shop.common.db import make_engine, ping, session_scope
+from shop.common.db import UtcDateTime, make_engine, ping, session_scope, utc_now
 from sqlalchemy import Integer, String, select, text
+from sqlalchemy.exc import StatementError
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -78,3 +80,34 @@ def test_in_memory_database_is_shared_by_every_session() -> None:
 def test_ping_tells_whether_the_database_answers(tmp_path: Path) -> None:
     assert ping(make_engine(f"sqlite:///{tmp_path / 'ok.db'}"))
     assert not ping(make_engine(f"sqlite:///{tmp_path / 'no-such-dir' / 'x.db'}"))
+
+
+class Stamp(Base):
+    __tablename__ = "stamps"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+def test_utc_datetime_round_trips_as_aware_utc(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'time.db'}")
+    Base.metadata.create_all(engine)
+    paris = timezone(timedelta(hours=2))
+    with session_scope(engine) as session:
+        session.add(Stamp(id=1, at=datetime(2024, 5, 1, 12, 0, tzinfo=paris)))
+    with session_scope(engine) as session:
+        stored = session.get_one(Stamp, 1).at
+    assert stored == datetime(2024, 5, 1, 10, 0, tzinfo=UTC)
+    assert stored.utcoffset() == timedelta(0)
+    assert utc_now().tzinfo is UTC
+
+
+def test_utc_datetime_refuses_naive_values(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'naive.db'}")
+    Base.metadata.create_all(engine)
+
+    def store_naive() -> None:
+        with session_scope(engine) as session:
+            session.add(Stamp(id=1, at=datetime(2024, 5, 1, 12, 0)))
+
+    with pytest.raises(StatementError):
+        store_naive()
