@@ -122,6 +122,14 @@ class SystemSettings(_Model):
     def _env_ok(cls, env: dict[str, EnvValue]) -> dict[str, EnvValue]:
         return _validate_env(env)
 
+    def rendered_env(self, values: Mapping[str, str]) -> dict[str, str]:
+        """`env` with placeholders filled in and every value as text."""
+        return render_env(self.env, values)
+
+
+def render_env(env: Mapping[str, EnvValue], values: Mapping[str, str]) -> dict[str, str]:
+    return {key: render_template(_env_text(value), values) for key, value in env.items()}
+
 
 def _validate_env(env: dict[str, EnvValue]) -> dict[str, EnvValue]:
     for key, value in env.items():
@@ -136,16 +144,16 @@ class ServiceSpec(_Model):
     """One `[services.NAME]` table: how to start (or where to find) one service."""
 
     name: str
-    app: str | None = Field(None, description="ASGI/WSGI app path, 'package.module:attribute'")
-    kind: Literal["asgi", "wsgi"] = "asgi"
-    command: tuple[str, ...] | None = Field(None, strict=False, description="argv, placeholders ok")
-    url: str | None = Field(None, description="base URL of an already running instance")
-    port: int = Field(0, ge=0, le=65535, description="0 picks a free port")
+    app: str | None = None  # ASGI/WSGI app path, "package.module:attribute"
+    kind: Literal["asgi", "wsgi"] = "asgi"  # uvicorn or gunicorn
+    command: tuple[str, ...] | None = Field(default=None, strict=False)  # argv, placeholders ok
+    url: str | None = None  # base URL of an already running instance (attach, or not started)
+    port: int = Field(default=0, ge=0, le=65535)  # 0 picks a free port
     health: str = "/health"
     env: dict[str, EnvValue] = Field(default_factory=dict)
-    cwd: str | None = Field(None, description="working directory, relative to the topology file")
-    workers: int = Field(1, ge=1, description="gunicorn workers (wsgi)")
-    threads: int = Field(8, ge=1, description="gunicorn threads per worker (wsgi)")
+    cwd: str | None = None  # working directory, relative to the topology file
+    workers: int = Field(default=1, ge=1)  # gunicorn workers (wsgi)
+    threads: int = Field(default=8, ge=1)  # gunicorn threads per worker (wsgi)
 
     @field_validator("name")
     @classmethod
@@ -214,7 +222,8 @@ class ServiceSpec(_Model):
         return self.app is not None or self.command is not None
 
     def rendered_env(self, values: Mapping[str, str]) -> dict[str, str]:
-        return {key: render_template(_env_text(v), values) for key, v in self.env.items()}
+        """`env` with placeholders filled in and every value as text."""
+        return render_env(self.env, values)
 
 
 def default_env_var(target: str) -> str:
@@ -229,8 +238,8 @@ class EdgeSpec(_Model):
 
     source: str = Field(alias="from")
     target: str = Field(alias="to")
-    env: str | None = Field(None, description="source's env var for the URL; <TARGET>_URL")
-    proxy: str | None = Field(None, description="existing proxy name on a user-supplied Toxiproxy")
+    env: str | None = None  # the source's variable for the target's URL; default <TARGET>_URL
+    proxy: str | None = None  # name of an existing proxy on a user-supplied Toxiproxy (attach)
 
     @model_validator(mode="before")
     @classmethod
@@ -265,7 +274,7 @@ class Topology(_Model):
 
     system: SystemSettings = Field(default_factory=lambda: SystemSettings.model_validate({}))
     services: dict[str, ServiceSpec]
-    edges: tuple[EdgeSpec, ...] = Field((), strict=False)
+    edges: tuple[EdgeSpec, ...] = Field(default=(), strict=False)
 
     _path: Path | None = PrivateAttr(default=None)
 

@@ -1,0 +1,58 @@
+"""Rich tables for a running system: services, edges, and the start-up summary."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from rich.table import Table
+
+from harness.runtime import RunningSystem
+
+__all__ = ["edges_table", "services_table"]
+
+
+def services_table(system: RunningSystem, health: Mapping[str, str | None] | None = None) -> Table:
+    table = Table(title="services", title_justify="left")
+    table.add_column("service", style="bold")
+    table.add_column("URL")
+    table.add_column("pid", justify="right")
+    table.add_column("state")
+    for name, service in system.services.items():
+        table.add_row(name, service.url, str(service.pid or "-"), _state(system, name, health))
+    return table
+
+
+def _state(system: RunningSystem, name: str, health: Mapping[str, str | None] | None) -> str:
+    service = system.services[name]
+    if service.managed and not system.is_alive(name):
+        return "[red]dead[/red]"
+    if service.paused:
+        return "[yellow]paused[/yellow]"
+    if health is None:
+        return "[green]healthy[/green]"
+    reason = health.get(name)
+    return "[green]healthy[/green]" if reason is None else f"[red]unhealthy[/red] ({reason})"
+
+
+def edges_table(system: RunningSystem, proxies: Mapping[str, Any] | None = None) -> Table:
+    """Edges with their proxy address; `proxies` (the server's view) adds enabled and toxics."""
+    table = Table(title="edges (each through its own fault proxy)", title_justify="left")
+    table.add_column("edge", style="bold")
+    table.add_column("proxy address")
+    table.add_column("upstream")
+    table.add_column("env var")
+    if proxies is not None:
+        table.add_column("proxy")
+        table.add_column("toxics")
+    for edge in system.edges.values():
+        row = [f"{edge.source} -> {edge.target}", edge.url or "(no proxy)", edge.upstream]
+        row.append(edge.env_var)
+        if proxies is not None:
+            info = proxies.get(edge.proxy_name) or {}
+            enabled = info.get("enabled")
+            row.append("[green]enabled[/green]" if enabled else "[red]disabled[/red]")
+            toxics = info.get("toxics") or []
+            row.append(", ".join(f"{t['type']}({t['stream']})" for t in toxics) or "-")
+        table.add_row(*row)
+    return table

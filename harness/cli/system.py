@@ -1,0 +1,273 @@
+"""`harness up / status / down / logs`: bring a topology up, look at it, stop it.
+
+`up` detaches by default: the services (and the fault proxy) keep running after the command
+returns, recorded in the run's state file; `status`, `logs` and `down` find them there, from
+any shell. `up --foreground` instead stays until Ctrl-C or SIGTERM and then stops everything.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from harness.cli.render import edges_table, services_table
+from harness.faults import FaultProxyError
+from harness.runtime import (
+    HarnessRuntimeError,
+    RunningSystem,
+    RunNotFoundError,
+    StartupError,
+    clean_stale_runs,
+    harness_home,
+    launch,
+    open_run,
+)
+from harness.runtime.embedded_proxy import FAULT_PROXY_LOG, FAULT_PROXY_NAME
+from harness.runtime.processes import tail_lines
+from harness.runtime.start import terminate_on_sigterm
+from harness.runtime.teardown import StopReport, run_is_stale
+from harness.topology import Topology, TopologyError, load_topology
+
+__all__ = ["register"]
+
+out = Console(highlight=False)
+err = Console(stderr=True, highlight=False)
+
+
+class BackendChoice(StrEnum):
+    process = "process"
+    attach = "attach"
+
+
+TOPOLOGY_CANDIDATES = (Path("system.toml"), Path("target-system/system.toml"))
+
+HomeOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--home",
+        envvar="HARNESS_HOME",
+        help="State directory: runs, logs, state files (default: ./.harness).",
+        show_default=False,
+    ),
+]
+
+
+def register(app: typer.Typer) -> None:
+    app.command("up")(up)
+    app.command("status")(status)
+    app.command("down")(down)
+    app.command("logs")(logs)
+
+
+def _fail(message: str, code: int = 1) -> typer.Exit:
+    err.print(f"[red]error:[/red] {message}", markup=True, soft_wrap=True)
+    return typer.Exit(code)
+
+
+def _topology(path: Path | None) -> Topology:
+    if path is None:
+        path = next((p for p in TOPOLOGY_CANDIDATES if p.is_file()), None)
+        if path is None:
+            names = " or ".join(str(p) for p in TOPOLOGY_CANDIDATES)
+            raise _fail(f"no topology given and no {names} here; pass --topology FILE", 2)
+    try:
+        return load_topology(path)
+    except TopologyError as exc:
+        err.print("[red]error:[/red] ", end="")
+        err.print(str(exc), markup=False)
+        raise typer.Exit(2) from None
+
+
+def _refuse_if_up(home: Path) -> None:
+    try:
+        current = open_run(home=home)
+    except RunNotFoundError:
+        return
+    if current.state.status in ("starting", "running") and not run_is_stale(current.state):
+        raise _fail(f"a system is already up (run {current.run_dir}); stop it with `harness down`")
+
+
+def up(
+    topology: Annotated[
+        Path | None,
+        typer.Option(
+            "--topology",
+            "-t",
+            envvar="HARNESS_TOPOLOGY",
+            help="system.toml to bring up (default: ./system.toml, else "
+            "./target-system/system.toml).",
+            show_default=False,
+        ),
+    ] = None,
+    backend: Annotated[
+        BackendChoice,
+        typer.Option(help="process: start local processes; attach: use each service's url."),
+    ] = BackendChoice.process,
+    foreground: Annotated[
+        bool,
+        typer.Option("--foreground", "-f", help="Stay until Ctrl-C/SIGTERM, then stop it all."),
+    ] = False,
+    toxiproxy_url: Annotated[
+        str | None,
+        typer.Option(
+            envvar="TOXIPROXY_URL", help="A real Toxiproxy server instead of the embedded one."
+        ),
+    ] = None,
+    home: HomeOption = None,
+) -> None:
+    """Bring a topology up, with a fault proxy on every edge, and print where everything is."""
+    spec = _topology(topology)
+    home = home or harness_home()
+    for report in clean_stale_runs(home):
+        _print_stale_cleanup(report)
+    _refuse_if_up(home)
+    with terminate_on_sigterm():
+        with out.status(f"starting {len(spec.services)} services ..."):
+            try:
+                system = launch(spec, backend=backend.value, toxiproxy_url=toxiproxy_url, home=home)
+            except (StartupError, HarnessRuntimeError, FaultProxyError) as exc:
+                err.print("[red]error:[/red] ", end="")
+                err.print(str(exc), markup=False)
+                raise typer.Exit(1) from None
+        try:
+            _print_system(system)
+            if foreground:
+                out.print("running in the foreground; Ctrl-C stops everything")
+                _wait_forever()
+            else:
+                system.detach()
+                out.print("left running; `harness status`, `harness logs SERVICE`, `harness down`")
+        finally:
+            if not system.detached:
+                _print_stop(system.stop())
+
+
+def _wait_forever() -> None:
+    try:
+        while True:
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        out.print("\nstopping ...")
+
+
+def _print_stale_cleanup(report: StopReport) -> None:
+    note = "" if report.clean else f" (left: {report.survivors or report.busy_ports})"
+    out.print(f"[yellow]cleaned a stale run[/yellow] {report.run_dir}{note}")
+
+
+def _print_system(system: RunningSystem) -> None:
+    out.print(services_table(system))
+    if system.edges:
+        out.print(edges_table(system))
+    if system.fault_proxy_url:
+        out.print(f"fault proxy API: {system.fault_proxy_url}")
+    out.print(f"run directory: {system.run_dir}")
+    seconds = system.startup_seconds or 0.0
+    out.print(
+        f"[bold green]all {len(system.services)} services healthy in {seconds:.2f} s[/bold green]"
+    )
+
+
+def _print_stop(report: StopReport) -> None:
+    if report.clean:
+        out.print("stopped: no process left, every port closed")
+        return
+    if report.survivors:
+        err.print(f"[red]still running:[/red] {', '.join(report.survivors)}")
+    if report.busy_ports:
+        ports = ", ".join(map(str, report.busy_ports))
+        err.print(f"[yellow]ports still listening (not ours any more?):[/yellow] {ports}")
+
+
+def _open(home: Path | None) -> RunningSystem:
+    try:
+        return open_run(home=home or harness_home())
+    except RunNotFoundError as exc:
+        raise _fail(str(exc)) from None
+
+
+def status(home: HomeOption = None) -> None:
+    """Show the system `harness up` started: services, health, edges, proxies and toxics."""
+    system = _open(home)
+    state = system.state
+    out.print(f"run {system.run_dir} ({state.backend} backend, {state.status})")
+    health = system.health()
+    out.print(services_table(system, health))
+    proxies = None
+    with contextlib.suppress(FaultProxyError):  # no proxy (attach) or it died: show what we can
+        proxies = system.faults.client.proxies()
+    if system.edges:
+        out.print(edges_table(system, proxies))
+    unhealthy = sorted(name for name, reason in health.items() if reason is not None)
+    if unhealthy or state.status != "running":
+        raise _fail(f"not healthy: {', '.join(unhealthy) or state.status}")
+
+
+def down(home: HomeOption = None) -> None:
+    """Stop the system `harness up` started (and any stale run left by a crash)."""
+    home = home or harness_home()
+    for report in clean_stale_runs(home):
+        _print_stale_cleanup(report)
+    try:
+        system = open_run(home=home)
+    except RunNotFoundError:
+        out.print("nothing is up")
+        return
+    if system.state.status == "stopped":
+        out.print("nothing is up")
+        return
+    report = system.stop()
+    _print_stop(report)
+    if report.survivors:
+        raise typer.Exit(1)
+
+
+def logs(
+    service: Annotated[str, typer.Argument(help=f"A service name, or {FAULT_PROXY_NAME}.")],
+    lines: Annotated[int, typer.Option("--lines", "-n", help="How many lines.")] = 50,
+    follow: Annotated[
+        bool, typer.Option("--follow", "-f", help="Keep printing new lines.")
+    ] = False,
+    home: HomeOption = None,
+) -> None:
+    """Print the last lines of a service's log (stdout and stderr of its process)."""
+    system = _open(home)
+    path = _log_path(system, service)
+    if not path.is_file():
+        raise _fail(f"no log at {path}")
+    for line in tail_lines(path, lines):
+        typer.echo(line)
+    if follow:
+        _follow(path)
+
+
+def _log_path(system: RunningSystem, service: str) -> Path:
+    if service == FAULT_PROXY_NAME:
+        return system.run_dir / FAULT_PROXY_LOG
+    handle = system.services.get(service)
+    if handle is None:
+        known = ", ".join([*system.services, FAULT_PROXY_NAME])
+        raise _fail(f"unknown service {service!r}; choose one of: {known}")
+    if handle.log_path is None:
+        raise _fail(f"{service} was not started by the harness, so it has no log here")
+    return handle.log_path
+
+
+def _follow(path: Path) -> None:
+    try:
+        with path.open(encoding="utf-8", errors="replace") as handle:
+            handle.seek(0, 2)
+            while True:
+                line = handle.readline()
+                if line:
+                    typer.echo(line.rstrip("\n"))
+                else:
+                    time.sleep(0.2)
+    except KeyboardInterrupt:
+        return

@@ -1,0 +1,51 @@
+"""The embedded fault proxy, run as a process of its own (`python -m harness.faultproxy`).
+
+Its own process group, like every service: a SIGKILL of the harness leaves it to the next
+start's stale-run cleanup instead of taking it down half-way, and a crash of the proxy
+cannot take the harness with it.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+
+from harness.faults import ToxiproxyClient
+from harness.runtime.errors import StartupError
+from harness.runtime.ports import LOOPBACK
+from harness.runtime.processes import ManagedProcess, tail_lines
+
+__all__ = ["FAULT_PROXY_LOG", "FAULT_PROXY_NAME", "SEED_ENV", "spawn_fault_proxy", "wait_api"]
+
+FAULT_PROXY_NAME = "fault-proxy"
+FAULT_PROXY_LOG = f"{FAULT_PROXY_NAME}.log"
+SEED_ENV = "HARNESS_FAULT_SEED"  # seeds toxicity draws and jitter, for reproducible runs
+
+
+def spawn_fault_proxy(*, run_dir: Path, port: int) -> ManagedProcess:
+    argv = [sys.executable, "-m", "harness.faultproxy", "--host", LOOPBACK, "--port", str(port)]
+    seed = os.environ.get(SEED_ENV)
+    if seed:
+        argv += ["--seed", seed]
+    return ManagedProcess.spawn(argv, env={}, cwd=run_dir, log_path=run_dir / FAULT_PROXY_LOG)
+
+
+def wait_api(client: ToxiproxyClient, process: ManagedProcess | None, *, timeout: float) -> None:
+    """Wait until the proxy's API answers; raises `StartupError` with its log tail."""
+    deadline = time.monotonic() + timeout
+    while not client.is_up():
+        reason = None
+        if process is not None and not process.is_alive():
+            reason = f"exited with code {process.exit_code()}"
+        elif time.monotonic() >= deadline:
+            reason = f"API at {client.url} did not answer within {timeout:g} s"
+        if reason is not None:
+            tail = tail_lines(process.record.log_path) if process is not None else []
+            raise StartupError(
+                "the fault proxy did not start",
+                failures={FAULT_PROXY_NAME: reason},
+                log_tails={FAULT_PROXY_NAME: tail},
+            )
+        time.sleep(0.03)

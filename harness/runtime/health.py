@@ -1,0 +1,94 @@
+"""Health waits: poll each service's health URL until it answers 2xx, all in parallel.
+
+A wait ends early when the service's process exits (no point polling a dead process) and
+its failure carries the last lines of the service's log, which is nearly always where the
+reason is (import error, port in use, bad setting).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import httpx
+
+__all__ = ["HealthTarget", "probe", "probe_all", "wait_all_healthy"]
+
+POLL_INTERVAL = 0.05
+
+
+@dataclass(frozen=True, slots=True)
+class HealthTarget:
+    """What to wait for: `url` answering 2xx; `exit_status()` is non-None once it has died."""
+
+    name: str
+    url: str
+    exit_status: Callable[[], str | None] = lambda: None
+
+
+def probe(client: httpx.Client, url: str) -> str | None:
+    """None when `url` answers 2xx, else a short reason (status or error class)."""
+    try:
+        response = client.get(url)
+    except httpx.HTTPError as exc:
+        return type(exc).__name__
+    if response.is_success:
+        return None
+    return f"HTTP {response.status_code}"
+
+
+def _wait_one(target: HealthTarget, deadline: float, stop: threading.Event) -> str | None:
+    reason = "not polled"
+    with httpx.Client(timeout=1.0, trust_env=False) as client:
+        while not stop.is_set():
+            died = target.exit_status()
+            if died is not None:
+                return died
+            reason = probe(client, target.url) or ""
+            if not reason:
+                return None
+            if time.monotonic() >= deadline:
+                return f"not healthy in time (last answer: {reason})"
+            time.sleep(POLL_INTERVAL)
+    return "wait cancelled"
+
+
+def wait_all_healthy(targets: Sequence[HealthTarget], *, timeout: float) -> dict[str, str]:
+    """Wait for every target; returns `{name: reason}` for those that failed (empty: all ok).
+
+    The first failure cancels the other waits: a start-up that failed is torn down at once.
+    """
+    if not targets:
+        return {}
+    deadline = time.monotonic() + timeout
+    stop = threading.Event()
+    failures: dict[str, str] = {}
+
+    def run(target: HealthTarget) -> None:
+        reason = _wait_one(target, deadline, stop)
+        if reason is not None and reason != "wait cancelled":
+            failures[target.name] = reason
+            stop.set()
+
+    with ThreadPoolExecutor(max_workers=len(targets), thread_name_prefix="health") as pool:
+        list(pool.map(run, targets))
+    return failures
+
+
+def probe_all(targets: Sequence[HealthTarget]) -> dict[str, str | None]:
+    """One probe of each target, in parallel: `{name: None}` when healthy, else the reason."""
+
+    def one(target: HealthTarget) -> str | None:
+        died = target.exit_status()
+        if died is not None:
+            return died
+        with httpx.Client(timeout=1.0, trust_env=False) as client:
+            return probe(client, target.url)
+
+    if not targets:
+        return {}
+    with ThreadPoolExecutor(max_workers=len(targets), thread_name_prefix="probe") as pool:
+        return dict(zip((t.name for t in targets), pool.map(one, targets), strict=True))

@@ -1,0 +1,262 @@
+"""The local-process backend: every service and the fault proxy as local process groups.
+
+Start-up, all at once rather than in dependency order (callers only ever see their
+dependencies through proxies, so nothing needs its dependency up to start):
+
+1. pick every port up front: services with `port = 0`, each edge's proxy, the proxy's API;
+2. spawn the embedded fault proxy and every service, recording each in the state file
+   immediately (a harness killed half-way leaves a run the next start can clean);
+3. create one proxy per edge, named `source->target`, listening where the source's env
+   already points;
+4. wait for every health path in parallel, with a deadline.
+
+Any failure stops everything started so far and raises `StartupError`, with the last log
+lines of whatever failed.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import psutil
+
+from harness.faults import FaultInjector, FaultProxyError, FaultTargetExists, ToxiproxyClient
+from harness.runtime.commands import service_argv, service_cwd, template_values
+from harness.runtime.embedded_proxy import FAULT_PROXY_NAME, spawn_fault_proxy, wait_api
+from harness.runtime.errors import StartupError
+from harness.runtime.health import HealthTarget, wait_all_healthy
+from harness.runtime.ports import LOOPBACK, pick_free_ports
+from harness.runtime.processes import ManagedProcess, tail_lines
+from harness.runtime.rundir import (
+    EdgeRecord,
+    FaultProxyRecord,
+    RunState,
+    ServiceRecord,
+    write_state,
+)
+from harness.runtime.system import RunningSystem
+from harness.runtime.teardown import stop_run
+from harness.topology import ServiceSpec, Topology
+
+__all__ = ["launch_processes", "new_state"]
+
+FAULT_PROXY_START_TIMEOUT = 15.0
+
+
+def new_state(topology: Topology, *, run_dir: Path, backend: str) -> RunState:
+    me = psutil.Process(os.getpid())
+    return RunState(
+        run_id=run_dir.name,
+        backend=backend,
+        topology_path=str(topology.path) if topology.path else None,
+        topology=topology.model_dump(mode="json", by_alias=True),
+        owner_pid=me.pid,
+        owner_create_time=me.create_time(),
+    )
+
+
+@dataclass(slots=True)
+class _Plan:
+    """Where everything will listen, decided before anything starts."""
+
+    ports: dict[str, int]  # startable service -> port
+    edges: dict[str, EdgeRecord]
+    api_port: int | None  # embedded fault proxy API, None with a real Toxiproxy
+
+
+def _address(url: str) -> str:
+    parts = urlsplit(url)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    return f"{parts.hostname}:{port}"
+
+
+def _plan(topology: Topology, *, embedded: bool) -> _Plan:
+    startable = [s for s in topology.services.values() if s.startable]
+    fixed = [s.port for s in startable if s.port]
+    wanted = sum(1 for s in startable if not s.port) + len(topology.edges)
+    wanted += 1 if embedded and topology.edges else 0
+    free = iter(pick_free_ports(wanted, exclude=fixed))
+    ports = {s.name: s.port or next(free) for s in startable}
+    edges = {}
+    for edge in topology.edges:
+        target = topology.services[edge.target]
+        upstream = (
+            f"{LOOPBACK}:{ports[target.name]}" if target.startable else _address(target.url or "")
+        )
+        edges[edge.name] = EdgeRecord(
+            name=edge.name,
+            source=edge.source,
+            target=edge.target,
+            proxy_name=edge.name,
+            listen=f"{LOOPBACK}:{next(free)}",
+            upstream=upstream,
+            env_var=edge.env_var,
+        )
+    api_port = next(free) if embedded and topology.edges else None
+    return _Plan(ports=ports, edges=edges, api_port=api_port)
+
+
+def _service_env(
+    topology: Topology, service: ServiceSpec, plan: _Plan, values: dict[str, str]
+) -> dict[str, str]:
+    env = topology.system.rendered_env(values)
+    env.update(service.rendered_env(values))
+    env.update({"HOST": LOOPBACK, "PORT": values["port"]})
+    for edge in topology.dependencies(service.name):
+        record = plan.edges[edge.name]
+        scheme = (
+            "https" if (topology.services[edge.target].url or "").startswith("https") else "http"
+        )
+        env[edge.env_var] = f"{scheme}://{record.listen}"
+    return env
+
+
+def launch_processes(
+    topology: Topology, *, run_dir: Path, home: Path | None, toxiproxy_url: str | None
+) -> RunningSystem:
+    """Bring `topology` up as local processes; see the module docstring for the steps."""
+    started = time.monotonic()
+    state = new_state(topology, run_dir=run_dir, backend="process")
+    write_state(run_dir, state)
+    embedded = toxiproxy_url is None
+    plan = _plan(topology, embedded=embedded)
+    processes: dict[str, ManagedProcess] = {}
+    fault_proxy: ManagedProcess | None = None
+    try:
+        client, fault_proxy = _start_fault_proxy(state, plan, run_dir, toxiproxy_url)
+        _spawn_services(topology, state, plan, run_dir, processes)
+        write_state(run_dir, state)
+        if client is not None:
+            wait_api(client, fault_proxy, timeout=FAULT_PROXY_START_TIMEOUT)
+            _create_proxies(client, plan, replace=not embedded)
+            state.edges = plan.edges
+            write_state(run_dir, state)
+        _wait_services(topology, state, processes)
+    except BaseException:
+        everything = [*processes.values(), *([fault_proxy] if fault_proxy else [])]
+        stop_run(run_dir, state, everything, grace=1.0)
+        raise
+    state.status = "running"
+    state.startup_seconds = time.monotonic() - started
+    write_state(run_dir, state)
+    faults = FaultInjector(
+        client,
+        {name: e.proxy_name for name, e in plan.edges.items()},
+        owns_server=embedded,
+        unavailable_reason="this topology has no edges, so no fault proxy was started",
+    )
+    return RunningSystem(
+        topology=topology,
+        run_dir=run_dir,
+        state=state,
+        faults=faults,
+        processes=processes,
+        fault_proxy=fault_proxy,
+        home=home,
+    )
+
+
+def _start_fault_proxy(
+    state: RunState, plan: _Plan, run_dir: Path, toxiproxy_url: str | None
+) -> tuple[ToxiproxyClient | None, ManagedProcess | None]:
+    if toxiproxy_url is not None:
+        client = ToxiproxyClient(toxiproxy_url)
+        state.fault_proxy = FaultProxyRecord(api_url=client.url, embedded=False)
+        return client, None
+    if plan.api_port is None:
+        return None, None  # no edges: nothing to proxy
+    process = spawn_fault_proxy(run_dir=run_dir, port=plan.api_port)
+    api_url = f"http://{LOOPBACK}:{plan.api_port}"
+    state.fault_proxy = FaultProxyRecord(api_url=api_url, embedded=True, process=process.record)
+    write_state(run_dir, state)
+    return ToxiproxyClient(api_url), process
+
+
+def _spawn_services(
+    topology: Topology,
+    state: RunState,
+    plan: _Plan,
+    run_dir: Path,
+    processes: dict[str, ManagedProcess],
+) -> None:
+    for service in topology.services.values():
+        if not service.startable:
+            state.services[service.name] = ServiceRecord(
+                name=service.name, url=service.url or "", health=service.health
+            )
+            continue
+        port = plan.ports[service.name]
+        values = template_values(service, port=port, run_dir=run_dir, base_dir=topology.base_dir)
+        process = ManagedProcess.spawn(
+            service_argv(service, values),
+            env=_service_env(topology, service, plan, values),
+            cwd=service_cwd(service, values, topology.base_dir),
+            log_path=run_dir / f"{service.name}.log",
+        )
+        processes[service.name] = process
+        state.services[service.name] = ServiceRecord(
+            name=service.name,
+            url=f"http://{LOOPBACK}:{port}",
+            port=port,
+            health=service.health,
+            process=process.record,
+        )
+
+
+def _create_proxies(client: ToxiproxyClient, plan: _Plan, *, replace: bool) -> None:
+    """One proxy per edge; on a shared real Toxiproxy a leftover of the same name is replaced."""
+    for edge in plan.edges.values():
+        try:
+            try:
+                client.create_proxy(
+                    edge.proxy_name, upstream=edge.upstream, listen=edge.listen or ""
+                )
+            except FaultTargetExists:
+                if not replace:
+                    raise
+                client.delete_proxy(edge.proxy_name)
+                client.create_proxy(
+                    edge.proxy_name, upstream=edge.upstream, listen=edge.listen or ""
+                )
+        except FaultProxyError as exc:
+            raise StartupError(
+                f"could not create the proxy for edge {edge.name}",
+                failures={FAULT_PROXY_NAME: str(exc)},
+            ) from exc
+
+
+def _wait_services(
+    topology: Topology, state: RunState, processes: dict[str, ManagedProcess]
+) -> None:
+    targets = list(_health_targets(state, processes))
+    timeout = topology.system.startup_timeout
+    failures = wait_all_healthy(targets, timeout=timeout)
+    if failures:
+        tails = {
+            name: tail_lines(processes[name].record.log_path) if name in processes else []
+            for name in failures
+        }
+        raise StartupError(
+            f"the system did not come up within {timeout:g} s; everything started was stopped",
+            failures=failures,
+            log_tails=tails,
+        )
+
+
+def _health_targets(
+    state: RunState, processes: dict[str, ManagedProcess]
+) -> Iterator[HealthTarget]:
+    for name, record in state.services.items():
+        process = processes.get(name)
+
+        def exit_status(process: ManagedProcess | None = process) -> str | None:
+            if process is None or process.exit_code() is None:
+                return None
+            return f"exited with code {process.exit_code()} before answering its health check"
+
+        yield HealthTarget(name, record.url + record.health, exit_status)
