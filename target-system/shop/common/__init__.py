@@ -12,7 +12,8 @@
 - `errors`: `ErrorBody`, `error_body(...)`, `ApiError`, `NotFound`, `Conflict`,
   `DependencyUnavailable(dependency, reason, *, outcome_unknown, status_code=None, outcome=None)`.
 - `app`: `create_app(service=, settings=, engine=, dependencies=, lifespan_hooks=)`, lifespan
-  hook helpers `run_at_startup(fn)`, `periodic_task(name, fn, interval=)`, and
+  hook helpers `run_at_startup(fn)`, `periodic_task(name, fn, interval=)`,
+  `error_responses({404: "why"})` for OpenAPI, and
   `register_test_reset(app, settings=, reset=)` (SHOP_TEST_MODE only).
 - `breaker`: `CircuitBreaker`, `BreakerState`, `BreakerOpen`, `CallPermit`.
 - `retry`: `RetryPolicy`, `RetryBudget`, `is_retryable_request`, `build_retrying` (tenacity).

@@ -69,6 +69,13 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 """OpenAPI responses every route may give; pass more per route with `responses=`."""
 
 
+def error_responses(descriptions: Mapping[int, str]) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses=` for a route's errors: `{404: "No such user"}` -> ErrorBody schemas."""
+    return {
+        status: {"model": ErrorBody, "description": text} for status, text in descriptions.items()
+    }
+
+
 class HealthBody(BaseModel):
     status: Literal["ok"]
     service: str

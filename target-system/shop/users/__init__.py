@@ -1,0 +1,1 @@
+"""users: users CRUD with validation (README "users"). App: `shop.users.app:app`."""

@@ -1,0 +1,36 @@
+"""The users app: `shop.users.app:app`, built from the environment at import time."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from shop.common.app import create_app, register_test_reset, run_at_startup
+from shop.common.db import make_engine, session_scope
+from shop.users.models import Base
+from shop.users.routes import build_router
+from shop.users.settings import UsersSettings
+
+SERVICE = "users"
+
+
+def build_app(settings: UsersSettings) -> FastAPI:
+    engine = make_engine(settings.database_url)
+
+    def reset() -> None:
+        with session_scope(engine, write=True) as session:
+            for table in reversed(Base.metadata.sorted_tables):
+                session.execute(table.delete())
+
+    app = create_app(
+        service=SERVICE,
+        settings=settings,
+        engine=engine,
+        lifespan_hooks=[run_at_startup(lambda: Base.metadata.create_all(engine))],
+        description="Users CRUD with validation.",
+    )
+    app.include_router(build_router(engine))
+    register_test_reset(app, settings=settings, reset=reset)
+    return app
+
+
+app = build_app(UsersSettings())

@@ -1,0 +1,12 @@
+"""users settings: the shared knobs, with this service's port and database defaults."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from shop.common.settings import MANUAL_PORTS, ServiceSettings
+
+
+class UsersSettings(ServiceSettings):
+    port: int = Field(default=MANUAL_PORTS["users"], ge=0, le=65535)
+    database_url: str = "sqlite:///./users.db"
