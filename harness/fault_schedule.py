@@ -233,9 +233,16 @@ def describe_validation_error(
         loc = _user_loc(error["loc"], tags)
         path = ".".join(str(part) for part in (prefix, *loc) if part != "")
         message = error["msg"].removeprefix("Value error, ")
-        shown = repr(error.get("input"))
-        got = "" if error["type"] == "missing" or shown in message else f" (got {shown})"
-        lines.append(f"{source}: {path or '<top>'}: {message}{got}")
+        value = error.get("input")
+        shown = repr(value)
+        # Echo scalars only: a whole mapping or list would bury the message.
+        scalar = value is None or isinstance(value, str | int | float | bool)
+        got = (
+            f" (got {shown})"
+            if scalar and error["type"] != "missing" and shown not in message
+            else ""
+        )
+        lines.append(f"{source}: {path + ': ' if path else ''}{message}{got}")
     return "\n".join(lines)
 
 

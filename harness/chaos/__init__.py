@@ -1,0 +1,35 @@
+"""Chaos experiments: declarative files, a runner with a live view, journals and reports.
+
+from harness.chaos import load_experiment, run_experiment
+
+result = run_experiment(load_experiment("chaos/01_payments_latency.yaml"), system)
+assert result.passed, result.summary()
+"""
+
+from harness.chaos.invariants import InvariantReport, Violation
+from harness.chaos.loader import (
+    ExperimentError,
+    check_against_system,
+    load_experiment,
+    parse_experiment,
+)
+from harness.chaos.model import Experiment
+from harness.chaos.result import AssertionResult, ExperimentResult
+from harness.chaos.runner import run_experiment
+from harness.chaos.systems import group_by_env, start_for, topology_with_env
+
+__all__ = [
+    "AssertionResult",
+    "Experiment",
+    "ExperimentError",
+    "ExperimentResult",
+    "InvariantReport",
+    "Violation",
+    "check_against_system",
+    "group_by_env",
+    "load_experiment",
+    "parse_experiment",
+    "run_experiment",
+    "start_for",
+    "topology_with_env",
+]

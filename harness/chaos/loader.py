@@ -1,0 +1,138 @@
+"""Read experiment files: YAML in, a validated `Experiment` out, or one clear error.
+
+Every problem is reported as `file: key.path: what was expected (got ...)`, one line each,
+before anything touches the system.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from harness.chaos.model import ASSERTION_TAGS, Experiment
+from harness.fault_schedule import (
+    FaultScheduleError,
+    check_targets,
+    describe_validation_error,
+    parse_fault_schedule,
+)
+
+__all__ = ["ExperimentError", "check_against_system", "load_experiment", "parse_experiment"]
+
+# Tags pydantic puts into error paths for the probe/assertion/fault unions.
+_TAGS = ASSERTION_TAGS | {"http", "metric", "breaker", "invariant"}
+
+
+class ExperimentError(ValueError):
+    """An experiment file is unreadable or invalid; the message names file, key and problem."""
+
+
+def load_experiment(path: Path | str) -> Experiment:
+    """Read and validate one experiment file (YAML)."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ExperimentError(
+            f"{path}: cannot read the experiment: {exc.strerror or exc}"
+        ) from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ExperimentError(f"{path}{where}: not valid YAML: {problem}") from None
+    return parse_experiment(data, source=str(path))
+
+
+def parse_experiment(data: object, *, source: str = "<experiment>") -> Experiment:
+    """Validate experiment data (as read from YAML) into an `Experiment`."""
+    if not isinstance(data, Mapping):
+        raise ExperimentError(
+            f"{source}: expected a mapping with title, method, ... at the top, "
+            f"got {type(data).__name__}"
+        )
+    raw: dict[str, Any] = dict(data)
+    method = raw.get("method")
+    if isinstance(method, Mapping) and "faults" in method:
+        # The schedule's own parser checks overlaps and words its errors the same way.
+        try:
+            faults = parse_fault_schedule(
+                method["faults"] or [], source=source, prefix="method.faults"
+            )
+        except FaultScheduleError as exc:
+            raise ExperimentError(str(exc)) from None
+        raw["method"] = {**method, "faults": faults}
+    try:
+        experiment = Experiment.model_validate(raw)
+    except ValidationError as exc:
+        message = describe_validation_error(exc, source=source, union_tags=_TAGS)
+        raise ExperimentError(message) from None
+    experiment._source = source
+    return experiment
+
+
+def check_against_system(
+    experiment: Experiment, *, edges: Iterable[str], services: Iterable[str]
+) -> None:
+    """Raise ExperimentError when the experiment names an edge or service the system lacks."""
+    edges, services = sorted(edges), sorted(services)
+    try:
+        check_targets(
+            experiment.faults,
+            edges=edges,
+            services=services,
+            source=experiment.source,
+            prefix="method.faults",
+        )
+    except FaultScheduleError as exc:
+        raise ExperimentError(str(exc)) from None
+    problems = []
+    for where, service in _named_services(experiment):
+        if service not in services:
+            problems.append(f"{where}: unknown service {service!r}")
+    for where, edge in _named_edges(experiment):
+        if edge not in edges:
+            problems.append(f"{where}: unknown edge {edge!r}")
+    if problems:
+        expected = f"services are {', '.join(services)}; edges are {', '.join(edges) or 'none'}"
+        raise ExperimentError(
+            "\n".join(f"{experiment.source}: {problem} ({expected})" for problem in problems)
+        )
+
+
+def _named_services(experiment: Experiment) -> list[tuple[str, str]]:
+    found = []
+    for section, items in (
+        ("steady_state.probes", experiment.steady_state.probes),
+        ("assertions", experiment.assertions),
+    ):
+        for index, item in enumerate(items):
+            for key in ("http", "service", "per"):
+                value = getattr(item, key, None)
+                service = getattr(value, "service", value if key == "service" else None)
+                if isinstance(service, str):
+                    found.append((f"{section}.{index}.{key}", service))
+    traffic = experiment.method.traffic
+    if traffic is not None:
+        found.append(("method.traffic.service", traffic.service))
+        found.append(("method.traffic.inventory_service", traffic.inventory_service))
+    return found
+
+
+def _named_edges(experiment: Experiment) -> list[tuple[str, str]]:
+    found = []
+    for section, items in (
+        ("steady_state.probes", experiment.steady_state.probes),
+        ("assertions", experiment.assertions),
+    ):
+        for index, item in enumerate(items):
+            edge = getattr(item, "breaker", None)
+            if isinstance(edge, str):
+                found.append((f"{section}.{index}.breaker", edge))
+    return found
