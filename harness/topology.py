@@ -61,6 +61,7 @@ PLACEHOLDERS = frozenset({"run_dir", "port", "host", "name", "python", "topology
 
 _NAME = re.compile(r"^[a-z][a-z0-9_-]*$")
 _ENV_VAR = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_MODULE = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$")
 _APP_PATH = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$")
 _EDGE_ARROW = re.compile(r"^\s*([^\s>-][^\s>]*?)\s*->\s*([^\s>]+)\s*$")
 
@@ -117,10 +118,22 @@ class SystemSettings(_Model):
         default_factory=dict, description="env shared by every service"
     )
 
+    # Modules imported once and shared by every Python service through fork (start-up speed);
+    # they must not read per-service settings or start threads when imported.
+    preload: tuple[str, ...] = Field(default=(), strict=False)
+
     @field_validator("env")
     @classmethod
     def _env_ok(cls, env: dict[str, EnvValue]) -> dict[str, EnvValue]:
         return _validate_env(env)
+
+    @field_validator("preload")
+    @classmethod
+    def _preload_ok(cls, preload: tuple[str, ...]) -> tuple[str, ...]:
+        for module in preload:
+            if not _MODULE.match(module):
+                raise ValueError(f"expected a module name such as 'sqlalchemy.orm', got {module!r}")
+        return preload
 
     def rendered_env(self, values: Mapping[str, str]) -> dict[str, str]:
         """`env` with placeholders filled in and every value as text."""

@@ -37,8 +37,8 @@ def wait_api(client: ToxiproxyClient, process: ManagedProcess | None, *, timeout
     deadline = time.monotonic() + timeout
     while not client.is_up():
         reason = None
-        if process is not None and not process.is_alive():
-            reason = f"exited with code {process.exit_code()}"
+        if process is not None and process.exit_status() is not None:
+            reason = process.exit_status()
         elif time.monotonic() >= deadline:
             reason = f"API at {client.url} did not answer within {timeout:g} s"
         if reason is not None:

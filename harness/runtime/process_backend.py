@@ -29,6 +29,7 @@ from harness.faults import FaultInjector, FaultProxyError, FaultTargetExists, To
 from harness.runtime.commands import service_argv, service_cwd, template_values
 from harness.runtime.embedded_proxy import FAULT_PROXY_NAME, spawn_fault_proxy, wait_api
 from harness.runtime.errors import StartupError
+from harness.runtime.forking import SpawnSpec, fork_all, forkable
 from harness.runtime.health import HealthTarget, wait_all_healthy
 from harness.runtime.ports import LOOPBACK, pick_free_ports
 from harness.runtime.processes import ManagedProcess, tail_lines
@@ -46,6 +47,7 @@ from harness.topology import ServiceSpec, Topology
 __all__ = ["launch_processes", "new_state"]
 
 FAULT_PROXY_START_TIMEOUT = 15.0
+FORK_SERVER_LOG = "fork-server.log"
 
 
 def new_state(topology: Topology, *, run_dir: Path, backend: str) -> RunState:
@@ -184,6 +186,8 @@ def _spawn_services(
     run_dir: Path,
     processes: dict[str, ManagedProcess],
 ) -> None:
+    """Start every startable service; Python ones through the fork server when preloading."""
+    specs: list[SpawnSpec] = []
     for service in topology.services.values():
         if not service.startable:
             state.services[service.name] = ServiceRecord(
@@ -192,19 +196,39 @@ def _spawn_services(
             continue
         port = plan.ports[service.name]
         values = template_values(service, port=port, run_dir=run_dir, base_dir=topology.base_dir)
-        process = ManagedProcess.spawn(
-            service_argv(service, values),
-            env=_service_env(topology, service, plan, values),
-            cwd=service_cwd(service, values, topology.base_dir),
-            log_path=run_dir / f"{service.name}.log",
+        specs.append(
+            SpawnSpec(
+                key=service.name,
+                argv=service_argv(service, values),
+                env=_service_env(topology, service, plan, values),
+                cwd=service_cwd(service, values, topology.base_dir),
+                log_path=run_dir / f"{service.name}.log",
+            )
         )
-        processes[service.name] = process
         state.services[service.name] = ServiceRecord(
-            name=service.name,
-            url=f"http://{LOOPBACK}:{port}",
-            port=port,
-            health=service.health,
-            process=process.record,
+            name=service.name, url=f"http://{LOOPBACK}:{port}", port=port, health=service.health
+        )
+
+    def started(name: str, process: ManagedProcess) -> None:
+        processes[name] = process
+        state.services[name].process = process.record
+        write_state(run_dir, state)
+
+    preload = topology.system.preload
+    to_fork = [spec for spec in specs if preload and forkable(spec.argv)]
+    for spec in specs:
+        if spec not in to_fork:
+            started(
+                spec.key,
+                ManagedProcess.spawn(spec.argv, env=spec.env, cwd=spec.cwd, log_path=spec.log_path),
+            )
+    if to_fork:
+        fork_all(
+            to_fork,
+            preload=preload,
+            server_log=run_dir / FORK_SERVER_LOG,
+            timeout=topology.system.startup_timeout,
+            adopted=started,
         )
 
 
@@ -253,10 +277,9 @@ def _health_targets(
 ) -> Iterator[HealthTarget]:
     for name, record in state.services.items():
         process = processes.get(name)
-
-        def exit_status(process: ManagedProcess | None = process) -> str | None:
-            if process is None or process.exit_code() is None:
-                return None
-            return f"exited with code {process.exit_code()} before answering its health check"
-
+        exit_status = process.exit_status if process is not None else _never_exits
         yield HealthTarget(name, record.url + record.health, exit_status)
+
+
+def _never_exits() -> None:
+    return None

@@ -107,6 +107,32 @@ class ManagedProcess:
         )
         return cls(record, popen)
 
+    @classmethod
+    def adopt(
+        cls,
+        pid: int,
+        *,
+        argv: Sequence[str],
+        env: Mapping[str, str],
+        cwd: Path | str,
+        log_path: Path | str,
+    ) -> ManagedProcess:
+        """A process started elsewhere (the fork server) as the leader of its own group."""
+        try:
+            created = psutil.Process(pid).create_time()
+        except psutil.NoSuchProcess:
+            created = 0.0
+        record = ProcessRecord(
+            pid=pid,
+            pgid=pid,
+            create_time=created,
+            argv=list(argv),
+            env=dict(env),
+            cwd=str(cwd),
+            log_path=str(log_path),
+        )
+        return cls(record)
+
     def respawn(self) -> ManagedProcess:
         """The same command again (same port, same env), appending to the same log."""
         return ManagedProcess.spawn(
@@ -124,6 +150,13 @@ class ManagedProcess:
     def exit_code(self) -> int | None:
         """The leader's exit code when we started it and it exited; else None."""
         return None if self._popen is None else self._popen.poll()
+
+    def exit_status(self) -> str | None:
+        """None while alive; else how it ended ("exited with code 1", or "exited")."""
+        if self.is_alive():
+            return None
+        code = self.exit_code()
+        return "exited" if code is None else f"exited with code {code}"
 
     def is_alive(self) -> bool:
         """True while any process of the group is alive (zombies do not count)."""

@@ -268,12 +268,7 @@ class RunningSystem:
         record = self._record(service)
         process = self._processes.get(service)
 
-        def exit_status() -> str | None:
-            if process is None or process.is_alive():
-                return None
-            code = process.exit_code()
-            return "exited" + (f" with code {code}" if code is not None else "")
-
+        exit_status = process.exit_status if process is not None else _never_exits
         return HealthTarget(service, record.url + record.health, exit_status)
 
     def health(self) -> dict[str, str | None]:
@@ -329,6 +324,10 @@ class RunningSystem:
 
     def _save(self) -> None:
         write_state(self.run_dir, self._state)
+
+
+def _never_exits() -> None:
+    return None
 
 
 @contextmanager
