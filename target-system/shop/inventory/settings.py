@@ -1,0 +1,12 @@
+"""inventory settings: the shared knobs, with this service's port and database defaults."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from shop.common.settings import MANUAL_PORTS, ServiceSettings
+
+
+class InventorySettings(ServiceSettings):
+    port: int = Field(default=MANUAL_PORTS["inventory"], ge=0, le=65535)
+    database_url: str = "sqlite:///./inventory.db"
