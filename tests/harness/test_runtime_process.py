@@ -1,0 +1,250 @@
+"""The process backend with the fixture apps: start, health, logs, process faults, teardown."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import textwrap
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from runtime_helpers import APPS, alive, assert_nothing_left, variant
+
+from harness.runtime import (
+    NotStartedByHarness,
+    RunningSystem,
+    StartupError,
+    UnknownServiceError,
+    launch,
+    open_run,
+    start_system,
+)
+from harness.runtime.rundir import read_state
+from harness.topology import Topology, parse_topology
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def running(
+    mini_without_edges: Topology, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[RunningSystem]:
+    """One system for the process-fault tests; each test leaves it healed (`restore`)."""
+    home = tmp_path_factory.mktemp("home")
+    with start_system(mini_without_edges, home=home) as system:
+        yield system
+
+
+@pytest.fixture
+def system(running: RunningSystem) -> Iterator[RunningSystem]:
+    yield running
+    running.restore()
+
+
+def get(url: str, timeout: float = 5.0) -> httpx.Response:
+    return httpx.get(url, timeout=timeout, trust_env=False)
+
+
+def test_every_service_answers_on_its_own_port_with_its_env(system: RunningSystem) -> None:
+    assert set(system.services) == {"echo", "legacy", "caller"}
+    assert get(system.url("echo") + "/hello").json()["hello"] == "echo"
+    assert get(system.url("legacy") + "/hello").json()["hello"] == "legacy"
+    data_file = get(system.url("echo") + "/env?DATA_FILE").json()["DATA_FILE"]
+    assert data_file == str(system.run_dir / "echo.db")  # {run_dir}/{name} rendered per service
+    assert len({s.port for s in system.services.values()}) == 3
+
+
+def test_each_service_logs_to_its_own_file_in_the_run_dir(system: RunningSystem) -> None:
+    get(system.url("legacy") + "/hello")
+    log_path = system.services["legacy"].log_path
+    assert log_path == system.run_dir / "legacy.log"
+    assert "GET /hello" in log_path.read_text()
+    assert (system.run_dir / "state.json").is_file()
+
+
+def test_kill_refuses_connections_and_restart_serves_again_on_the_same_port(
+    system: RunningSystem,
+) -> None:
+    before = system.services["echo"]
+    old_pid, port = before.pid, before.port
+    system.kill("echo")
+    assert old_pid is not None
+    assert not alive(old_pid)
+    with pytest.raises(httpx.ConnectError):
+        get(system.url("echo") + "/hello")
+
+    system.restart("echo")
+    after = system.services["echo"]
+    assert (after.port, after.pid != old_pid) == (port, True)
+    assert get(system.url("echo") + "/hello").json()["hello"] == "echo"
+
+
+def test_kill_reaches_every_process_of_the_group(system: RunningSystem) -> None:
+    import psutil
+
+    master = system.services["legacy"].pid
+    assert master is not None
+    workers = [p.pid for p in psutil.Process(master).children()]
+    assert workers, "gunicorn should run a worker process"
+    system.kill("legacy")
+    assert [pid for pid in [master, *workers] if alive(pid)] == []
+
+
+def test_pause_stops_answers_until_resume(system: RunningSystem) -> None:
+    system.pause("caller")
+    assert system.services["caller"].paused
+    with pytest.raises(httpx.TimeoutException):
+        get(system.url("caller") + "/health", timeout=0.5)
+    system.resume("caller")
+    assert get(system.url("caller") + "/health").status_code == 200
+
+
+def test_restore_resumes_paused_and_restarts_killed_services(system: RunningSystem) -> None:
+    system.pause("echo")
+    system.kill("legacy")
+    system.restore()
+    assert get(system.url("echo") + "/health", timeout=2).status_code == 200
+    assert get(system.url("legacy") + "/health", timeout=2).status_code == 200
+    assert not any(s.paused for s in system.services.values())
+
+
+def test_unknown_service_is_named_with_the_known_ones(system: RunningSystem) -> None:
+    with pytest.raises(UnknownServiceError, match="unknown service 'nope'; services are: "):
+        system.kill("nope")
+
+
+def test_a_detached_run_can_be_driven_and_stopped_from_its_state_file(
+    mini_without_edges: Topology, home: Path
+) -> None:
+    system = launch(mini_without_edges, home=home)
+    system.detach()
+    pids = [s.pid for s in system.services.values() if s.pid]
+    ports = [s.port for s in system.services.values() if s.port]
+
+    other = open_run(home=home)  # what `harness status/down` do in another process
+    assert other.url("echo") == system.url("echo")
+    other.kill("echo")
+    other.restart("echo")
+    assert get(other.url("echo") + "/hello").status_code == 200
+    pids.append(other.services["echo"].pid or 0)
+    report = other.stop()
+    assert report.clean
+    assert_nothing_left(pids, ports)
+
+
+def test_teardown_leaves_no_process_and_no_listening_port(
+    mini_without_edges: Topology, home: Path
+) -> None:
+    with start_system(mini_without_edges, home=home) as system:
+        pids = [s.pid for s in system.services.values() if s.pid]
+        ports = [s.port for s in system.services.values() if s.port]
+        run_dir = system.run_dir
+    assert_nothing_left(pids, ports)
+    state = read_state(run_dir)
+    assert state is not None
+    assert state.status == "stopped"
+
+
+def test_teardown_also_runs_when_the_block_raises(mini_without_edges: Topology, home: Path) -> None:
+    pids: list[int] = []
+
+    def failing_test() -> None:
+        with start_system(mini_without_edges, home=home) as system:
+            pids.extend(s.pid for s in system.services.values() if s.pid)
+            raise RuntimeError("test failed")
+
+    with pytest.raises(RuntimeError, match="test failed"):
+        failing_test()
+    assert pids
+    assert_nothing_left(pids, [])
+
+
+def test_a_service_that_cannot_start_fails_with_its_log_and_stops_the_others(home: Path) -> None:
+    topology = parse_topology(
+        {
+            "system": {"startup_timeout": 20},
+            "services": {
+                "echo": {"app": "echo_asgi:app"},
+                "broken": {"app": "no_such_module:app"},
+            },
+        },
+        source=APPS / "inline.toml",
+    )
+    with pytest.raises(StartupError) as caught:
+        launch(topology, home=home)
+    message = str(caught.value)
+    assert "broken: exited with code" in message
+    assert "no_such_module" in message  # from the service's own log
+    assert "everything started was stopped" in message
+    (run_dir,) = (home / "runs").iterdir()
+    state = read_state(run_dir)
+    assert state is not None
+    assert state.status == "stopped"
+    assert_nothing_left([p.pid for p in state.processes()], state.ports())
+
+
+def test_preloaded_services_start_through_the_fork_server(
+    mini_without_edges: Topology, home: Path
+) -> None:
+    topology = variant(
+        mini_without_edges, system={"preload": ["httpx", "gunicorn.app.wsgiapp", "uvicorn.main"]}
+    )
+    with start_system(topology, home=home) as system:
+        assert (system.run_dir / "fork-server.log").is_file()
+        assert get(system.url("caller") + "/health").status_code == 200
+        assert get(system.url("legacy") + "/hello").json()["hello"] == "legacy"
+        system.kill("echo")
+        system.restart("echo")  # a restart spawns the same argv afresh
+        assert get(system.url("echo") + "/hello").json()["hello"] == "echo"
+        pids = [s.pid or 0 for s in system.services.values()]
+    assert_nothing_left(pids, [])
+
+
+SIGTERM_SCRIPT = textwrap.dedent(
+    """
+    import json, sys, time
+    from pathlib import Path
+    from harness.runtime import start_system
+    from harness.topology import load_topology, parse_topology
+
+    topology = load_topology(Path(sys.argv[1]))
+    data = topology.model_dump(mode="json", by_alias=True)
+    data["edges"] = []
+    with start_system(parse_topology(data, source=topology.path), home=Path(sys.argv[2])) as s:
+        print(json.dumps([h.pid for h in s.services.values()]), flush=True)
+        time.sleep(60)
+    """
+)
+
+
+def test_sigterm_to_the_harness_stops_every_service(home: Path) -> None:
+    owner = subprocess.Popen(
+        [sys.executable, "-c", SIGTERM_SCRIPT, str(APPS / "system.toml"), str(home)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert owner.stdout is not None
+        pids = json.loads(owner.stdout.readline())
+        assert all(alive(pid) for pid in pids)
+        owner.send_signal(signal.SIGTERM)
+        assert owner.wait(timeout=30) == 128 + signal.SIGTERM
+    finally:
+        if owner.poll() is None:
+            owner.kill()
+            owner.wait()
+    assert_nothing_left(pids, [])
+
+
+def test_process_faults_need_a_started_process(home: Path, running: RunningSystem) -> None:
+    topology = parse_topology(
+        {"services": {"outside": {"url": running.url("echo")}}}, source="inline.toml"
+    )
+    with start_system(topology, home=home) as system:
+        assert system.services["outside"].pid is None
+        with pytest.raises(NotStartedByHarness, match="not started by the harness"):
+            system.kill("outside")
