@@ -3,7 +3,8 @@
 - `settings`: `ServiceSettings`, every env knob of the README with its default; subclass it
   to set a service's `port` and `database_url` defaults.
 - `db`: `make_engine(url)`, `session_scope(engine, *, write=False)`, `make_sessionmaker`,
-  `ping(engine)`, `UtcDateTime` (column type, aware UTC on every backend), `utc_now()`.
+  `ping(engine)`, `delete_all_rows(engine, metadata)`, `UtcDateTime` (column type, aware
+  UTC on every backend), `utc_now()`.
   Each service owns its `DeclarativeBase` and creates its tables at start-up.
 - `context`: the request id contextvar (`get_request_id`, `REQUEST_ID_HEADER`).
 - `logging`: `configure_logging(service=, level=)`, JSON lines with `request_id`, `service`.

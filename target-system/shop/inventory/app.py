@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from shop.common.app import create_app, register_test_reset, run_at_startup
-from shop.common.db import make_engine, session_scope
+from shop.common.db import delete_all_rows, make_engine
 from shop.inventory.models import Base
 from shop.inventory.routes import build_router
 from shop.inventory.settings import InventorySettings
@@ -16,11 +16,6 @@ SERVICE = "inventory"
 def build_app(settings: InventorySettings) -> FastAPI:
     engine = make_engine(settings.database_url)
 
-    def reset() -> None:
-        with session_scope(engine, write=True) as session:
-            for table in reversed(Base.metadata.sorted_tables):
-                session.execute(table.delete())
-
     app = create_app(
         service=SERVICE,
         settings=settings,
@@ -29,7 +24,9 @@ def build_app(settings: InventorySettings) -> FastAPI:
         description="Products, stock and reservations (reserve / confirm / cancel).",
     )
     app.include_router(build_router(engine))
-    register_test_reset(app, settings=settings, reset=reset)
+    register_test_reset(
+        app, settings=settings, reset=lambda: delete_all_rows(engine, Base.metadata)
+    )
     return app
 
 

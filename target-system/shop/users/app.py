@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from shop.common.app import create_app, register_test_reset, run_at_startup
-from shop.common.db import make_engine, session_scope
+from shop.common.db import delete_all_rows, make_engine
 from shop.users.models import Base
 from shop.users.routes import build_router
 from shop.users.settings import UsersSettings
@@ -16,11 +16,6 @@ SERVICE = "users"
 def build_app(settings: UsersSettings) -> FastAPI:
     engine = make_engine(settings.database_url)
 
-    def reset() -> None:
-        with session_scope(engine, write=True) as session:
-            for table in reversed(Base.metadata.sorted_tables):
-                session.execute(table.delete())
-
     app = create_app(
         service=SERVICE,
         settings=settings,
@@ -29,7 +24,9 @@ def build_app(settings: UsersSettings) -> FastAPI:
         description="Users CRUD with validation.",
     )
     app.include_router(build_router(engine))
-    register_test_reset(app, settings=settings, reset=reset)
+    register_test_reset(
+        app, settings=settings, reset=lambda: delete_all_rows(engine, Base.metadata)
+    )
     return app
 
 
