@@ -1,0 +1,148 @@
+"""`harness load ...`: run a load profile (or check one) from the command line.
+
+Exit codes: 0 every check passed; 1 an SLO, assertion or invariant failed; 2 bad input
+(profile, topology); 3 the run itself broke (Locust did not start, no results).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from harness.load.profile import ProfileError, load_profile
+from harness.load.runner import EXIT_RUN_ERROR, LoadRunError, run_profile
+from harness.load.summary import LoadSummary
+
+__all__ = ["app", "print_summary"]
+
+EXIT_BAD_INPUT = 2
+
+app = typer.Typer(
+    name="load",
+    help="Load runs with Locust: SLO gates, fault schedules, an HTML report.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+
+
+@app.command("run")
+def run_command(
+    profile: Annotated[
+        Path, typer.Argument(help="Load profile (YAML), e.g. load/profiles/smoke.yaml")
+    ],
+    topology: Annotated[
+        Path | None, typer.Option(help="System to start (default: the profile's `topology`).")
+    ] = None,
+    workers: Annotated[
+        int, typer.Option(min=0, help="Local Locust worker processes (0: one standalone process).")
+    ] = 0,
+    out: Annotated[
+        Path | None, typer.Option(help="Output directory (default: runs/load/<profile>-<time>).")
+    ] = None,
+    remote_workers: Annotated[
+        int, typer.Option(min=0, help="Workers on other machines the master waits for.")
+    ] = 0,
+    master_bind_host: Annotated[
+        str, typer.Option(help="Interface the master listens on for workers.")
+    ] = "127.0.0.1",
+    master_port: Annotated[int, typer.Option(min=0, help="Master port (0: a free one).")] = 0,
+) -> None:
+    """Start the system, run the profile's load and faults, write report.html + summary.json."""
+    console = Console(stderr=True)
+    try:
+        summary = run_profile(
+            profile,
+            topology=topology,
+            out_dir=out,
+            workers=workers,
+            remote_workers=remote_workers,
+            master_bind_host=master_bind_host,
+            master_port=master_port,
+            console=console,
+        )
+    except LoadRunError as exc:
+        console.print(f"[bold red]load run failed:[/] {exc}")
+        raise typer.Exit(EXIT_RUN_ERROR) from exc
+    except ValueError as exc:  # ProfileError, TopologyError, FaultScheduleError: bad input
+        console.print(f"[bold red]error:[/] {exc}")
+        raise typer.Exit(EXIT_BAD_INPUT) from exc
+    print_summary(summary, console=Console())
+    raise typer.Exit(summary.exit_code)
+
+
+@app.command("validate")
+def validate_command(
+    profiles: Annotated[list[Path], typer.Argument(help="Profiles to check (nothing is started).")],
+) -> None:
+    """Parse profiles and report every problem, without running anything."""
+    console = Console(stderr=True)
+    bad = 0
+    for path in profiles:
+        try:
+            parsed = load_profile(path)
+        except ProfileError as exc:
+            bad += 1
+            console.print(f"[red]✘[/] {exc}")
+            continue
+        shape = f"{len(parsed.stages)} stages" if parsed.stages else f"{parsed.users} users"
+        console.print(
+            f"[green]✔[/] {path}: {shape}, {parsed.total_duration:g}s, {len(parsed.slos)} SLOs, "
+            f"{len(parsed.faults)} faults, {len(parsed.assertions)} assertions"
+        )
+    raise typer.Exit(EXIT_BAD_INPUT if bad else 0)
+
+
+def print_summary(summary: LoadSummary, *, console: Console) -> None:
+    """The verdict table, the benchmark figures and where the report is."""
+    table = Table(title=f"load profile {summary.profile}", title_justify="left")
+    table.add_column("kind", style="dim")
+    table.add_column("check")
+    table.add_column("result")
+    table.add_column("detail")
+    for check in summary.checks:
+        result = "[green]pass[/]" if check.passed else "[bold red]FAIL[/]"
+        table.add_row(check.kind, check.name, result, check.detail)
+    console.print(table)
+    if summary.total is not None:
+        total = summary.total
+        p95 = f"{total.p95_ms:.0f} ms" if total.p95_ms is not None else "-"
+        console.print(
+            f"{total.requests} requests, {total.rps:.1f} req/s, "
+            f"{total.failure_ratio:.2%} failed, p95 {p95}"
+        )
+    _print_benchmark(summary, console)
+    verdict = "[bold green]PASS[/]" if summary.passed else "[bold red]FAIL[/]"
+    console.print(f"{verdict}  report: {summary.report_path}  summary: {summary.summary_path}")
+
+
+def _print_benchmark(summary: LoadSummary, console: Console) -> None:
+    bench, cpu = summary.benchmark, summary.cpu
+    if bench is not None:
+        for stage in bench.stages:
+            p95 = f"{stage.p95_ms:.0f} ms" if stage.p95_ms is not None else "-"
+            console.print(
+                f"  stage {stage.index + 1}: {stage.users:>4} users  {stage.rps:7.1f} req/s  "
+                f"{stage.request_rps:6.2f} ok {bench.request}/s  p95 {p95:>8}  "
+                f"failed {stage.failure_ratio:.2%}  {'ok' if stage.met else 'over'}"
+            )
+        if bench.sustainable_rps is not None:
+            console.print(
+                f"[bold]benchmark:[/] sustainable {bench.sustainable_rps:.1f} {bench.request}/s "
+                f"at p95 < {bench.p95_limit_ms:.0f} ms ({bench.at_users} users)"
+            )
+        else:
+            console.print(
+                f"[bold]benchmark:[/] no stage kept {bench.request} at p95 < "
+                f"{bench.p95_limit_ms:.0f} ms"
+            )
+    if cpu is not None:
+        console.print(
+            f"[bold]CPU:[/] load generator {cpu.load_generator_s:.1f} s "
+            f"({cpu.load_generator_cores:.2f} cores), system under test "
+            f"{cpu.system_under_test_s:.1f} s ({cpu.system_under_test_cores:.2f} cores) "
+            f"over {cpu.wall_s:.0f} s"
+        )

@@ -1,0 +1,282 @@
+"""Load profiles: YAML files parsed into typed models, with errors that say where.
+
+A profile says how much load (users and spawn rate for a duration, or stages), what it must
+meet (SLOs per request name), what goes wrong meanwhile (a fault schedule, the model of
+`harness.fault_schedule`), and what the system must be seen doing (breaker assertions).
+See `load/profiles/*.yaml` and `load/README.md` for the format.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from harness.fault_schedule import (
+    EdgeFault,
+    FaultScheduleError,
+    ProcessFault,
+    Seconds,
+    describe_validation_error,
+    parse_fault_schedule,
+    schedule_end,
+)
+from harness.load.results import TOTAL
+
+__all__ = [
+    "Assertion",
+    "Benchmark",
+    "BreakerClosed",
+    "BreakerOpened",
+    "BreakerStayedClosed",
+    "LoadProfile",
+    "ProfileError",
+    "RequestSLO",
+    "Stage",
+    "load_profile",
+    "parse_profile",
+]
+
+
+class ProfileError(ValueError):
+    """A load profile is malformed; the message names the file, the key and the expectation."""
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+PositiveSeconds = Annotated[Seconds, Field(gt=0)]
+
+
+class Stage(_Model):
+    """Hold `users` users for `duration` seconds, reaching them at `spawn_rate` users/s."""
+
+    duration: PositiveSeconds
+    users: int = Field(ge=0)
+    spawn_rate: float = Field(default=10.0, gt=0)
+
+
+class RequestSLO(_Model):
+    """Objectives for one request name (or `total`); every one given must hold."""
+
+    p50_ms: float | None = Field(default=None, gt=0)
+    p95_ms: float | None = Field(default=None, gt=0)
+    p99_ms: float | None = Field(default=None, gt=0)
+    max_failure_ratio: float | None = Field(default=None, ge=0, le=1)
+    min_rps: float | None = Field(default=None, ge=0)
+    min_requests: int | None = Field(default=None, ge=0)
+
+    @model_validator(mode="after")
+    def _at_least_one(self) -> RequestSLO:
+        if all(value is None for value in self.model_dump().values()):
+            raise ValueError(
+                "expected at least one objective: p50_ms, p95_ms, p99_ms, "
+                "max_failure_ratio, min_rps or min_requests"
+            )
+        return self
+
+
+FaultRef = str | int
+
+
+class BreakerOpened(_Model):
+    """The edge's breaker was seen open (or half-open) during the fault's window.
+
+    `grace` extends the window, since the breaker may trip on the last calls of the fault
+    and a scrape comes about once a second.
+    """
+
+    type: Literal["breaker_opened"]
+    edge: str
+    during: FaultRef = Field(description="label or index of a fault in `faults`")
+    grace: Seconds = 2.0
+
+
+class BreakerClosed(_Model):
+    """The edge's breaker was closed again within `within` seconds after the fault ended."""
+
+    type: Literal["breaker_closed"]
+    edge: str
+    after: FaultRef = Field(description="label or index of a fault in `faults`")
+    within: PositiveSeconds = 15.0
+
+
+class BreakerStayedClosed(_Model):
+    """The edge's breaker never left closed during the whole run (isolation: a fault
+    elsewhere must not trip it)."""
+
+    type: Literal["breaker_stayed_closed"]
+    edge: str
+
+
+Assertion = Annotated[
+    BreakerOpened | BreakerClosed | BreakerStayedClosed, Field(discriminator="type")
+]
+
+
+class Benchmark(_Model):
+    """Report the highest stage throughput of `request` that met the latency bound."""
+
+    request: str = "POST /api/orders"
+    p95_ms: float = Field(default=250.0, gt=0)
+    max_failure_ratio: float = Field(default=0.01, ge=0, le=1)
+
+
+class LoadProfile(_Model):
+    """A parsed profile. Paths are absolute (resolved against the profile's directory)."""
+
+    name: str = Field(min_length=1)
+    description: str = ""
+    source: str = Field(default="<profile>", description="the file it came from, for messages")
+    locustfile: Path
+    user_classes: list[str] = Field(default_factory=list)
+    topology: Path | None = None
+    host_service: str = "gateway"
+    host: str | None = Field(default=None, description="Locust --host; default: host_service's URL")
+    users: int | None = Field(default=None, ge=1)
+    spawn_rate: float | None = Field(default=None, gt=0)
+    duration: PositiveSeconds | None = None
+    stages: list[Stage] | None = None
+    env: dict[str, str] = Field(default_factory=dict)
+    slos: dict[str, RequestSLO] = Field(default_factory=dict)
+    faults: list[EdgeFault | ProcessFault] = Field(default_factory=list)
+    assertions: list[Assertion] = Field(default_factory=list)
+    invariants: list[str] = Field(
+        default_factory=list, description="'path/to/file.py:function' or 'module:function'"
+    )
+    benchmark: Benchmark | None = None
+    scrape_interval: PositiveSeconds = 1.0
+
+    @field_validator("env", mode="before")
+    @classmethod
+    def _env_as_strings(cls, value: Any) -> Any:
+        if isinstance(value, dict):
+            return {str(k): str(v) for k, v in value.items()}
+        return value
+
+    @model_validator(mode="after")
+    def _load_shape(self) -> LoadProfile:
+        if self.stages is not None:
+            if self.duration is not None or self.users is not None:
+                raise ValueError(
+                    "give either `stages` or `users`/`spawn_rate`/`duration`, not both"
+                )
+            if not self.stages:
+                raise ValueError("`stages` must list at least one stage")
+        elif self.duration is None or self.users is None:
+            raise ValueError(
+                "expected `users` and `duration` (with optional `spawn_rate`), or `stages`"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _faults_fit_the_run(self) -> LoadProfile:
+        end = schedule_end(self.faults)
+        if end > self.total_duration:
+            raise ValueError(
+                f"the fault schedule runs until t={end:g}s but the load lasts "
+                f"{self.total_duration:g}s; expected every fault to end within the run"
+            )
+        for index, assertion in enumerate(self.assertions):
+            ref = getattr(assertion, "during", None) or getattr(assertion, "after", None)
+            if ref is not None:
+                self._fault_index(ref, where=f"assertions.{index}")
+        return self
+
+    @property
+    def total_duration(self) -> float:
+        if self.stages is not None:
+            return sum(stage.duration for stage in self.stages)
+        assert self.duration is not None
+        return self.duration
+
+    @property
+    def load_stages(self) -> list[Stage]:
+        """The load as stages (a constant load is one stage)."""
+        if self.stages is not None:
+            return list(self.stages)
+        assert self.duration is not None
+        assert self.users is not None
+        spawn_rate = self.spawn_rate if self.spawn_rate is not None else float(self.users)
+        return [Stage(duration=self.duration, users=self.users, spawn_rate=spawn_rate)]
+
+    def fault(self, ref: FaultRef) -> tuple[int, EdgeFault | ProcessFault]:
+        index = self._fault_index(ref, where="assertion")
+        return index, self.faults[index]
+
+    def _fault_index(self, ref: FaultRef, *, where: str) -> int:
+        if isinstance(ref, int):
+            if 0 <= ref < len(self.faults):
+                return ref
+        else:
+            for index, fault in enumerate(self.faults):
+                if fault.label == ref:
+                    return index
+        labels = [f.label for f in self.faults if f.label] or ["(no labelled faults)"]
+        raise ValueError(
+            f"{where}: no fault {ref!r}; expected a fault label ({', '.join(labels)}) "
+            f"or an index below {len(self.faults)}"
+        )
+
+
+def load_profile(path: Path | str) -> LoadProfile:
+    """Read and validate a profile file; raise ProfileError naming the file, key and problem."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ProfileError(f"{path}: cannot read the profile: {exc.strerror or exc}") from exc
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
+        raise ProfileError(f"{path}{where}: not valid YAML: {exc}") from exc
+    return parse_profile(data, source=str(path), base_dir=path.parent)
+
+
+def parse_profile(
+    data: object, *, source: str = "<profile>", base_dir: Path | None = None
+) -> LoadProfile:
+    """Validate profile data (a mapping, as read from YAML) into a LoadProfile.
+
+    Relative `locustfile`, `topology` and invariant file paths are resolved against
+    `base_dir` (default: the current directory).
+    """
+    if not isinstance(data, dict):
+        raise ProfileError(
+            f"{source}: expected a mapping of profile keys, got {type(data).__name__}"
+        )
+    raw = dict(data)
+    base = (base_dir or Path.cwd()).resolve()
+    try:
+        raw["faults"] = parse_fault_schedule(raw.get("faults") or [], source=source)
+    except FaultScheduleError as exc:
+        raise ProfileError(str(exc)) from exc
+    for key in ("locustfile", "topology"):
+        if isinstance(raw.get(key), str):
+            raw[key] = base / raw[key]
+    if isinstance(raw.get("invariants"), list):
+        raw["invariants"] = [_resolve_invariant(item, base) for item in raw["invariants"]]
+    raw.setdefault("name", Path(source).stem)
+    raw["source"] = source
+    try:
+        profile = LoadProfile.model_validate(raw)
+    except ValidationError as exc:
+        raise ProfileError(describe_validation_error(exc, source=source)) from exc
+    if not profile.locustfile.is_file():
+        raise ProfileError(f"{source}: locustfile: no such file {profile.locustfile}")
+    if TOTAL in profile.slos and not profile.slos[TOTAL]:
+        raise ProfileError(f"{source}: slos.{TOTAL}: expected at least one objective")
+    return profile
+
+
+def _resolve_invariant(item: object, base: Path) -> object:
+    # "chaos/shop_invariants.py:check" names a file relative to the profile; "pkg.mod:fn" a module.
+    if isinstance(item, str) and ".py:" in item:
+        file, _, function = item.rpartition(":")
+        return f"{base / file}:{function}"
+    return item

@@ -1,0 +1,388 @@
+"""Run a load profile against a running system and decide pass or fail.
+
+    Locust (own processes) ──requests──> system under test <──scrapes── TimelineRecorder
+              │ history/result files                ^
+              v                                     └── FaultScheduleExecutor (faults on time)
+    runner: progress, then SLOs + breaker assertions + invariants -> report.html, summary.json
+
+`run_load` takes an already running system (anything shaped like
+`harness.runtime.RunningSystem`); `run_profile` starts one from a topology first.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any, Protocol
+
+from rich.console import Console
+
+from harness.fault_schedule import FaultScheduleError, FaultScheduleExecutor, check_targets
+from harness.load.assertions import FaultWindow, evaluate_assertions, fault_windows
+from harness.load.cpu import CpuMeter
+from harness.load.invariants import run_invariants
+from harness.load.locust_process import LocustLaunch, LocustProcesses
+from harness.load.profile import LoadProfile, ProfileError, load_profile
+from harness.load.progress import HistoryTail, LoadProgress
+from harness.load.results import LocustResult
+from harness.load.summary import (
+    CpuFigures,
+    LoadSummary,
+    benchmark_figures,
+    fault_window_figures,
+    request_rows,
+)
+from harness.load.verdict import Check, evaluate_slos
+from harness.timeline import Timeline, TimelineRecorder, metrics_urls
+
+__all__ = ["EXIT_FAILED", "EXIT_OK", "EXIT_RUN_ERROR", "LoadRunError", "run_load", "run_profile"]
+
+EXIT_OK = 0
+EXIT_FAILED = 1  # an SLO, assertion or invariant failed
+EXIT_RUN_ERROR = 3  # the run itself broke (Locust did not start or left no results)
+
+# Locust may take a while to import a locustfile and, distributed, to see its workers.
+START_TIMEOUT_S = 90.0
+# Beyond the profile's duration: Locust's shutdown, the workers' last reports.
+FINISH_GRACE_S = 60.0
+
+
+class LoadRunError(RuntimeError):
+    """The load run could not be carried out (as opposed to: it ran and failed its checks)."""
+
+
+class LoadTarget(Protocol):
+    """What the runner needs of a running system (`harness.runtime.RunningSystem` has it)."""
+
+    @property
+    def services(self) -> Mapping[str, Any]: ...
+
+    @property
+    def edges(self) -> Mapping[str, Any]: ...
+
+    @property
+    def faults(self) -> Any: ...
+
+    def url(self, service: str) -> str: ...
+
+    def kill(self, service: str) -> None: ...
+
+    def restart(self, service: str) -> None: ...
+
+    def pause(self, service: str) -> None: ...
+
+    def resume(self, service: str) -> None: ...
+
+    def wait_healthy(self, service: str, timeout: float = ...) -> None: ...
+
+
+def run_profile(
+    path: Path | str,
+    *,
+    topology: Path | str | None = None,
+    out_dir: Path | str | None = None,
+    workers: int = 0,
+    remote_workers: int = 0,
+    master_bind_host: str = "127.0.0.1",
+    master_port: int = 0,
+    console: Console | None = None,
+) -> LoadSummary:
+    """Load a profile file, start the system from its topology, run, tear down.
+
+    Args:
+        path: the profile (YAML).
+        topology: the system to start (default: the profile's `topology`).
+        out_dir: where the report and logs go (default `runs/load/<profile>-<time>`).
+        workers, remote_workers, master_bind_host, master_port: see `run_load`.
+        console: where progress goes (default: stderr).
+    """
+    from harness.runtime import start_system  # late: the load models work without a runtime
+    from harness.topology import load_topology
+
+    profile = load_profile(path)
+    topology_path = Path(topology) if topology is not None else profile.topology
+    if topology_path is None:
+        raise ProfileError(
+            f"{profile.source}: topology: no topology given; expected `topology:` in the "
+            "profile or --topology FILE"
+        )
+    out = Path(out_dir) if out_dir is not None else default_out_dir(profile)
+    with start_system(load_topology(topology_path), run_dir=out / "system") as system:
+        return run_load(
+            profile,
+            system=system,
+            out_dir=out,
+            workers=workers,
+            remote_workers=remote_workers,
+            master_bind_host=master_bind_host,
+            master_port=master_port,
+            console=console,
+        )
+
+
+def default_out_dir(profile: LoadProfile) -> Path:
+    return Path("runs") / "load" / f"{profile.name}-{time.strftime('%Y%m%d-%H%M%S')}"
+
+
+def run_load(
+    profile: LoadProfile,
+    *,
+    system: LoadTarget,
+    out_dir: Path | str,
+    workers: int = 0,
+    remote_workers: int = 0,
+    master_bind_host: str = "127.0.0.1",
+    master_port: int = 0,
+    console: Console | None = None,
+) -> LoadSummary:
+    """Run `profile` against `system`; write `report.html` and `summary.json` into `out_dir`.
+
+    Args:
+        profile: a parsed profile (`load_profile`).
+        system: the running system (its services' URLs, pids, fault injector).
+        out_dir: directory for the report, summary, Locust logs and history.
+        workers: local Locust worker processes (0: one standalone process).
+        remote_workers: workers on other machines the master waits for.
+        master_bind_host: where the master listens for workers (default 127.0.0.1).
+        master_port: the master's port (0: a free one).
+        console: where progress goes (default: stderr).
+
+    Raises:
+        ProfileError: the profile's faults name edges or services the system lacks.
+        LoadRunError: Locust did not start or left no result.
+    """
+    from harness.load.report import write_report  # late: matplotlib is slow to import
+
+    console = console or Console(stderr=True)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    _check_faults(profile, system)
+    launch = LocustLaunch(
+        profile=profile,
+        host=profile.host or system.url(profile.host_service),
+        out_dir=out,
+        workers=workers,
+        remote_workers=remote_workers,
+        master_bind_host=master_bind_host,
+        master_port=master_port,
+        extra_env=service_url_env(system),
+    )
+    run = _Run(profile, system, launch, console)
+    run.execute()
+    checks = run.checks()
+    summary = _summarise(profile, run, checks, workers=workers)
+    report_path, summary_path = out / "report.html", out / "summary.json"
+    summary = summary.model_copy(
+        update={"report_path": str(report_path), "summary_path": str(summary_path)}
+    )
+    summary_path.write_text(summary.model_dump_json(indent=2), encoding="utf-8")
+    write_report(
+        report_path, summary=summary, result=run.result, timeline=run.timeline, profile=profile
+    )
+    return summary
+
+
+def service_url_env(system: LoadTarget) -> dict[str, str]:
+    """`HARNESS_SERVICE_URL_<NAME>` for every service, so a locustfile can seed data directly."""
+    return {
+        f"HARNESS_SERVICE_URL_{name.upper().replace('-', '_')}": system.url(name)
+        for name in system.services
+    }
+
+
+def _check_faults(profile: LoadProfile, system: LoadTarget) -> None:
+    try:
+        check_targets(
+            profile.faults, edges=system.edges, services=system.services, source=profile.source
+        )
+    except FaultScheduleError as exc:
+        raise ProfileError(str(exc)) from exc
+
+
+class _Run:
+    """One execution: Locust, the timeline, the fault schedule, CPU meters, progress."""
+
+    def __init__(
+        self, profile: LoadProfile, system: LoadTarget, launch: LocustLaunch, console: Console
+    ) -> None:
+        self.profile = profile
+        self.system = system
+        self.launch = launch
+        self.console = console
+        self.timeline = Timeline()
+        self.executor = FaultScheduleExecutor(profile.faults, system)
+        self.cpu: CpuFigures | None = None
+        self.locust_exit: int | None = None
+        self.log_paths: list[Path] = []
+        self._result: LocustResult | None = None
+
+    @property
+    def result(self) -> LocustResult:
+        assert self._result is not None
+        return self._result
+
+    def execute(self) -> None:
+        recorder = TimelineRecorder(
+            metrics_urls(self.system), interval=self.profile.scrape_interval, timeline=self.timeline
+        )
+        meter = CpuMeter({"system": _service_pids(self.system)})
+        started = time.monotonic()
+        with contextlib.ExitStack() as stack:
+            stack.enter_context(recorder)
+            locust = stack.enter_context(LocustProcesses(self.launch))
+            self.log_paths = locust.log_paths
+            for pid in locust.pids:
+                meter.add("locust", pid)
+            progress = stack.enter_context(
+                LoadProgress(
+                    console=self.console,
+                    total_s=self.profile.total_duration,
+                    title=self.profile.name,
+                )
+            )
+            tail = HistoryTail(self.launch.history_path)
+            self._wait_for_load(locust, tail, progress, meter)
+            stack.enter_context(_started(self.executor))
+            self._follow(locust, tail, progress, meter)
+        used = meter.used()
+        self.cpu = CpuFigures(
+            wall_s=round(time.monotonic() - started, 2),
+            load_generator_s=round(used.get("locust", 0.0), 2),
+            system_under_test_s=round(used.get("system", 0.0), 2),
+        )
+        self._result = self._read_result(locust)
+
+    def _wait_for_load(
+        self, locust: LocustProcesses, tail: HistoryTail, progress: LoadProgress, meter: CpuMeter
+    ) -> None:
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while True:
+            ticks = tail.read()
+            if ticks:
+                progress.load_started()
+                progress.update(ticks, faults=[], timeline=self.timeline)
+                return
+            if locust.poll() is not None:
+                raise LoadRunError(
+                    f"Locust exited with code {locust.poll()} before the load started; "
+                    f"last log lines:\n{locust.tail()}"
+                )
+            if time.monotonic() > deadline:
+                raise LoadRunError(
+                    f"Locust did not start within {START_TIMEOUT_S:.0f}s; last log lines:\n"
+                    f"{locust.tail()}"
+                )
+            meter.sample()
+            time.sleep(0.1)
+
+    def _follow(
+        self, locust: LocustProcesses, tail: HistoryTail, progress: LoadProgress, meter: CpuMeter
+    ) -> None:
+        deadline = time.monotonic() + self.profile.total_duration + FINISH_GRACE_S
+        while locust.poll() is None:
+            if time.monotonic() > deadline:
+                self.console.log("Locust overran its duration; stopping it")
+                break
+            meter.sample()
+            progress.update(tail.read(), faults=self.executor.active, timeline=self.timeline)
+            locust.wait(timeout=0.5)
+        self.locust_exit = locust.poll()
+        progress.update(tail.read(), faults=self.executor.active, timeline=self.timeline)
+
+    def _read_result(self, locust: LocustProcesses) -> LocustResult:
+        path = self.launch.result_path
+        if not path.exists():
+            raise LoadRunError(
+                f"Locust (exit code {self.locust_exit}) wrote no result to {path}; "
+                f"last log lines:\n{locust.tail()}"
+            )
+        return LocustResult.model_validate_json(path.read_text(encoding="utf-8"))
+
+    def checks(self) -> list[Check]:
+        checks = [_run_check(self.result, self.locust_exit)]
+        checks += evaluate_slos(self.profile.slos, self.result)
+        windows = self.windows()
+        checks += evaluate_assertions(self.profile, self.timeline, windows)
+        checks += [
+            Check(kind="run", name=f"fault {w.description}", passed=False, detail=w.error or "")
+            for w in windows
+            if w.error
+        ]
+        checks += run_invariants(self.profile.invariants, self.system)
+        return checks
+
+    def windows(self) -> list[FaultWindow]:
+        return fault_windows(
+            self.executor.timeline,
+            [fault.describe() for fault in self.profile.faults],
+            run_end=self.result.ended_at,
+        )
+
+
+@contextlib.contextmanager
+def _started(executor: FaultScheduleExecutor) -> Iterator[FaultScheduleExecutor]:
+    """Apply the schedule from now; always roll back (even on Ctrl-C)."""
+    executor.start()
+    try:
+        yield executor
+    finally:
+        executor.stop()
+
+
+def _run_check(result: LocustResult, exit_code: int | None) -> Check:
+    total = sum(r.requests for r in result.requests)
+    if total == 0:
+        return Check(
+            kind="run",
+            name="load was generated",
+            passed=False,
+            detail=f"Locust made no requests (exit code {exit_code})",
+        )
+    return Check(
+        kind="run",
+        name="load was generated",
+        passed=True,
+        observed=float(total),
+        detail=f"{total} requests in {result.duration:.0f}s",
+    )
+
+
+def _service_pids(system: LoadTarget) -> list[int]:
+    pids = []
+    for handle in system.services.values():
+        pid = getattr(handle, "pid", None)
+        if isinstance(pid, int):
+            pids.append(pid)
+    return pids
+
+
+def _summarise(
+    profile: LoadProfile, run: _Run, checks: list[Check], *, workers: int
+) -> LoadSummary:
+    result = run.result
+    rows, total = request_rows(result)
+    passed = all(check.passed for check in checks)
+    return LoadSummary(
+        profile=profile.name,
+        source=profile.source,
+        passed=passed,
+        exit_code=EXIT_OK if passed else EXIT_FAILED,
+        started_at=result.started_at,
+        ended_at=result.ended_at,
+        workers=workers,
+        checks=checks,
+        total=total,
+        requests=rows,
+        errors=result.errors,
+        faults=fault_window_figures(run.windows(), origin=result.started_at),
+        fault_events=run.executor.timeline,
+        benchmark=(
+            benchmark_figures(profile, result, profile.benchmark)
+            if profile.benchmark is not None
+            else None
+        ),
+        cpu=run.cpu,
+        log_paths=[str(p) for p in run.log_paths],
+    )

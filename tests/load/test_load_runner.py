@@ -1,0 +1,141 @@
+"""The load runner end to end: Locust in its own processes against a fake gateway.
+
+Runs are a few seconds long; they check what the runner decides and writes, never how
+fast anything was.
+"""
+
+from __future__ import annotations
+
+import json
+from html import escape
+from pathlib import Path
+from typing import Any
+
+import pytest
+from load_fakes import FakeSystem
+
+from harness.load import load_profile, run_load
+from harness.load.summary import LoadSummary
+
+pytestmark = pytest.mark.integration
+
+SMOKE = """
+name: fake-smoke
+locustfile: {locustfile}
+users: 4
+spawn_rate: 4
+duration: 3s
+slos:
+  total: {max_failure_ratio: 0.01, min_requests: 10}
+  "GET /api/products": {p95_ms: 2000}
+"""
+
+IMPOSSIBLE = """
+name: fake-impossible
+locustfile: {locustfile}
+users: 2
+spawn_rate: 2
+duration: 3s
+slos:
+  "GET /slow": {p95_ms: 10}
+  total: {max_failure_ratio: 0.01}
+"""
+
+CHAOS = """
+name: fake-chaos
+locustfile: {locustfile}
+users: 4
+spawn_rate: 4
+duration: 6s
+scrape_interval: 0.25s
+slos:
+  "GET /api/products": {max_failure_ratio: 0.01}
+faults:
+  - label: payments-slow
+    edge: gateway->payments
+    toxic: latency
+    attributes: {latency: 50}
+    start: 1s
+    duration: 2s
+assertions:
+  - {type: breaker_opened, edge: gateway->payments, during: payments-slow}
+  - {type: breaker_closed, edge: gateway->payments, after: payments-slow, within: 2s}
+  - {type: breaker_stayed_closed, edge: gateway->users}
+"""
+
+
+def run(profile_path: Path, system: FakeSystem, out: Path, **options: Any) -> LoadSummary:
+    return run_load(load_profile(profile_path), system=system, out_dir=out, **options)
+
+
+def test_profile_within_its_slos_passes_and_writes_report_and_summary(
+    fake_system: FakeSystem, write_profile: Any, tmp_path: Path
+) -> None:
+    summary = run(write_profile(SMOKE), fake_system, tmp_path / "out")
+
+    assert summary.passed, [c.detail for c in summary.failed_checks]
+    assert summary.exit_code == 0
+    keys = {row.key for row in summary.requests}
+    assert {"GET /api/products", "POST /api/orders", "GET /api/orders/{id}"} <= keys
+    saved = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert saved["passed"] is True
+    assert [c["name"] for c in saved["checks"]][:3] == [
+        "load was generated",
+        "failure ratio of all requests",
+        "requests of all requests",
+    ]
+    html = (tmp_path / "out" / "report.html").read_text()
+    assert html.index("PASS") < html.index("<svg")  # the verdict comes before the plots
+    for external in ('src="http', 'href="http', "url(http", "<script"):
+        assert external not in html  # self-contained: nothing is fetched when opened offline
+
+
+def test_slo_the_system_cannot_meet_fails_the_run_and_says_by_how_much(
+    fake_system: FakeSystem, write_profile: Any, tmp_path: Path
+) -> None:
+    summary = run(write_profile(IMPOSSIBLE), fake_system, tmp_path / "out")
+
+    assert not summary.passed
+    assert summary.exit_code == 1
+    [failed] = summary.failed_checks
+    assert failed.name == "p95 of GET /slow"
+    assert failed.observed is not None
+    assert failed.observed >= 30
+    assert failed.miss == pytest.approx(failed.observed - 10)
+    assert "missed by" in failed.detail
+    html = (tmp_path / "out" / "report.html").read_text()
+    assert "FAIL" in html
+    assert "p95 of GET /slow" in html
+    assert escape(failed.detail) in html
+
+
+def test_fault_schedule_is_applied_during_load_and_breaker_assertions_hold(
+    fake_system: FakeSystem, write_profile: Any, tmp_path: Path
+) -> None:
+    summary = run(write_profile(CHAOS), fake_system, tmp_path / "out")
+
+    assert summary.passed, [c.detail for c in summary.failed_checks]
+    assert fake_system.faults.calls == [
+        ("add_toxic", "gateway->payments"),
+        ("remove_toxic", "gateway->payments"),
+    ]
+    [window] = summary.faults
+    assert window.start_s is not None
+    assert window.end_s is not None
+    assert window.end_s - window.start_s == pytest.approx(2.0, abs=1.0)
+    assertions = [c for c in summary.checks if c.kind == "assertion"]
+    assert [c.passed for c in assertions] == [True, True, True]
+    html = (tmp_path / "out" / "report.html").read_text()
+    assert "Breaker state per edge" in html
+
+
+def test_master_with_local_workers_aggregates_their_requests(
+    fake_system: FakeSystem, write_profile: Any, tmp_path: Path
+) -> None:
+    summary = run(write_profile(SMOKE), fake_system, tmp_path / "out", workers=2)
+
+    assert summary.passed, [c.detail for c in summary.failed_checks]
+    assert summary.workers == 2
+    assert summary.total is not None
+    assert summary.total.requests >= 10
+    assert len(summary.log_paths) == 3
