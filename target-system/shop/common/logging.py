@@ -22,6 +22,7 @@ class ContextFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         record.service = self.service
         record.request_id = get_request_id()
+        record.__dict__.pop("color_message", None)  # uvicorn's ANSI-coloured copy of the message
         return True
 
 
@@ -42,9 +43,14 @@ def configure_logging(*, service: str, level: str = "INFO") -> None:
     handler._shop_handler = True  # type: ignore[attr-defined]
     root.addHandler(handler)
     root.setLevel(level)
-    for name in ("uvicorn", "uvicorn.error", "uvicorn.access", "gunicorn.error"):
+    for name in ("uvicorn", "uvicorn.error", "gunicorn.error"):
         server_logger = logging.getLogger(name)
         server_logger.handlers.clear()
         server_logger.propagate = True
+    # The app logs one line per request itself (with route and request id): silence uvicorn's
+    # access log, however uvicorn was started.
+    access = logging.getLogger("uvicorn.access")
+    access.handlers.clear()
+    access.propagate = False
     # httpx logs every request at INFO; the client's metrics and our access log say enough.
     logging.getLogger("httpx").setLevel(logging.WARNING)
