@@ -305,19 +305,23 @@ class FaultInjector:
         return str(toxic["name"])
 
     def remove_toxic(self, edge: str, name: str) -> None:
-        self.client.remove_toxic(self.proxy_name(edge), name)
+        proxy = self.proxy_name(edge)  # an unknown edge is the more useful error
+        self.client.remove_toxic(proxy, name)
 
     def toxics(self, edge: str) -> list[dict[str, Any]]:
         """The toxics on `edge`, as the server reports them."""
-        return self.client.toxics(self.proxy_name(edge))
+        proxy = self.proxy_name(edge)
+        return self.client.toxics(proxy)
 
     def partition(self, edge: str) -> None:
         """Cut `edge`: its proxy stops listening, so the caller gets connection refusals."""
-        self.client.set_enabled(self.proxy_name(edge), False)
+        proxy = self.proxy_name(edge)
+        self.client.set_enabled(proxy, False)
 
     def heal(self, edge: str) -> None:
         """Undo `partition`: the proxy listens again on the same address."""
-        self.client.set_enabled(self.proxy_name(edge), True)
+        proxy = self.proxy_name(edge)
+        self.client.set_enabled(proxy, True)
 
     def reset(self) -> None:
         """Remove every toxic and enable every proxy of this system."""

@@ -1,0 +1,85 @@
+"""The pytest plugin: a session system, healed between tests, from a configured topology."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+from runtime_helpers import APPS
+
+EDGELESS = f"""
+[services.echo]
+app = "echo_asgi:app"
+cwd = "{APPS}"
+"""
+
+TESTS = textwrap.dedent(
+    """
+    import httpx
+    import pytest
+
+    from harness.faults import FaultProxyUnavailable
+
+    PIDS = []
+
+    def test_one_kills_a_service(system):
+        PIDS.append(system.services["echo"].pid)
+        system.kill("echo")
+
+    def test_two_finds_it_restarted(system):
+        assert system.services["echo"].pid != PIDS[0]
+        assert httpx.get(system.url("echo") + "/health", trust_env=False).status_code == 200
+
+    def test_three_sees_the_same_session_system(harness_system, system):
+        assert harness_system is system
+
+    def test_faults_say_why_they_are_unavailable(faults):
+        with pytest.raises(FaultProxyUnavailable, match="no edges"):
+            faults.partition("echo->echo")
+    """
+)
+
+
+def run_pytest(
+    tmp_path: Path, cli_env: dict[str, str], *args: str, ini: str = ""
+) -> subprocess.CompletedProcess[str]:
+    (tmp_path / "test_inner.py").write_text(TESTS, encoding="utf-8")
+    (tmp_path / "pytest.ini").write_text(f"[pytest]\n{ini}\n", encoding="utf-8")
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "no:pact", "-q", *args],
+        cwd=tmp_path,
+        env=cli_env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+@pytest.mark.integration
+def test_system_fixture_brings_the_topology_up_and_heals_it_between_tests(
+    tmp_path: Path, cli_env: dict[str, str]
+) -> None:
+    topology = tmp_path / "system.toml"
+    topology.write_text(EDGELESS, encoding="utf-8")
+    result = run_pytest(tmp_path, cli_env, "--harness-topology", str(topology))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "4 passed" in result.stdout
+
+
+@pytest.mark.integration
+def test_topology_can_come_from_the_ini_file(tmp_path: Path, cli_env: dict[str, str]) -> None:
+    (tmp_path / "system.toml").write_text(EDGELESS, encoding="utf-8")
+    result = run_pytest(tmp_path, cli_env, "-k", "three", ini="harness_topology = system.toml")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_without_a_topology_the_fixture_says_how_to_give_one(
+    tmp_path: Path, cli_env: dict[str, str]
+) -> None:
+    env = {k: v for k, v in cli_env.items() if k != "HARNESS_TOPOLOGY"}
+    result = run_pytest(tmp_path, env, "-k", "three")
+    assert result.returncode != 0
+    assert "--harness-topology" in result.stdout + result.stderr
