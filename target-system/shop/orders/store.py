@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import Engine, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 
-from shop.common.db import session_scope
+from shop.common.db import session_scope, utc_now
 from shop.orders.models import (
     IN_FLIGHT_STATES,
     Base,
@@ -29,7 +29,6 @@ from shop.orders.models import (
     SagaState,
     SagaStep,
     Step,
-    utcnow,
 )
 
 
@@ -89,7 +88,7 @@ class SagaStore:
         card_token: str,
     ) -> tuple[Order, Saga]:
         """A pending order and its running saga (user already validated), or DuplicateOrderKey."""
-        now = utcnow()
+        now = utc_now()
         try:
             with session_scope(self.engine, write=True) as session:
                 order = Order(
@@ -199,7 +198,7 @@ class SagaStore:
         unknown = set(changes) - _SAGA_FIELDS
         if unknown:
             raise ValueError(f"not saga fields: {sorted(unknown)}")
-        now = utcnow()
+        now = utc_now()
         with session_scope(self.engine, write=True) as session:
             saga = session.get_one(Saga, saga_id)
             for name, value in changes.items():
@@ -222,7 +221,7 @@ class SagaStore:
     ) -> Finished:
         """End the saga, set the order's final status and write its event: one transaction."""
         step = Step.CONFIRM_ORDER if order_status is OrderStatus.CONFIRMED else Step.CANCEL_ORDER
-        now = utcnow()
+        now = utc_now()
         with session_scope(self.engine, write=True) as session:
             saga = session.get_one(Saga, saga_id)
             order = session.get_one(Order, saga.order_id)
@@ -263,7 +262,7 @@ class SagaStore:
                 .values(
                     status=status,
                     attempts=OutboxEvent.attempts + 1,
-                    delivered_at=utcnow() if status is OutboxStatus.SENT else None,
+                    delivered_at=utc_now() if status is OutboxStatus.SENT else None,
                 )
             )
 

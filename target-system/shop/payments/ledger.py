@@ -15,8 +15,9 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from shop.common.db import utc_now
 from shop.common.errors import Conflict, NotFound
-from shop.payments.models import Payment, PaymentStatus, utcnow
+from shop.payments.models import Payment, PaymentStatus
 from shop.payments.schemas import DECLINED_CARD_TOKEN, MAX_ID, ChargeRequest, PaymentQuery
 
 
@@ -50,7 +51,7 @@ def charge(session: Session, *, idempotency_key: str, request: ChargeRequest) ->
     if existing is not None:
         return _replay(existing, fingerprint)
     declined = request.card_token == DECLINED_CARD_TOKEN
-    now = utcnow()
+    now = utc_now()
     payment = Payment(
         order_id=request.order_id,
         amount_cents=request.amount_cents,
@@ -105,7 +106,7 @@ def refund(session: Session, *, payment_id: int) -> RefundAnswer:
     result = session.execute(
         update(Payment)
         .where(Payment.id == payment_id, Payment.status == PaymentStatus.CAPTURED)
-        .values(status=PaymentStatus.REFUNDED, updated_at=utcnow())
+        .values(status=PaymentStatus.REFUNDED, updated_at=utc_now())
         .execution_options(synchronize_session=False)
     )
     newly_refunded = getattr(result, "rowcount", 0) == 1

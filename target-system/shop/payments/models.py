@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import enum
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Integer, String
+from sqlalchemy import JSON, Integer, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from shop.common.db import UtcDateTime, utc_now
 
 
 class Base(DeclarativeBase):
@@ -20,14 +22,7 @@ class PaymentStatus(enum.StrEnum):
     REFUNDED = "refunded"
 
 
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
 def isoformat(moment: datetime) -> str:
-    # SQLite hands datetimes back without their zone; every stored time is UTC.
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
     return moment.isoformat()
 
 
@@ -44,8 +39,8 @@ class Payment(Base):
     request_fingerprint: Mapped[str] = mapped_column(String(64))
     response_status: Mapped[int] = mapped_column(Integer)
     response_body: Mapped[dict[str, Any]] = mapped_column(JSON)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utc_now)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utc_now)
 
     def to_json(self) -> dict[str, Any]:
         return {

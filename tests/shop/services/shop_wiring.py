@@ -1,0 +1,221 @@
+"""The shop in one process for service tests: real sibling apps behind httpx transports.
+
+users and inventory are their FastAPI apps (ASGI transport, lifespan run), payments is the
+Flask app (WSGI, read through a MockTransport), notifications a small dedupe-by-event-id
+fake. Every edge goes through a `FaultyTransport`, the seam where tests break the network:
+fail a request before it leaves (connection refused) or after the dependency acted (the
+answer is lost to a read timeout).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+from fastapi import FastAPI
+from flask import Flask
+from shop.inventory.app import build_app as build_inventory
+from shop.inventory.settings import InventorySettings
+from shop.orders.factory import build_app as build_orders
+from shop.orders.settings import OrdersSettings
+from shop.payments.factory import ENGINE_EXTENSION
+from shop.payments.factory import create_app as create_payments
+from shop.payments.settings import PaymentsSettings
+from shop.users.app import build_app as build_users
+from shop.users.settings import UsersSettings
+
+# Fast, deterministic resilience knobs for in-process tests.
+FAST: dict[str, Any] = {
+    "retry_backoff_base": 0.0,
+    "retry_backoff_max": 0.0,
+    "retry_budget_min_retries": 1000,
+    "outbox_relay_interval": 0.02,
+    "saga_recovery_interval": 0.05,
+    "breaker_open_seconds": 0.1,
+}
+
+
+@dataclass
+class _Rule:
+    method: str
+    path: re.Pattern[str]
+    error: type[httpx.TransportError]
+    after_forwarding: bool
+    remaining: int | None
+
+
+class FaultyTransport(httpx.AsyncBaseTransport):
+    """Forwards to `inner` unless a rule says to break the request."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
+        self.inner = inner
+        self.rules: list[_Rule] = []
+        self.requests: list[tuple[str, str]] = []
+
+    def refuse(self, method: str, path: str, *, times: int | None = None) -> None:
+        """The request never arrives (connection refused)."""
+        self.rules.append(_Rule(method, re.compile(path), httpx.ConnectError, False, times))
+
+    def lose_answer(self, method: str, path: str, *, times: int | None = None) -> None:
+        """The request is served, then its answer is lost (read timeout)."""
+        self.rules.append(_Rule(method, re.compile(path), httpx.ReadTimeout, True, times))
+
+    def heal(self) -> None:
+        self.rules.clear()
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append((request.method, request.url.path))
+        rule = self._match(request)
+        if rule is not None and not rule.after_forwarding:
+            raise rule.error("injected fault", request=request)
+        response = await self.inner.handle_async_request(request)
+        if rule is not None:
+            await response.aread()
+            raise rule.error("injected fault", request=request)
+        return response
+
+    def _match(self, request: httpx.Request) -> _Rule | None:
+        for rule in self.rules:
+            if rule.method == request.method and rule.path.fullmatch(request.url.path):
+                if rule.remaining is not None:
+                    if rule.remaining <= 0:
+                        continue
+                    rule.remaining -= 1
+                return rule
+        return None
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+def wsgi_transport(app: Flask) -> httpx.AsyncBaseTransport:
+    """An async transport into a WSGI app (httpx's WSGITransport is sync-only)."""
+    sync = httpx.WSGITransport(app=app)
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        response = sync.handle_request(request)
+        return httpx.Response(
+            response.status_code, headers=response.headers, content=response.read()
+        )
+
+    return httpx.MockTransport(handle)
+
+
+@dataclass
+class FakeNotifications:
+    """POST /events with dedupe by event_id, GET /notifications?order_id=N."""
+
+    events: dict[str, dict[str, Any]] = field(default_factory=dict)
+    posts: int = 0
+    _arrived: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def handle(self, request: httpx.Request) -> httpx.Response:
+        if request.method == "POST" and request.url.path == "/events":
+            self.posts += 1
+            event = json.loads(request.content)
+            if event["event_id"] in self.events:
+                return httpx.Response(200, json={"status": "duplicate"})
+            self.events[event["event_id"]] = event
+            self._arrived.set()
+            return httpx.Response(202, json={"status": "accepted"})
+        return httpx.Response(404, json={"error": "not_found", "detail": "fake"})
+
+    def types_for(self, order_id: int) -> list[str]:
+        return [e["type"] for e in self.events.values() if e["order_id"] == order_id]
+
+    async def wait_for(self, order_id: int, count: int) -> list[str]:
+        """The order's event types once there are `count` (callers bound the wait)."""
+        while len(self.types_for(order_id)) < count:
+            self._arrived.clear()
+            await self._arrived.wait()
+        return self.types_for(order_id)
+
+
+@dataclass
+class Shop:
+    users: httpx.AsyncClient
+    inventory: httpx.AsyncClient
+    payments: httpx.AsyncClient
+    orders: httpx.AsyncClient
+    orders_app: FastAPI
+    notifications: FakeNotifications
+    edges: dict[str, FaultyTransport]
+
+    async def add_user(self, name: str = "Ada", email: str = "ada@example.com") -> int:
+        response = await self.users.post("/users", json={"name": name, "email": email})
+        assert response.status_code == 201, response.text
+        return int(response.json()["id"])
+
+    async def add_product(self, sku: str, *, price_cents: int, stock: int) -> None:
+        body = {"sku": sku, "name": sku.lower(), "price_cents": price_cents, "stock": stock}
+        response = await self.inventory.post("/products", json=body)
+        assert response.status_code == 201, response.text
+
+    async def stock(self, sku: str) -> dict[str, Any]:
+        product: dict[str, Any] = (await self.inventory.get(f"/products/{sku}")).json()
+        return product
+
+    async def payments_of(self, order_id: int) -> list[dict[str, Any]]:
+        response = await self.payments.get("/payments", params={"order_id": order_id})
+        items: list[dict[str, Any]] = response.json()["items"]
+        return items
+
+    async def reservations_of(self, order_id: int) -> list[dict[str, Any]]:
+        response = await self.inventory.get("/reservations", params={"order_id": order_id})
+        items: list[dict[str, Any]] = response.json()["items"]
+        return items
+
+
+async def _asgi_service(stack: AsyncExitStack, app: FastAPI) -> httpx.AsyncBaseTransport:
+    await stack.enter_async_context(app.router.lifespan_context(app))
+    return httpx.ASGITransport(app=app)
+
+
+@asynccontextmanager
+async def running_shop(tmp_path: Path, **orders_overrides: Any) -> AsyncIterator[Shop]:
+    """users, inventory, payments and orders wired together; everything closed on exit."""
+    async with AsyncExitStack() as stack:
+        users = await _asgi_service(
+            stack, build_users(UsersSettings(database_url=f"sqlite:///{tmp_path}/users.db"))
+        )
+        inventory = await _asgi_service(
+            stack,
+            build_inventory(InventorySettings(database_url=f"sqlite:///{tmp_path}/inventory.db")),
+        )
+        payments_app = create_payments(
+            settings=PaymentsSettings(database_url=f"sqlite:///{tmp_path}/payments.db")
+        )
+        stack.callback(payments_app.extensions[ENGINE_EXTENSION].dispose)
+        notifications = FakeNotifications()
+        edges = {
+            "users": FaultyTransport(users),
+            "inventory": FaultyTransport(inventory),
+            "payments": FaultyTransport(wsgi_transport(payments_app)),
+            "notifications": FaultyTransport(httpx.MockTransport(notifications.handle)),
+        }
+        settings = OrdersSettings(
+            database_url=f"sqlite:///{tmp_path}/orders.db", **{**FAST, **orders_overrides}
+        )
+        orders_app = build_orders(settings=settings, transports=edges)
+        orders = await _asgi_service(stack, orders_app)
+
+        def client(transport: httpx.AsyncBaseTransport) -> httpx.AsyncClient:
+            return httpx.AsyncClient(transport=transport, base_url="http://testserver")
+
+        shop = Shop(
+            users=await stack.enter_async_context(client(users)),
+            inventory=await stack.enter_async_context(client(inventory)),
+            payments=await stack.enter_async_context(client(wsgi_transport(payments_app))),
+            orders=await stack.enter_async_context(client(orders)),
+            orders_app=orders_app,
+            notifications=notifications,
+            edges=edges,
+        )
+        yield shop
