@@ -434,16 +434,20 @@ def evaluate_traffic(
     now: float,
     final: bool = False,
     settle: float = 0.0,
+    in_flight: Sequence[float] = (),
 ) -> Verdict:
     """What clients saw, over requests that started in the window.
 
-    `settle` (the traffic's request timeout) delays the verdict until requests started
-    before the window's end have finished.
+    The verdict waits until the requests started before the window's end have finished:
+    `in_flight` holds the start times of requests still running, and `settle` (the
+    traffic's request timeout) bounds the wait.
     """
     window = window_of(assertion.after, assertion.within, assertion.until, anchors)
     if window is None:
         return _never_started(str(assertion.after)) if final else _not_started(str(assertion.after))
-    closed = window.end is not None and now > window.end + settle
+    end = window.end
+    waiting = end is not None and any(started <= end for started in in_flight)
+    closed = end is not None and now > end and (not waiting or now > end + settle)
     if not (closed or final):
         return Verdict("pending", "window open")
     chosen = [

@@ -393,8 +393,15 @@ class _Run:
         if isinstance(assertion, TrafficAssertion):
             records = self.traffic.records if self.traffic is not None else []
             settle = self.traffic.config.timeout if self.traffic is not None else 0.0
+            in_flight = self.traffic.in_flight if self.traffic is not None else []
             return evaluate_traffic(
-                assertion, records, self.anchors, now=now, final=final, settle=settle
+                assertion,
+                records,
+                self.anchors,
+                now=now,
+                final=final,
+                settle=settle,
+                in_flight=in_flight,
             )
         if isinstance(assertion, HttpAssertion | InvariantAssertion):
             return self._drive_active(index, assertion, now, final=final)

@@ -116,6 +116,7 @@ class ShopTrafficGenerator:
             headers={"Authorization": f"Bearer {config.token}"},
         )
         self._records: list[TrafficRecord] = []
+        self._in_flight: dict[int, float] = {}
         self._orders: list[int] = []
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -273,6 +274,9 @@ class ShopTrafficGenerator:
     ) -> None:
         started = time.time()
         began = time.perf_counter()
+        token = threading.get_ident()
+        with self._lock:
+            self._in_flight[token] = started
         status: int | None = None
         error: str | None = None
         order_id: int | None = None
@@ -292,6 +296,7 @@ class ShopTrafficGenerator:
             order_id=order_id,
         )
         with self._lock:
+            self._in_flight.pop(token, None)
             self._records.append(record)
             if order_id is not None and record.ok:
                 self._orders.append(order_id)
@@ -302,6 +307,12 @@ class ShopTrafficGenerator:
     def records(self) -> list[TrafficRecord]:
         with self._lock:
             return list(self._records)
+
+    @property
+    def in_flight(self) -> list[float]:
+        """Start times of the requests still waiting for an answer."""
+        with self._lock:
+            return list(self._in_flight.values())
 
     def stats(self) -> dict[str, dict[str, int]]:
         """`{operation: {"ok": n, "error": n}}` so far (the live view shows it)."""

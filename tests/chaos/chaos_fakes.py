@@ -70,10 +70,17 @@ class FakeInjector:
 class FakeSystem:
     """Records kills, pauses, restarts and proxy calls; nothing runs."""
 
-    def __init__(self, services: tuple[str, ...] = ("gateway", "orders", "payments")) -> None:
+    def __init__(
+        self,
+        services: tuple[str, ...] = ("gateway", "orders", "payments"),
+        *,
+        edges: tuple[str, ...] = (),
+        url_template: str = "http://{name}.test",
+    ) -> None:
         self.log: list[str] = []
         self.injector = FakeInjector(self.log)
-        self.services = {name: f"http://127.0.0.1:{9000 + i}" for i, name in enumerate(services)}
+        self.services = {name: url_template.format(name=name) for name in services}
+        self.edges = {edge: edge for edge in edges}
         self.dead: set[str] = set()
         self.paused: set[str] = set()
         self.on_call: dict[str, threading.Event] = {}

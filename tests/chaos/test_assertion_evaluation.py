@@ -370,9 +370,17 @@ def test_orders_fail_fast_while_the_breaker_is_open() -> None:
 def test_traffic_verdict_waits_for_requests_in_flight_at_the_window_end() -> None:
     assertion = _assertion({"traffic": "any", "outcome": "error", "equals": 0})
     anchors = _anchors(end=10)
-    assert evaluate_traffic(assertion, [], anchors, now=T0 + 11, settle=5).status == "pending"
-    passed = evaluate_traffic(assertion, [_record(1)], anchors, now=T0 + 16, settle=5)
-    assert passed.status == "passed"
+    records = [_record(1)]
+    still_running = [T0 + 9.5]
+    waiting = evaluate_traffic(
+        assertion, records, anchors, now=T0 + 11, settle=5, in_flight=still_running
+    )
+    assert waiting.status == "pending"
+    assert evaluate_traffic(assertion, records, anchors, now=T0 + 11, settle=5).status == "passed"
+    bounded = evaluate_traffic(
+        assertion, records, anchors, now=T0 + 16, settle=5, in_flight=still_running
+    )
+    assert bounded.status == "passed"
 
 
 def test_clients_seeing_an_error_fail_a_no_errors_assertion_with_status_counts() -> None:

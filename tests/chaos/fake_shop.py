@@ -1,0 +1,87 @@
+"""An in-process stand-in for the reference shop, served through httpx.MockTransport.
+
+It reacts to the fake system's faults the way the real shop's contract says it should:
+while a toxic sits on orders->payments the orders breaker reports open and orders fail
+fast with 503; otherwise orders are confirmed. Enough to drive the chaos runner end to end
+without processes.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+from typing import Any
+
+import httpx
+from chaos_fakes import FakeSystem
+
+SERVICES = ("gateway", "users", "orders", "payments", "inventory", "notifications")
+EDGES = ("gateway->orders", "orders->payments", "orders->inventory")
+
+
+class FakeShop:
+    def __init__(self, system: FakeSystem, *, breaker_follows_faults: bool = True) -> None:
+        self.system = system
+        self.breaker_follows_faults = breaker_follows_faults
+        self.orders: list[dict[str, Any]] = []
+        self.transitions = {"closed->open": 0, "open->closed": 0}
+        self._ids = itertools.count(1)
+        self._lock = threading.Lock()
+        self._was_open = False
+        self.transport = httpx.MockTransport(self.handle)
+
+    def _payments_faulty(self) -> bool:
+        return bool(self.system.injector.toxics.get("orders->payments"))
+
+    def _breaker_open(self) -> bool:
+        open_now = self.breaker_follows_faults and self._payments_faulty()
+        with self._lock:
+            if open_now != self._was_open:
+                self.transitions["closed->open" if open_now else "open->closed"] += 1
+                self._was_open = open_now
+        return open_now
+
+    def handle(self, request: httpx.Request) -> httpx.Response:
+        service = request.url.host.split(".")[0]
+        path = request.url.path
+        if path == "/health":
+            return httpx.Response(200, json={"status": "ok", "service": service})
+        if path == "/metrics":
+            return httpx.Response(200, text=self._metrics(service))
+        if (service, request.method, path) == ("gateway", "POST", "/api/users"):
+            return httpx.Response(201, json={"id": 7, "name": "x", "email": "x@example.com"})
+        if (service, request.method, path) == ("inventory", "POST", "/products"):
+            return httpx.Response(201, json=json.loads(request.content))
+        if (service, request.method, path) == ("gateway", "POST", "/api/orders"):
+            return self._place_order()
+        return httpx.Response(404, json={"error": "not_found"})
+
+    def _place_order(self) -> httpx.Response:
+        order_id = next(self._ids)
+        if self._breaker_open():
+            order = {"id": order_id, "status": "cancelled"}
+            self.orders.append(order)
+            return httpx.Response(503, json={"error": "dependency_unavailable", "order": order})
+        order = {"id": order_id, "status": "confirmed"}
+        self.orders.append(order)
+        return httpx.Response(201, json=order)
+
+    def _metrics(self, service: str) -> str:
+        lines = [f'shop_up{{service="{service}"}} 1']
+        if service == "orders":
+            state = 1 if self._breaker_open() else 0
+            lines.append(f'shop_breaker_state{{service="orders",dependency="payments"}} {state}')
+            for key, count in self.transitions.items():
+                from_state, to_state = key.split("->")
+                lines.append(
+                    "shop_breaker_transitions_total{"
+                    f'service="orders",dependency="payments",from_state="{from_state}",'
+                    f'to_state="{to_state}"}} {count}'
+                )
+            lines.append('shop_sagas_in_flight{service="orders"} 0')
+        return "\n".join(lines) + "\n"
+
+
+def fake_system() -> FakeSystem:
+    return FakeSystem(SERVICES, edges=EDGES)

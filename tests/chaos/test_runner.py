@@ -1,0 +1,233 @@
+"""The runner end to end against an in-process fake shop (no processes, no sockets)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fake_shop import FakeShop, fake_system
+
+from harness.chaos import ExperimentResult, parse_experiment, run_experiment
+from harness.chaos.report import render_html, render_text
+
+
+def _run(
+    experiment: Any, system: Any, shop: FakeShop, journal_dir: Path | None = None
+) -> ExperimentResult:
+    return run_experiment(
+        experiment,
+        system,
+        journal_dir=journal_dir,
+        transport=shop.transport,
+        scrape_interval=0.1,
+        tick=0.05,
+    )
+
+
+def _experiment(tmp_path: Path, **overrides: Any) -> Any:
+    data: dict[str, Any] = {
+        "title": "slow payments open the breaker",
+        "seed": 11,
+        "steady_state": {
+            "probes": [
+                {"name": "gateway healthy", "http": {"service": "gateway"}},
+                {"name": "breaker closed", "breaker": "orders->payments"},
+            ]
+        },
+        "method": {
+            "duration": 1.5,
+            "faults": [
+                {
+                    "label": "slow-payments",
+                    "edge": "orders->payments",
+                    "toxic": "latency",
+                    "attributes": {"latency": 2000},
+                    "start": 0.3,
+                    "duration": 0.6,
+                }
+            ],
+            "traffic": {"rate": 20, "concurrency": 2, "products": {"count": 1}},
+        },
+        "assertions": [
+            {
+                "name": "breaker opens within 5 s of the fault",
+                "breaker": "orders->payments",
+                "state": "open",
+                "after": "slow-payments.start",
+                "within": "5s",
+            },
+            {
+                "name": "breaker closes after heal",
+                "breaker": "orders->payments",
+                "state": "closed",
+                "after": "slow-payments.end",
+                "within": "5s",
+            },
+            {
+                "name": "orders fail while payments is slow",
+                "traffic": "place_order",
+                "status": 503,
+                "at_least": 1,
+                "after": "slow-payments.start",
+                "until": "slow-payments.end",
+            },
+            {
+                "name": "gateway answers after heal",
+                "http": {"service": "gateway", "path": "/health"},
+                "after": "end",
+                "within": "5s",
+            },
+            {
+                "name": "invariants hold",
+                "invariant": "checks.py:no_violation",
+                "after": "end",
+                "within": "5s",
+            },
+        ],
+    }
+    data.update(overrides)
+    (tmp_path / "checks.py").write_text(
+        "from harness.chaos import InvariantReport\n"
+        "SEEN = []\n"
+        "def no_violation(system, *, initial_stock):\n"
+        "    SEEN.append(dict(initial_stock))\n"
+        "    return InvariantReport(checked={'orders': 1})\n",
+        encoding="utf-8",
+    )
+    return parse_experiment(data, source=str(tmp_path / "exp.yaml"))
+
+
+def test_a_resilient_system_passes_every_assertion_and_is_rolled_back(tmp_path: Path) -> None:
+    system = fake_system()
+    shop = FakeShop(system)
+    result = _run(_experiment(tmp_path), system, shop, tmp_path / "journals")
+    assert result.status == "passed", result.summary()
+    assert [a.status for a in result.assertions] == ["passed"] * 5
+    assert result.seed == 11
+    assert [e.action for e in result.fault_events] == ["apply", "remove"]
+    assert system.injector.active_toxics() == []
+    assert "reset" in system.log  # rollback resets every proxy
+    assert len(result.initial_stock) == 1
+    assert len(result.steady_before) == len(result.steady_after) == 2
+    assert any(r.status == 503 for r in result.traffic)
+
+
+def test_the_journal_records_status_steady_states_timeline_evidence_and_seed(
+    tmp_path: Path,
+) -> None:
+    system = fake_system()
+    shop = FakeShop(system)
+    result = _run(_experiment(tmp_path), system, shop, tmp_path)
+    assert result.journal_path is not None
+    assert result.report_path is not None
+    journal = json.loads(result.journal_path.read_text())
+    assert journal["status"] == "passed"
+    assert journal["seed"] == 11
+    assert journal["replay"].endswith("exp.yaml --seed 11")
+    assert journal["experiment"]["title"] == "slow payments open the breaker"
+    assert [p["ok"] for p in journal["steady_states"]["before"]] == [True, True]
+    assert {e["kind"] for e in journal["timeline"]} >= {
+        "steady/before",
+        "fault",
+        "assertion",
+        "verdict",
+    }
+    opened = journal["assertions"][0]
+    assert opened["status"] == "passed"
+    assert opened["evidence"]["window"][0] == pytest.approx(
+        journal["anchors"]["slow-payments.start"]
+    )
+    assert "orders" in journal["metrics"]
+    assert journal["traffic"]["requests"]
+    html = result.report_path.read_text()
+    assert "<svg" in html
+    assert "breaker orders-&gt;payments" in html
+
+
+def test_a_system_without_the_protection_fails_naming_the_assertion(tmp_path: Path) -> None:
+    system = fake_system()
+    shop = FakeShop(system, breaker_follows_faults=False)
+    experiment = _experiment(
+        tmp_path,
+        assertions=[
+            {
+                "name": "breaker opens within 5 s of the fault",
+                "breaker": "orders->payments",
+                "state": "open",
+                "after": "slow-payments.start",
+                "within": "1s",
+            }
+        ],
+    )
+    result = _run(experiment, system, shop)
+    assert result.status == "failed"
+    assert [a.name for a in result.failed_assertions] == ["breaker opens within 5 s of the fault"]
+    assert "never open" in result.failed_assertions[0].summary
+    text = render_text(result)
+    assert "FAIL breaker opens within 5 s of the fault" in text
+    assert "replay: harness chaos run" in text
+    assert system.injector.active_toxics() == []
+
+
+def test_a_steady_state_that_does_not_hold_aborts_before_any_fault(tmp_path: Path) -> None:
+    system = fake_system()
+    shop = FakeShop(system)
+    experiment = _experiment(
+        tmp_path,
+        steady_state={
+            "probes": [{"name": "missing page", "http": {"service": "gateway", "path": "/nope"}}]
+        },
+    )
+    result = _run(experiment, system, shop)
+    assert result.status == "aborted"
+    assert "steady state did not hold before" in result.reason
+    assert result.fault_events == []
+    assert not any(line.startswith("add_toxic") for line in system.log)
+    assert result.steady_after == []
+    assert "missing page" in render_html(result)
+
+
+def test_an_experiment_naming_an_unknown_edge_aborts_with_the_key(tmp_path: Path) -> None:
+    system = fake_system()
+    system.edges.pop("orders->payments")
+    result = _run(_experiment(tmp_path), system, FakeShop(system))
+    assert result.status == "aborted"
+    assert "method.faults.0.edge: unknown edge 'orders->payments'" in result.reason
+
+
+def test_env_the_running_system_lacks_aborts_with_what_to_do(tmp_path: Path) -> None:
+    from harness.topology import parse_topology
+
+    system = fake_system()
+    system.topology = parse_topology(  # type: ignore[attr-defined]
+        {"services": {"orders": {"app": "m:app", "env": {"BREAKER_OPEN_SECONDS": 5}}}}
+    )
+    experiment = _experiment(tmp_path, env={"BREAKER_OPEN_SECONDS": 2})
+    result = _run(experiment, system, FakeShop(system))
+    assert result.status == "aborted"
+    assert "needs BREAKER_OPEN_SECONDS=2 (service orders has 5)" in result.reason
+    assert "topology_with_env" in result.reason
+
+
+def test_a_fault_without_duration_lasts_until_the_method_ends_then_is_rolled_back(
+    tmp_path: Path,
+) -> None:
+    system = fake_system()
+    shop = FakeShop(system)
+    experiment = _experiment(
+        tmp_path,
+        method={
+            "duration": 0.5,
+            "faults": [
+                {"label": "cut", "edge": "orders->inventory", "toxic": "partition", "start": 0}
+            ],
+        },
+        assertions=[],
+    )
+    result = _run(experiment, system, shop)
+    assert result.status == "passed", result.summary()
+    assert [e.action for e in result.fault_events] == ["apply", "rollback"]
+    assert system.injector.partitioned == set()
+    assert result.anchors["cut.end"] <= result.anchors["end"]
