@@ -1,0 +1,44 @@
+"""`harness toxiproxy`: serve the embedded fault proxy (ready for the lead to register).
+
+`app` has a single callback, so both `app()` alone and `main_app.add_typer(app,
+name="toxiproxy")` give `harness toxiproxy --host 127.0.0.1 --port 8474 [--config FILE]
+[--seed N]`.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from harness.faultproxy.server import DEFAULT_HOST, DEFAULT_PORT, ConfigError, serve
+
+__all__ = ["app", "toxiproxy"]
+
+app = typer.Typer(help="Serve the embedded Toxiproxy-compatible fault proxy.", add_completion=False)
+
+
+@app.callback(invoke_without_command=True)
+def toxiproxy(
+    host: Annotated[str, typer.Option(help="Host for the API to bind.")] = DEFAULT_HOST,
+    port: Annotated[int, typer.Option(help="Port of the API.")] = DEFAULT_PORT,
+    config: Annotated[
+        Path | None,
+        typer.Option(help="JSON array of proxies (the /populate shape) to create at start."),
+    ] = None,
+    seed: Annotated[
+        int | None, typer.Option(help="Seed for toxicity draws, jitter and slicing.")
+    ] = None,
+) -> None:
+    """Serve a Toxiproxy-compatible API (v2.8.0) until Ctrl-C or SIGTERM."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    try:
+        serve(host=host, port=port, config=config, seed=seed)
+    except ConfigError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    except OSError as exc:
+        typer.echo(f"error: cannot listen on {host}:{port}: {exc.strerror or exc}", err=True)
+        raise typer.Exit(1) from None
