@@ -56,7 +56,7 @@ def attach_system(
     state.status = "running"
     state.startup_seconds = time.monotonic() - started
     write_state(run_dir, state)
-    proxies = {name: e.proxy_name for name, e in state.edges.items() if e.listen}
+    proxies = {name: e.proxy_name for name, e in state.edges.items()}
     faults = FaultInjector(client, proxies, unavailable_reason=NO_PROXY_REASON)
     return RunningSystem(
         topology=topology, run_dir=run_dir, state=state, faults=faults, processes={}, home=home

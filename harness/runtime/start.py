@@ -125,7 +125,7 @@ def open_run(run_dir: Path | None = None, *, home: Path | None = None) -> Runnin
     client = ToxiproxyClient(proxy.api_url) if proxy is not None else None
     faults = FaultInjector(
         client,
-        {name: e.proxy_name for name, e in state.edges.items() if e.listen},
+        {name: e.proxy_name for name, e in state.edges.items()},
         owns_server=bool(proxy and proxy.embedded),
         unavailable_reason=NO_PROXY_REASON if state.backend == "attach" else "no fault proxy",
     )
