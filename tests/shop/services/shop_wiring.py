@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +21,8 @@ from typing import Any
 import httpx
 from fastapi import FastAPI
 from flask import Flask
+from shop.gateway.factory import build_app as build_gateway
+from shop.gateway.settings import GatewaySettings
 from shop.inventory.app import build_app as build_inventory
 from shop.inventory.settings import InventorySettings
 from shop.orders.factory import build_app as build_orders
@@ -58,6 +60,7 @@ class FaultyTransport(httpx.AsyncBaseTransport):
         self.inner = inner
         self.rules: list[_Rule] = []
         self.requests: list[tuple[str, str]] = []
+        self.seen: list[httpx.Request] = []
 
     def refuse(self, method: str, path: str, *, times: int | None = None) -> None:
         """The request never arrives (connection refused)."""
@@ -72,6 +75,7 @@ class FaultyTransport(httpx.AsyncBaseTransport):
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         self.requests.append((request.method, request.url.path))
+        self.seen.append(request)
         rule = self._match(request)
         if rule is not None and not rule.after_forwarding:
             raise rule.error("injected fault", request=request)
@@ -147,6 +151,8 @@ class Shop:
     orders_app: FastAPI
     notifications: FakeNotifications
     edges: dict[str, FaultyTransport]
+    gateway: httpx.AsyncClient
+    gateway_edges: dict[str, FaultyTransport]
 
     async def add_user(self, name: str = "Ada", email: str = "ada@example.com") -> int:
         response = await self.users.post("/users", json={"name": name, "email": email})
@@ -179,8 +185,17 @@ async def _asgi_service(stack: AsyncExitStack, app: FastAPI) -> httpx.AsyncBaseT
 
 
 @asynccontextmanager
-async def running_shop(tmp_path: Path, **orders_overrides: Any) -> AsyncIterator[Shop]:
-    """users, inventory, payments and orders wired together; everything closed on exit."""
+async def running_shop(
+    tmp_path: Path,
+    *,
+    gateway_settings: dict[str, Any] | None = None,
+    gateway_clock: Callable[[], float] | None = None,
+    **orders_overrides: Any,
+) -> AsyncIterator[Shop]:
+    """users, inventory, payments, orders and the gateway wired together; all closed on exit.
+
+    `orders_overrides` and `gateway_settings` change those services' settings.
+    """
     async with AsyncExitStack() as stack:
         users = await _asgi_service(
             stack, build_users(UsersSettings(database_url=f"sqlite:///{tmp_path}/users.db"))
@@ -205,6 +220,21 @@ async def running_shop(tmp_path: Path, **orders_overrides: Any) -> AsyncIterator
         )
         orders_app = build_orders(settings=settings, transports=edges)
         orders = await _asgi_service(stack, orders_app)
+        gateway_edges = {
+            "users": FaultyTransport(users),
+            "inventory": FaultyTransport(inventory),
+            "payments": FaultyTransport(wsgi_transport(payments_app)),
+            "orders": FaultyTransport(orders),
+        }
+        gateway_app = build_gateway(
+            settings=GatewaySettings(
+                database_url=f"sqlite:///{tmp_path}/gateway.db",
+                **{**FAST, **(gateway_settings or {})},
+            ),
+            transports=gateway_edges,
+            clock=gateway_clock,
+        )
+        gateway = await _asgi_service(stack, gateway_app)
 
         def client(transport: httpx.AsyncBaseTransport) -> httpx.AsyncClient:
             return httpx.AsyncClient(transport=transport, base_url="http://testserver")
@@ -217,5 +247,7 @@ async def running_shop(tmp_path: Path, **orders_overrides: Any) -> AsyncIterator
             orders_app=orders_app,
             notifications=notifications,
             edges=edges,
+            gateway=await stack.enter_async_context(client(gateway)),
+            gateway_edges=gateway_edges,
         )
         yield shop
