@@ -62,3 +62,11 @@ def ci(session: nox.Session) -> None:
 
 if os.environ.get("CI"):
     nox.options.error_on_missing_interpreters = True
+
+
+@nox.session(python=PYTHON)
+def chaos(session: nox.Session) -> None:
+    """Chaos experiments (chaos/*.yaml) against the reference shop; journals in runs/chaos."""
+    _install(session)
+    args = session.posargs or ["chaos/", "--journal-dir", "runs/chaos", "--no-live"]
+    session.run("python", "-m", "harness.chaos", "run", *args, env=QUIET_ENV)
