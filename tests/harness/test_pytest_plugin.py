@@ -21,7 +21,7 @@ TESTS = textwrap.dedent(
     import httpx
     import pytest
 
-    from harness.faults import FaultProxyUnavailable
+    from harness.faults import UnknownEdgeError
 
     PIDS = []
 
@@ -36,8 +36,8 @@ TESTS = textwrap.dedent(
     def test_three_sees_the_same_session_system(harness_system, system):
         assert harness_system is system
 
-    def test_faults_say_why_they_are_unavailable(faults):
-        with pytest.raises(FaultProxyUnavailable, match="no edges"):
+    def test_faults_name_the_edges_there_are(faults):
+        with pytest.raises(UnknownEdgeError, match="edges are: [(]none[)]"):
             faults.partition("echo->echo")
     """
 )
