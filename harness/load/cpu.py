@@ -7,7 +7,7 @@ figure seen per process so a worker that exits early still counts.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 import psutil
 
@@ -21,8 +21,10 @@ class CpuMeter:
     gives the CPU spent since the meter was created.
     """
 
-    def __init__(self, groups: Mapping[str, Iterable[int]]) -> None:
-        self._roots = {name: list(pids) for name, pids in groups.items()}
+    def __init__(self, groups: Mapping[str, Iterable[int] | Callable[[], Iterable[int]]]) -> None:
+        # A callable is asked for its roots at every sample: a restarted service's new pid counts.
+        self._providers = {name: pids for name, pids in groups.items() if callable(pids)}
+        self._roots = {name: [] if callable(pids) else list(pids) for name, pids in groups.items()}
         self._seen: dict[str, dict[int, float]] = {name: {} for name in self._roots}
         self._baseline: dict[str, dict[int, float]] = {}
         self.sample()
@@ -36,7 +38,8 @@ class CpuMeter:
     def sample(self) -> None:
         for group, roots in self._roots.items():
             seen = self._seen[group]
-            for process in _tree(roots):
+            provider = self._providers.get(group)
+            for process in _tree([*roots, *(provider() if provider else [])]):
                 try:
                     times = process.cpu_times()
                 except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):

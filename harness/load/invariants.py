@@ -4,7 +4,8 @@ A profile lists them as `"path/to/file.py:function"` (relative to the profile) o
 `"package.module:function"`. Each is called with the running system. It passes when it
 returns None, True, an empty collection, or an object whose `ok`/`passed` is true; it fails
 when it raises AssertionError, returns False or a non-empty collection (the violations), or
-an object whose `ok`/`passed` is false (its `violations` are shown).
+an object whose `ok`/`passed` is false (its `summary()` or `violations` are shown). A
+failing check is retried for a few seconds first (see `run_invariants`).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import sys
+import time
 from collections.abc import Callable, Collection, Sequence
 from pathlib import Path
 from typing import Any
@@ -58,18 +60,37 @@ def _load_file(path: Path) -> Any:
     return module
 
 
-def run_invariants(specs: Sequence[str], system: object) -> list[Check]:
-    return [_run(spec, system) for spec in specs]
+def run_invariants(
+    specs: Sequence[str], system: object, *, settle: float = 10.0, poll: float = 0.5
+) -> list[Check]:
+    """Run each invariant; a failing one is retried until it holds or `settle` s elapsed.
+
+    Right after the load stops, work still in flight (an outbox event on its way, a
+    compensation being retried) can break an invariant for a moment; what must hold is the
+    state the system settles into.
+    """
+    checks = []
+    for spec in specs:
+        name = f"invariants {spec.rpartition(':')[2]}"
+        try:
+            function = load_invariant(spec)
+        except InvariantError as exc:
+            checks.append(Check(kind="invariant", name=name, passed=False, detail=str(exc)))
+            continue
+        deadline = time.monotonic() + settle
+        check = _run(name, function, system)
+        while not check.passed and time.monotonic() < deadline:
+            time.sleep(poll)
+            check = _run(name, function, system)
+        checks.append(check)
+    return checks
 
 
-def _run(spec: str, system: object) -> Check:
-    name = f"invariants {spec.rpartition(':')[2]}"
+def _run(name: str, function: Callable[..., Any], system: object) -> Check:
     try:
-        outcome = load_invariant(spec)(system)
+        outcome = function(system)
     except AssertionError as exc:
         return Check(kind="invariant", name=name, passed=False, detail=str(exc) or "violated")
-    except InvariantError as exc:
-        return Check(kind="invariant", name=name, passed=False, detail=str(exc))
     except Exception as exc:  # a crashing checker is a failed check, reported, not a crash
         return Check(
             kind="invariant",
@@ -81,6 +102,9 @@ def _run(spec: str, system: object) -> Check:
     detail = "all hold" if passed else "; ".join(violations[:10]) or "violated"
     if len(violations) > 10:
         detail += f" (and {len(violations) - 10} more)"
+    summary = getattr(outcome, "summary", None)
+    if callable(summary):  # e.g. harness.chaos.invariants.InvariantReport
+        detail = str(summary())
     return Check(kind="invariant", name=name, passed=passed, detail=detail)
 
 

@@ -140,12 +140,19 @@ class LoadProfile(_Model):
     spawn_rate: float | None = Field(default=None, gt=0)
     duration: PositiveSeconds | None = None
     stages: list[Stage] | None = None
-    env: dict[str, str] = Field(default_factory=dict)
+    env: dict[str, str] = Field(default_factory=dict, description="for the Locust processes")
+    service_env: dict[str, dict[str, str]] = Field(
+        default_factory=dict,
+        description="extra environment per service of the started system (run_profile only)",
+    )
     slos: dict[str, RequestSLO] = Field(default_factory=dict)
     faults: list[EdgeFault | ProcessFault] = Field(default_factory=list)
     assertions: list[Assertion] = Field(default_factory=list)
     invariants: list[str] = Field(
         default_factory=list, description="'path/to/file.py:function' or 'module:function'"
+    )
+    invariants_settle: Seconds = Field(
+        default=15.0, description="how long a failing invariant is retried after the load"
     )
     benchmark: Benchmark | None = None
     scrape_interval: PositiveSeconds = 1.0
@@ -153,8 +160,13 @@ class LoadProfile(_Model):
     @field_validator("env", mode="before")
     @classmethod
     def _env_as_strings(cls, value: Any) -> Any:
+        return _strings(value)
+
+    @field_validator("service_env", mode="before")
+    @classmethod
+    def _service_env_as_strings(cls, value: Any) -> Any:
         if isinstance(value, dict):
-            return {str(k): str(v) for k, v in value.items()}
+            return {service: _strings(env) for service, env in value.items()}
         return value
 
     @model_validator(mode="after")
@@ -222,6 +234,13 @@ class LoadProfile(_Model):
         )
 
 
+def _strings(value: Any) -> Any:
+    """YAML gives `0`, `true`: environment values are text."""
+    if isinstance(value, dict):
+        return {str(k): str(v).lower() if isinstance(v, bool) else str(v) for k, v in value.items()}
+    return value
+
+
 def load_profile(path: Path | str) -> LoadProfile:
     """Read and validate a profile file; raise ProfileError naming the file, key and problem."""
     path = Path(path)
@@ -258,7 +277,7 @@ def parse_profile(
         raise ProfileError(str(exc)) from exc
     for key in ("locustfile", "topology"):
         if isinstance(raw.get(key), str):
-            raw[key] = base / raw[key]
+            raw[key] = (base / raw[key]).resolve()
     if isinstance(raw.get("invariants"), list):
         raw["invariants"] = [_resolve_invariant(item, base) for item in raw["invariants"]]
     raw.setdefault("name", Path(source).stem)
@@ -278,5 +297,5 @@ def _resolve_invariant(item: object, base: Path) -> object:
     # "chaos/shop_invariants.py:check" names a file relative to the profile; "pkg.mod:fn" a module.
     if isinstance(item, str) and ".py:" in item:
         file, _, function = item.rpartition(":")
-        return f"{base / file}:{function}"
+        return f"{(base / file).resolve()}:{function}"
     return item

@@ -15,7 +15,7 @@ import contextlib
 import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from rich.console import Console
 
@@ -36,6 +36,9 @@ from harness.load.summary import (
 )
 from harness.load.verdict import Check, evaluate_slos
 from harness.timeline import Timeline, TimelineRecorder, metrics_urls
+
+if TYPE_CHECKING:
+    from harness.topology import Topology
 
 __all__ = ["EXIT_FAILED", "EXIT_OK", "EXIT_RUN_ERROR", "LoadRunError", "run_load", "run_profile"]
 
@@ -108,8 +111,9 @@ def run_profile(
             f"{profile.source}: topology: no topology given; expected `topology:` in the "
             "profile or --topology FILE"
         )
+    system_topology = with_service_env(load_topology(topology_path), profile)
     out = Path(out_dir) if out_dir is not None else default_out_dir(profile)
-    with start_system(load_topology(topology_path), run_dir=out / "system") as system:
+    with start_system(system_topology, run_dir=out / "system") as system:
         return run_load(
             profile,
             system=system,
@@ -120,6 +124,21 @@ def run_profile(
             master_port=master_port,
             console=console,
         )
+
+
+def with_service_env(topology: Topology, profile: LoadProfile) -> Topology:
+    """The topology with the profile's `service_env` added to its services' environments."""
+    services = dict(topology.services)
+    for name, env in profile.service_env.items():
+        if name not in services:
+            known = ", ".join(sorted(services))
+            raise ProfileError(
+                f"{profile.source}: service_env.{name}: no service {name!r} in the topology; "
+                f"expected one of {known}"
+            )
+        spec = services[name]
+        services[name] = spec.model_copy(update={"env": {**spec.env, **env}})
+    return topology.model_copy(update={"services": services})
 
 
 def default_out_dir(profile: LoadProfile) -> Path:
@@ -227,7 +246,7 @@ class _Run:
         recorder = TimelineRecorder(
             metrics_urls(self.system), interval=self.profile.scrape_interval, timeline=self.timeline
         )
-        meter = CpuMeter({"system": _service_pids(self.system)})
+        meter = CpuMeter({"system": lambda: _service_pids(self.system)})
         started = time.monotonic()
         with contextlib.ExitStack() as stack:
             stack.enter_context(recorder)
@@ -310,7 +329,9 @@ class _Run:
             for w in windows
             if w.error
         ]
-        checks += run_invariants(self.profile.invariants, self.system)
+        checks += run_invariants(
+            self.profile.invariants, self.system, settle=self.profile.invariants_settle
+        )
         return checks
 
     def windows(self) -> list[FaultWindow]:

@@ -1,0 +1,351 @@
+"""SLOs, breaker assertions, invariants, benchmark figures and the report, on made-up data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from harness.fault_schedule import TimelineEvent
+from harness.load.assertions import evaluate_assertions, fault_windows
+from harness.load.invariants import run_invariants
+from harness.load.profile import Benchmark, RequestSLO, parse_profile
+from harness.load.report import render_report
+from harness.load.results import HistoryTick, LocustResult, RequestStats, TickEntry, percentile
+from harness.load.summary import LoadSummary, benchmark_figures, request_rows
+from harness.load.verdict import evaluate_slos
+from harness.metrics import parse_metrics
+from harness.timeline import Timeline
+
+T0 = 1_000.0
+
+
+def stats(name: str, histogram: dict[int, int], failures: int = 0) -> RequestStats:
+    method, _, _ = name.partition(" ")
+    requests = sum(histogram.values())
+    return RequestStats(
+        method=method,
+        name=name,
+        requests=requests,
+        failures=failures,
+        avg_ms=sum(ms * n for ms, n in histogram.items()) / requests,
+        min_ms=min(histogram),
+        max_ms=max(histogram),
+        histogram=histogram,
+    )
+
+
+def result(*requests: RequestStats, history: list[HistoryTick] | None = None) -> LocustResult:
+    return LocustResult(
+        started_at=T0, ended_at=T0 + 10, requests=list(requests), history=history or []
+    )
+
+
+# -- percentiles ------------------------------------------------------------------------
+
+
+def test_percentile_follows_locust_rule() -> None:
+    histogram = {10: 90, 100: 9, 1000: 1}
+    assert percentile(histogram, 0.5) == 10
+    assert percentile(histogram, 0.95) == 100
+    assert percentile(histogram, 0.99) == 1000  # Locust counts the 100th of 100 as p99
+    assert percentile(histogram, 0.98) == 100
+    assert percentile({}, 0.95) is None
+
+
+# -- SLOs -------------------------------------------------------------------------------
+
+
+def test_slo_met_passes_with_its_figure() -> None:
+    run = result(stats("GET /api/products", {20: 100}))
+    [check] = evaluate_slos({"GET /api/products": RequestSLO(p95_ms=250)}, run)
+    assert check.passed
+    assert check.observed == 20
+    assert check.miss is None
+
+
+def test_slo_missed_says_which_and_by_how_much() -> None:
+    run = result(stats("POST /api/orders", {100: 90, 400: 10}))
+    [check] = evaluate_slos({"POST /api/orders": RequestSLO(p95_ms=250)}, run)
+    assert not check.passed
+    assert check.name == "p95 of POST /api/orders"
+    assert (check.observed, check.limit, check.miss) == (400, 250, 150)
+    assert check.detail == (
+        "p95 of POST /api/orders was 400 ms, limit <= 250 ms: missed by 150 ms (+60%)"
+    )
+
+
+def test_failure_ratio_and_throughput_slos_over_all_requests() -> None:
+    run = result(stats("GET /a", {5: 90}, failures=9), stats("GET /b", {5: 10}, failures=1))
+    ratio, rps = evaluate_slos({"total": RequestSLO(max_failure_ratio=0.05, min_rps=20)}, run)
+    assert not ratio.passed
+    assert ratio.observed == pytest.approx(0.10)
+    assert "missed by 5.00%" in ratio.detail
+    assert not rps.passed
+    assert rps.observed == pytest.approx(10.0)  # 100 requests in 10 s
+    assert rps.miss == pytest.approx(10.0)
+
+
+def test_slo_key_may_omit_the_method() -> None:
+    run = result(
+        RequestStats(
+            method="GET",
+            name="/health",
+            requests=1,
+            failures=0,
+            avg_ms=1,
+            min_ms=1,
+            max_ms=1,
+            histogram={1: 1},
+        )
+    )
+    [by_name] = evaluate_slos({"/health": RequestSLO(p95_ms=5)}, run)
+    [by_key] = evaluate_slos({"GET /health": RequestSLO(p95_ms=5)}, run)
+    assert by_name.passed
+    assert by_key.passed
+
+
+def test_slo_on_a_request_that_never_ran_fails_and_lists_known_names() -> None:
+    run = result(stats("GET /api/products", {5: 1}))
+    [check] = evaluate_slos({"POST /api/order": RequestSLO(p95_ms=250)}, run)
+    assert not check.passed
+    assert "no requests named 'POST /api/order'" in check.detail
+    assert "GET /api/products" in check.detail
+
+
+# -- breaker assertions -----------------------------------------------------------------
+
+
+def breaker_timeline(states: list[tuple[float, int]]) -> Timeline:
+    return Timeline(
+        {
+            "orders": [
+                parse_metrics(
+                    f'shop_breaker_state{{service="orders",dependency="payments"}} {s}\n'
+                    'shop_breaker_state{service="orders",dependency="users"} 0\n',
+                    scraped_at=T0 + t,
+                )
+                for t, s in states
+            ]
+        }
+    )
+
+
+def event(action: str, at: float, *, ok: bool = True, error: str | None = None) -> TimelineEvent:
+    return TimelineEvent(
+        at=T0 + at,
+        offset=at,
+        action=action,
+        fault_index=0,
+        kind="edge",  # type: ignore[arg-type]
+        target="orders->payments",
+        description="latency",
+        ok=ok,
+        error=error,
+    )
+
+
+def chaos_profile(tmp_path: Path, assertions: list[dict[str, Any]]) -> Any:
+    (tmp_path / "lf.py").write_text("")
+    return parse_profile(
+        {
+            "locustfile": "lf.py",
+            "users": 1,
+            "duration": 30,
+            "faults": [
+                {
+                    "label": "slow",
+                    "edge": "orders->payments",
+                    "toxic": "latency",
+                    "attributes": {"latency": 900},
+                    "start": 5,
+                    "duration": 10,
+                }
+            ],
+            "assertions": assertions,
+        },
+        base_dir=tmp_path,
+    )
+
+
+BREAKER_ASSERTIONS = [
+    {"type": "breaker_opened", "edge": "orders->payments", "during": "slow"},
+    {"type": "breaker_closed", "edge": "orders->payments", "after": "slow", "within": 8},
+    {"type": "breaker_stayed_closed", "edge": "orders->users"},
+]
+
+
+def test_breaker_that_opens_in_the_window_and_closes_after_passes(tmp_path: Path) -> None:
+    profile = chaos_profile(tmp_path, BREAKER_ASSERTIONS)
+    timeline = breaker_timeline([(0, 0), (5, 0), (8, 1), (13, 2), (14, 1), (17, 2), (19, 0)])
+    windows = fault_windows([event("apply", 5), event("remove", 15)], ["slow"], run_end=T0 + 30)
+    opened, closed, isolated = evaluate_assertions(profile, timeline, windows)
+    assert opened.passed
+    assert opened.observed == 3
+    assert closed.passed
+    assert closed.observed == 4
+    assert isolated.passed
+
+
+def test_breaker_that_never_opens_fails_the_assertion(tmp_path: Path) -> None:
+    profile = chaos_profile(tmp_path, BREAKER_ASSERTIONS[:1])
+    timeline = breaker_timeline([(t, 0) for t in range(0, 30, 1)])
+    windows = fault_windows([event("apply", 5), event("remove", 15)], ["slow"], run_end=T0 + 30)
+    [opened] = evaluate_assertions(profile, timeline, windows)
+    assert not opened.passed
+    assert "stayed closed over 13 scrapes" in opened.detail
+
+
+def test_breaker_that_closes_too_late_says_by_how_much(tmp_path: Path) -> None:
+    profile = chaos_profile(tmp_path, BREAKER_ASSERTIONS[1:2])
+    timeline = breaker_timeline([(10, 1), (20, 1), (26, 0)])
+    windows = fault_windows([event("apply", 5), event("remove", 15)], ["slow"], run_end=T0 + 30)
+    [closed] = evaluate_assertions(profile, timeline, windows)
+    assert not closed.passed
+    assert closed.observed == 11
+    assert "missed by 3.0s" in closed.detail
+
+
+def test_fault_that_failed_to_apply_fails_its_assertion(tmp_path: Path) -> None:
+    profile = chaos_profile(tmp_path, BREAKER_ASSERTIONS[:1])
+    timeline = breaker_timeline([(0, 0)])
+    windows = fault_windows(
+        [event("apply", 5, ok=False, error="FaultProxyUnavailable: down")],
+        ["slow"],
+        run_end=T0 + 30,
+    )
+    [opened] = evaluate_assertions(profile, timeline, windows)
+    assert not opened.passed
+    assert "FaultProxyUnavailable" in opened.detail
+
+
+def test_edge_without_breaker_metrics_is_reported(tmp_path: Path) -> None:
+    profile = chaos_profile(
+        tmp_path, [{"type": "breaker_opened", "edge": "gateway->orders", "during": 0}]
+    )
+    windows = fault_windows([event("apply", 5), event("remove", 15)], ["slow"], run_end=T0 + 30)
+    [check] = evaluate_assertions(profile, breaker_timeline([(0, 0)]), windows)
+    assert not check.passed
+    assert "no breaker state was scraped for gateway->orders" in check.detail
+    assert "orders->payments" in check.detail
+
+
+# -- invariants -------------------------------------------------------------------------
+
+
+def test_invariants_pass_fail_and_report_their_violations(tmp_path: Path) -> None:
+    checks_file = tmp_path / "checks.py"
+    checks_file.write_text(
+        "def holds(system):\n    return []\n"
+        "def broken(system):\n    return ['order 7: two captured payments']\n"
+        "def crashes(system):\n    raise RuntimeError('orders unreachable')\n"
+    )
+    holds, broken, crashes, missing = run_invariants(
+        [
+            f"{checks_file}:holds",
+            f"{checks_file}:broken",
+            f"{checks_file}:crashes",
+            f"{checks_file}:absent",
+        ],
+        system=None,
+        settle=0,
+    )
+    assert holds.passed
+    assert not broken.passed
+    assert broken.detail == "order 7: two captured payments"
+    assert not crashes.passed
+    assert "RuntimeError: orders unreachable" in crashes.detail
+    assert not missing.passed
+    assert "no function 'absent'" in missing.detail
+
+
+def test_invariant_that_settles_is_retried_until_it_holds(tmp_path: Path) -> None:
+    checks_file = tmp_path / "settling.py"
+    checks_file.write_text(
+        "calls = []\ndef settles(system):\n    calls.append(1)\n    return len(calls) >= 3\n"
+    )
+    [check] = run_invariants([f"{checks_file}:settles"], system=None, settle=30, poll=0.01)
+    assert check.passed
+
+
+def test_invariant_report_object_is_understood(tmp_path: Path) -> None:
+    checks_file = tmp_path / "reporting.py"
+    checks_file.write_text(
+        "class Report:\n"  # shaped like harness.chaos.invariants.InvariantReport
+        "    ok = False\n"
+        "    violations = ['order 7: two captured payments']\n"
+        "    def summary(self):\n        return 'order 7: two captured payments'\n"
+        "def bad(system):\n    return Report()\n"
+    )
+    [check] = run_invariants([f"{checks_file}:bad"], system=None, settle=0)
+    assert not check.passed
+    assert check.detail == "order 7: two captured payments"
+
+
+# -- benchmark and report ---------------------------------------------------------------
+
+
+def tick(t: float, users: int, requests: int, ms: int, failures: int = 0) -> HistoryTick:
+    entry = TickEntry(requests=requests, failures=failures, histogram={ms: requests})
+    return HistoryTick(t=T0 + t, users=users, entries={"POST /api/orders": entry})
+
+
+def test_benchmark_picks_the_fastest_stage_within_the_latency_bound(tmp_path: Path) -> None:
+    (tmp_path / "lf.py").write_text("")
+    profile = parse_profile(
+        {
+            "locustfile": "lf.py",
+            "stages": [
+                {"duration": 10, "users": 5, "spawn_rate": 5},
+                {"duration": 10, "users": 10, "spawn_rate": 5},
+            ],
+        },
+        base_dir=tmp_path,
+    )
+    history = [tick(t, 5, 10, 100) for t in range(1, 11)]
+    history += [tick(t, 10, 30, 400) for t in range(11, 21)]
+    run = result(stats("POST /api/orders", {100: 100, 400: 300}), history=history)
+    figures = benchmark_figures(profile, run, Benchmark(p95_ms=250))
+    first, second = figures.stages
+    assert first.met
+    assert first.p95_ms == 100
+    assert first.request_rps == pytest.approx(10.0)
+    assert not second.met
+    assert figures.sustainable_rps == pytest.approx(10.0)
+    assert figures.at_users == 5
+
+
+def test_report_puts_the_verdict_first_and_embeds_plots(tmp_path: Path) -> None:
+    (tmp_path / "lf.py").write_text("")
+    profile = parse_profile({"locustfile": "lf.py", "users": 1, "duration": 10}, base_dir=tmp_path)
+    run = result(
+        stats("POST /api/orders", {100: 90, 400: 10}),
+        history=[tick(0, 0, 0, 1), *(tick(t, 5, 10, 100) for t in range(1, 11))],
+    )
+    checks = evaluate_slos({"POST /api/orders": RequestSLO(p95_ms=250)}, run)
+    rows, total = request_rows(run)
+    summary = LoadSummary(
+        profile="demo",
+        source="demo.yaml",
+        passed=False,
+        exit_code=1,
+        started_at=T0,
+        ended_at=T0 + 10,
+        workers=0,
+        checks=checks,
+        total=total,
+        requests=rows,
+        errors=[],
+        faults=[],
+        fault_events=[],
+        benchmark=None,
+        cpu=None,
+    )
+    html = render_report(
+        summary=summary, result=run, timeline=breaker_timeline([(0, 0), (5, 1)]), profile=profile
+    )
+    verdict = html.index("FAIL")
+    assert verdict < html.index("<svg") < html.index("<h2>Requests</h2>")
+    assert "missed by 150 ms (+60%)" in html
+    assert html.count("<svg") == 5  # latency, throughput, errors, breakers, per request
