@@ -49,6 +49,7 @@ REMOVE_FLUSH_TIMEOUT = 5.0  # the real server gives up on a flushed chunk after 
 HOLD_DIAL = 1  # the upstream connection is not open yet
 HOLD_DEST = 2  # fast path: the destination's write buffer is full
 HOLD_CHAIN = 4  # chain: its first stage is full
+HOLD_EARLY = 8  # data arrived before the link was attached
 
 
 class Direction(IntEnum):
@@ -78,6 +79,7 @@ class Side(asyncio.Protocol):
         self._holds = 0
         self._writable: asyncio.Future[None] | None = None
         self._early: list[bytes] = []  # read before a link was attached
+        self._early_eof = False
 
     # -- asyncio callbacks ----------------------------------------------------------------
 
@@ -94,12 +96,15 @@ class Side(asyncio.Protocol):
             # uvloop starts reading an accepted socket even when connection_made paused it:
             # keep what arrives before the upstream is connected, and pause now.
             self._early.append(data)
+            self._holds |= HOLD_EARLY
             if self.transport is not None:
                 self.transport.pause_reading()
 
     def eof_received(self) -> bool:
         if self.reader is not None:
             self.reader.source_ended()
+        else:
+            self._early_eof = True
         return True  # the link decides when to close (after what it holds is delivered)
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -131,6 +136,9 @@ class Side(asyncio.Protocol):
         early, self._early = self._early, []
         for data in early:
             self.data_received(data)
+        if (self._early_eof or self.lost) and self.reader is not None:
+            self.reader.source_ended()
+        self.hold(HOLD_EARLY, False)
 
     def hold(self, reason: int, on: bool) -> None:
         """Stop (`on`) or allow reading for one reason; reading resumes when none is left."""
