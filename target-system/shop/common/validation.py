@@ -1,21 +1,23 @@
 """Bounded types for request models: a number a database column cannot hold is a 422, not a 500.
 
-SQLite and PostgreSQL BIGINT both hold signed 64-bit integers; SQLite raises OverflowError
-on anything larger, so every integer that reaches the database is bounded here.
+SQLite raises OverflowError beyond signed 64 bits, so every integer that reaches the database
+is bounded here. The bound is 2**53 - 1, not 2**63 - 1: it is also exact as a JSON double, so
+clients (and fuzzers such as schemathesis, which read `maximum` as a float) agree with the
+server on which numbers are valid.
 
 Two families: `DbId`... for path and query parameters (which arrive as text, so "5" must
-parse), and `JsonId`... for JSON bodies, which are strict: `"5"`, `true` and `5.0` are not
-integers there (FastAPI validates the decoded Python objects, so a model-wide strict mode
-would also reject UUIDs and datetimes sent as strings; hence per-field `Strict()`).
+parse), and `JsonId`... for JSON bodies, which follow JSON Schema's `integer`: `5` and `5.0`
+are integers, `"5"` and `true` are not (pydantic's lax mode would take both, and its strict
+mode would refuse `5.0`, which the OpenAPI document allows).
 """
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import Field, Strict
+from pydantic import BeforeValidator, Field
 
-MAX_DB_INT = 2**63 - 1
+MAX_DB_INT = 2**53 - 1
 
 DbId = Annotated[int, Field(ge=1, le=MAX_DB_INT)]
 """A row id (>= 1) in a path or query parameter."""
@@ -26,11 +28,22 @@ NonNegativeDbInt = Annotated[int, Field(ge=0, le=MAX_DB_INT)]
 PositiveDbInt = Annotated[int, Field(ge=1, le=MAX_DB_INT)]
 """A quantity (> 0) in a path or query parameter."""
 
-JsonId = Annotated[int, Strict(), Field(ge=1, le=MAX_DB_INT)]
+
+def _json_number_only(value: object) -> object:
+    # bool is an int subclass in Python, but `true` is no JSON number.
+    if isinstance(value, bool | str | bytes):
+        raise ValueError("must be a JSON integer, not a string or a boolean")
+    return value
+
+
+# The bounds come before the BeforeValidator: that way pydantic keeps them on the integer
+# schema and the OpenAPI document shows `minimum`/`maximum` (after it, they would leak out
+# as non-standard `ge`/`le` keys).
+JsonId = Annotated[int, Field(ge=1, le=MAX_DB_INT), BeforeValidator(_json_number_only)]
 """A row id (>= 1) in a JSON body: a JSON integer, nothing else."""
 
-JsonNonNegativeInt = Annotated[int, Strict(), Field(ge=0, le=MAX_DB_INT)]
+JsonNonNegativeInt = Annotated[int, Field(ge=0, le=MAX_DB_INT), BeforeValidator(_json_number_only)]
 """A count or amount (>= 0) in a JSON body."""
 
-JsonPositiveInt = Annotated[int, Strict(), Field(ge=1, le=MAX_DB_INT)]
+JsonPositiveInt = Annotated[int, Field(ge=1, le=MAX_DB_INT), BeforeValidator(_json_number_only)]
 """A quantity or amount (> 0) in a JSON body."""

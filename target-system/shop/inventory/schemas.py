@@ -56,10 +56,11 @@ class ReservationCreate(BaseModel):
     @field_validator("items")
     @classmethod
     def _one_line_per_sku(cls, items: list[ReservationItem]) -> list[ReservationItem]:
-        skus = [item.sku for item in items]
-        if len(set(skus)) != len(skus):
-            raise ValueError("each sku may appear once")
-        return items
+        """Lines for the same sku add up (the document allows repeats; one line is simpler)."""
+        quantities: dict[str, int] = {}
+        for item in items:
+            quantities[item.sku] = quantities.get(item.sku, 0) + item.quantity
+        return [ReservationItem(sku=sku, quantity=q) for sku, q in quantities.items()]
 
     def digest(self) -> str:
         """What "the same body" means for idempotency: same order, same items in any order."""

@@ -6,11 +6,21 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
 from shop.common.validation import JsonId, JsonNonNegativeInt, JsonPositiveInt
 
 EventType = Literal["order.confirmed", "order.cancelled"]
+
+
+def _text_only(value: object) -> object:
+    # pydantic would read a number as a Unix time; the document says an ISO 8601 string.
+    if not isinstance(value, str):
+        raise ValueError("must be an ISO 8601 date-time string")
+    return value
+
+
+IsoDateTime = Annotated[AwareDatetime, BeforeValidator(_text_only)]
 
 
 class EventItem(BaseModel):
@@ -33,7 +43,7 @@ class Event(BaseModel):
     event_id: uuid.UUID
     type: EventType
     order_id: JsonId
-    occurred_at: AwareDatetime
+    occurred_at: IsoDateTime
     payload: EventPayload
 
 

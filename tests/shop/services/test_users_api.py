@@ -47,6 +47,12 @@ async def test_create_user_returns_the_user_with_id_and_timestamp(
 
 
 @pytest.mark.anyio
+async def test_special_use_test_domain_is_a_valid_email(client: httpx.AsyncClient) -> None:
+    user = await create(client, "Fuzzer", "someone@example.test")
+    assert user["email"] == "someone@example.test"
+
+
+@pytest.mark.anyio
 async def test_duplicate_email_is_a_409_whatever_its_case(client: httpx.AsyncClient) -> None:
     await create(client, "Ada", "ada@example.com")
     response = await client.post("/users", json={"name": "Other", "email": "ADA@example.com"})

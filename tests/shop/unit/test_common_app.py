@@ -17,13 +17,13 @@ from shop.common.db import make_engine
 from shop.common.errors import Conflict, DependencyUnavailable, NotFound
 from shop.common.metrics import sample_value
 from shop.common.settings import ServiceSettings
-from shop.common.validation import DbId
+from shop.common.validation import DbId, JsonId
 
 AppClient = Callable[[FastAPI], Awaitable[httpx.AsyncClient]]
 
 
 class Widget(BaseModel):
-    count: DbId
+    count: JsonId
 
 
 def build_demo_app(service: str, tmp_path: Path, **kwargs: object) -> FastAPI:
@@ -147,6 +147,9 @@ async def test_malformed_json_is_a_400_with_the_error_shape(
         ("/widgets/1", {}),
         ("/widgets/1", [1, 2]),
         ("/widgets/1", {"count": 2**64}),
+        ("/widgets/1", {"count": "5"}),
+        ("/widgets/1", {"count": True}),
+        ("/widgets/1", {"count": 5.5}),
         ("/widgets/99999999999999999999999", {"count": 1}),
         ("/widgets/abc", {"count": 1}),
     ],
@@ -187,6 +190,14 @@ async def test_dependency_unavailable_names_the_dependency(
     body = (await client.post("/widgets/503", json={"count": 1})).json()
     assert body["dependency"] == "payments"
     assert "breaker open" in body["detail"]
+
+
+@pytest.mark.anyio
+async def test_integral_json_number_is_an_integer(demo_app: FastAPI, app_client: AppClient) -> None:
+    client = await app_client(demo_app)
+    response = await client.post("/widgets/1", json={"count": 5.0})
+    assert response.status_code == 201
+    assert response.json() == {"count": 5}
 
 
 @pytest.mark.anyio
