@@ -14,8 +14,8 @@ __all__ = ["edges_table", "services_table"]
 
 def services_table(system: RunningSystem, health: Mapping[str, str | None] | None = None) -> Table:
     table = Table(title="services", title_justify="left")
-    table.add_column("service", style="bold")
-    table.add_column("URL")
+    table.add_column("service", style="bold", no_wrap=True)
+    table.add_column("URL", no_wrap=True)
     table.add_column("pid", justify="right")
     table.add_column("state")
     for name, service in system.services.items():
@@ -36,22 +36,23 @@ def _state(system: RunningSystem, name: str, health: Mapping[str, str | None] | 
 
 
 def edges_table(system: RunningSystem, proxies: Mapping[str, Any] | None = None) -> Table:
-    """Edges with their proxy address; `proxies` (the server's view) adds enabled and toxics."""
+    """Edges with their proxy address; with `proxies` (the server's view): state and toxics."""
     table = Table(title="edges (each through its own fault proxy)", title_justify="left")
-    table.add_column("edge", style="bold")
-    table.add_column("proxy address")
-    table.add_column("upstream")
-    table.add_column("env var")
-    if proxies is not None:
-        table.add_column("proxy")
+    table.add_column("edge", style="bold", no_wrap=True)
+    table.add_column("proxy", no_wrap=True)
+    if proxies is None:
+        table.add_column("upstream", no_wrap=True)
+        table.add_column("caller's env", no_wrap=True)
+    else:
+        table.add_column("state", no_wrap=True)
         table.add_column("toxics")
     for edge in system.edges.values():
-        row = [f"{edge.source} -> {edge.target}", edge.url or "(no proxy)", edge.upstream]
-        row.append(edge.env_var)
-        if proxies is not None:
+        row = [edge.name, edge.listen or "(no proxy)"]
+        if proxies is None:
+            row += [edge.upstream, edge.env_var]
+        else:
             info = proxies.get(edge.proxy_name) or {}
-            enabled = info.get("enabled")
-            row.append("[green]enabled[/green]" if enabled else "[red]disabled[/red]")
+            row.append("[green]enabled[/green]" if info.get("enabled") else "[red]disabled[/red]")
             toxics = info.get("toxics") or []
             row.append(", ".join(f"{t['type']}({t['stream']})" for t in toxics) or "-")
         table.add_row(*row)
