@@ -27,7 +27,7 @@ from typing import Any, Protocol
 
 import httpx
 
-from harness.metrics import MetricsError, MetricSnapshot, scrape
+from harness.metrics import MetricsError, MetricSnapshot, Sample, scrape
 
 __all__ = [
     "BREAKER_STATE_METRIC",
@@ -259,6 +259,25 @@ class Timeline:
                 for snapshot in self.snapshots(service)
             ]
         return out
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Timeline:
+        """The inverse of `to_dict` (e.g. a timeline saved next to a report)."""
+        snapshots: dict[str, list[MetricSnapshot]] = {}
+        for service, scrapes in data.items():
+            for scrape_ in scrapes:
+                grouped: dict[str, list[Sample]] = {}
+                for raw in scrape_["samples"]:
+                    sample = Sample(raw["name"], dict(raw["labels"]), float(raw["value"]))
+                    grouped.setdefault(sample.name, []).append(sample)
+                snapshots.setdefault(service, []).append(
+                    MetricSnapshot(
+                        samples_by_name={k: tuple(v) for k, v in grouped.items()},
+                        scraped_at=float(scrape_["t"]),
+                        source=service,
+                    )
+                )
+        return cls(snapshots)
 
 
 class TimelineRecorder:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import socket
 import threading
 import time
@@ -99,6 +100,13 @@ def test_to_dict_exports_only_the_asked_metrics() -> None:
     exported = timeline_of([(0.0, 1, 2)]).to_dict(["shop_breaker_state"])
     names = {s["name"] for s in exported["orders"][0]["samples"]}
     assert names == {"shop_breaker_state"}
+
+
+def test_timeline_survives_a_round_trip_through_json() -> None:
+    timeline = timeline_of([(0.0, 0, 1), (1.0, 1, 3)])
+    again = Timeline.from_dict(json.loads(json.dumps(timeline.to_dict())))
+    assert again.breaker_states() == timeline.breaker_states()
+    assert again.rate("orders", "shop_outbound_retries_total") == [Point(1.0, 2.0)]
 
 
 class _MetricsState:
