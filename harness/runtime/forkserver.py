@@ -40,6 +40,7 @@ def _child(spec: dict[str, Any]) -> None:
     code = 0
     try:
         os.setsid()
+        _name_process(spec["key"])
         log_fd = os.open(spec["log_path"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
         null_fd = os.open(os.devnull, os.O_RDONLY)
         os.dup2(null_fd, 0)
@@ -65,6 +66,15 @@ def _child(spec: dict[str, Any]) -> None:
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(code)
+
+
+def _name_process(name: str) -> None:
+    """Show the service's name in `ps -o comm` and `top` instead of "python"."""
+    try:
+        with open("/proc/self/comm", "w", encoding="utf-8") as comm:
+            comm.write(name[:15])
+    except OSError:  # not Linux: cosmetic only
+        pass
 
 
 def main() -> None:

@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
-from runtime_helpers import APPS, alive, assert_nothing_left, harness_cli
+from runtime_helpers import APPS, MINI, alive, assert_nothing_left, harness_cli, needs_fault_proxy
 from typer.testing import CliRunner
 
 from harness.cli import app
@@ -134,11 +134,15 @@ def wait_for_line(process: subprocess.Popen[str], fragment: str, timeout: float)
 
 
 @pytest.mark.integration
+@pytest.mark.parametrize(
+    "with_proxies", [False, pytest.param(True, marks=needs_fault_proxy)], ids=["edgeless", "mini"]
+)
 def test_next_up_cleans_the_run_left_by_a_sigkilled_harness(
-    cli_env: dict[str, str], home: Path, edgeless: Path
+    cli_env: dict[str, str], home: Path, edgeless: Path, with_proxies: bool
 ) -> None:
+    topology = MINI if with_proxies else edgeless
     owner = subprocess.Popen(
-        harness_cli("up", "--foreground", "-t", str(edgeless)),
+        harness_cli("up", "--foreground", "-t", str(topology)),
         env=cli_env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -158,7 +162,11 @@ def test_next_up_cleans_the_run_left_by_a_sigkilled_harness(
     stale_pids = [p.pid for p in stale.processes()]
     assert all(alive(pid) for pid in stale_pids), "services outlive a SIGKILLed harness"
 
-    up = run(cli_env, "up", "-t", str(edgeless))
+    if with_proxies:  # the embedded fault proxy outlives its harness too, and is cleaned
+        assert stale.fault_proxy is not None
+        assert stale.fault_proxy.process is not None
+        assert stale.fault_proxy.process.pid in stale_pids
+    up = run(cli_env, "up", "-t", str(topology))
     try:
         assert up.returncode == 0, up.stderr
         assert f"cleaned a stale run {stale_dir}" in " ".join(up.stdout.split())
