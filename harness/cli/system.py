@@ -7,7 +7,6 @@ any shell. `up --foreground` instead stays until Ctrl-C or SIGTERM and then stop
 
 from __future__ import annotations
 
-import contextlib
 import time
 from enum import StrEnum
 from pathlib import Path
@@ -200,8 +199,11 @@ def status(home: HomeOption = None) -> None:
     health = system.health()
     out.print(services_table(system, health))
     proxies = None
-    with contextlib.suppress(FaultProxyError):  # no proxy (attach) or it died: show what we can
-        proxies = system.faults.client.proxies()
+    if system.fault_proxy_url is not None:
+        try:
+            proxies = system.faults.client.proxies()
+        except FaultProxyError as exc:
+            err.print(f"[yellow]fault proxy not answering:[/yellow] {exc}")
     if system.edges:
         out.print(edges_table(system, proxies))
     unhealthy = sorted(name for name, reason in health.items() if reason is not None)
