@@ -70,3 +70,11 @@ def chaos(session: nox.Session) -> None:
     _install(session)
     args = session.posargs or ["chaos/", "--journal-dir", "runs/chaos", "--no-live"]
     session.run("python", "-m", "harness.chaos", "run", *args, env=QUIET_ENV)
+
+
+@nox.session(python=PYTHON)
+def load(session: nox.Session) -> None:
+    """The smoke load profile against the reference shop (SLO gate); report in runs/load/smoke."""
+    _install(session)
+    args = session.posargs or ["load/profiles/smoke.yaml", "--out", "runs/load/smoke"]
+    session.run("python", "-m", "harness.load", "run", *args, env=QUIET_ENV)

@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 from harness.load.profile import ProfileError, load_profile
-from harness.load.runner import EXIT_RUN_ERROR, LoadRunError, run_profile
+from harness.load.runner import EXIT_RUN_ERROR, LoadRunError, render_saved_report, run_profile
 from harness.load.summary import LoadSummary
 
 __all__ = ["app", "print_summary"]
@@ -72,6 +72,20 @@ def run_command(
         raise typer.Exit(EXIT_BAD_INPUT) from exc
     print_summary(summary, console=Console())
     raise typer.Exit(summary.exit_code)
+
+
+@app.command("report")
+def report_command(
+    out: Annotated[Path, typer.Argument(help="A finished run's output directory.")],
+) -> None:
+    """Re-render report.html from a finished run's files; the verdict stays the recorded one."""
+    console = Console(stderr=True)
+    try:
+        path = render_saved_report(out)
+    except (LoadRunError, ValueError) as exc:
+        console.print(f"[bold red]error:[/] {exc}")
+        raise typer.Exit(EXIT_BAD_INPUT) from exc
+    console.print(f"report: {path}")
 
 
 @app.command("validate")

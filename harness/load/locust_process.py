@@ -71,7 +71,7 @@ class LocustLaunch:
 
     @property
     def result_path(self) -> Path:
-        return self.out_dir / "locust-result.json"
+        return self.out_dir / "locust-result.json"  # runner.LOCUST_RESULT_FILE
 
     def env(self) -> dict[str, str]:
         env = dict(os.environ)

@@ -38,18 +38,25 @@ def _svg(figure: Figure) -> str:
     return text[text.index("<svg") :]  # drop the XML prolog and DOCTYPE: it goes inline
 
 
-def _figure(height: float) -> tuple[Figure, Axes]:
-    # Fixed margins (in inches) rather than a layout engine, so the time axes of every plot
-    # line up one above the other in the report.
-    figure = Figure(figsize=(WIDTH, height))
+LEGEND_COLUMNS = 3
+LEGEND_ROW_INCHES = 0.22
+
+
+def _figure(height: float, *, legend_entries: int = 0) -> tuple[Figure, Axes]:
+    """A figure whose plot area has fixed margins (inches), so the time axes of every plot
+    line up one above the other; rows for a long legend are added above the plot."""
+    rows = -(-legend_entries // LEGEND_COLUMNS) if legend_entries > LEGEND_COLUMNS else 1
+    top_inches = 0.45 + (rows - 1) * LEGEND_ROW_INCHES
+    total = height + top_inches - 0.45
+    figure = Figure(figsize=(WIDTH, total))
     figure.subplots_adjust(
-        left=1.5 / WIDTH, right=1 - 0.75 / WIDTH, top=1 - 0.45 / height, bottom=0.55 / height
+        left=1.5 / WIDTH, right=1 - 0.75 / WIDTH, top=1 - top_inches / total, bottom=0.55 / total
     )
     return figure, figure.add_subplot()
 
 
 def _legend(axes: Axes, handles: list[Any] | None = None, labels: list[str] | None = None) -> None:
-    """One row above the plot, right-aligned, so it never hides a line."""
+    """Above the plot, right-aligned (rows of LEGEND_COLUMNS), so it never hides a line."""
     if handles is None or labels is None:
         handles, labels = axes.get_legend_handles_labels()
     if handles:
@@ -58,7 +65,7 @@ def _legend(axes: Axes, handles: list[Any] | None = None, labels: list[str] | No
             labels,
             loc="lower right",
             bbox_to_anchor=(1.0, 1.0),
-            ncols=len(handles),
+            ncols=min(len(handles), LEGEND_COLUMNS),
             fontsize=8,
             frameon=False,
             borderaxespad=0.2,
@@ -70,7 +77,7 @@ def _shade_faults(axes: Axes, faults: Sequence[FaultWindowFigures], *, label: bo
         if fault.start_s is None or fault.end_s is None:
             continue
         colour = FAULT_COLOURS[fault.index % len(FAULT_COLOURS)]
-        axes.axvspan(fault.start_s, fault.end_s, color=colour, alpha=0.12, linewidth=0)
+        axes.axvspan(fault.start_s, fault.end_s, color=colour, alpha=0.12, linewidth=0, zorder=0)
         if label:
             axes.text(
                 fault.start_s,
@@ -111,10 +118,21 @@ def latency_plot(
     ticks = result.history[1:]
     times = _times(ticks, result.started_at)
     totals = [tick.total() for tick in ticks]
-    for q, style in ((0.50, "-"), (0.95, "-"), (0.99, ":")):
+    # p99 first and light, so p95 stays readable where the two coincide.
+    for q, colour, width in (
+        (0.99, "#f4a6a6", 2.5),
+        (0.95, "#ff7f0e", 1.5),
+        (0.50, "#1f77b4", 1.5),
+    ):
         values = [percentile(t.histogram, q) for t in totals]
         points = [(x, y) for x, y in zip(times, values, strict=True) if y is not None]
-        axes.plot([p[0] for p in points], [p[1] for p in points], style, label=f"p{q * 100:.0f}")
+        axes.plot(
+            [p[0] for p in points],
+            [p[1] for p in points],
+            color=colour,
+            linewidth=width,
+            label=f"p{q * 100:.0f}",
+        )
     if p95_limit_ms is not None:
         axes.axhline(p95_limit_ms, color="black", linestyle="--", linewidth=1, label="p95 SLO")
     _shade_faults(axes, faults, label=True)
@@ -127,7 +145,7 @@ def latency_plot(
 
 def request_latency_plot(result: LocustResult, faults: Sequence[FaultWindowFigures]) -> str:
     """p95 of each request name per history interval."""
-    figure, axes = _figure(3.4)
+    figure, axes = _figure(3.4, legend_entries=len(result.requests))
     ticks = result.history[1:]
     for stats in result.requests:
         points = [
@@ -165,7 +183,7 @@ def throughput_plot(result: LocustResult, faults: Sequence[FaultWindowFigures]) 
         times, [tick.users for tick in ticks], where="post", color="grey", alpha=0.6, label="users"
     )
     users_axes.set_ylabel("users")
-    users_axes.set_ylim(bottom=0)
+    users_axes.set_ylim(0, max([1, *(tick.users for tick in ticks)]) * 1.15)
     _shade_faults(axes, faults, label=True)
     axes.set_title("Throughput", loc="left")
     lines = axes.get_legend_handles_labels()
@@ -212,6 +230,7 @@ def breaker_plot(
                 (lane - 0.35, 0.7),
                 color=STATE_COLOURS.get(int(point.value), "grey"),
                 linewidth=0,
+                zorder=2,
             )
     _shade_faults(axes, faults, label=False)
     axes.set_yticks(range(len(edges)), edges, fontsize=8)

@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -40,7 +41,15 @@ from harness.timeline import Timeline, TimelineRecorder, metrics_urls
 if TYPE_CHECKING:
     from harness.topology import Topology
 
-__all__ = ["EXIT_FAILED", "EXIT_OK", "EXIT_RUN_ERROR", "LoadRunError", "run_load", "run_profile"]
+__all__ = [
+    "EXIT_FAILED",
+    "EXIT_OK",
+    "EXIT_RUN_ERROR",
+    "LoadRunError",
+    "render_saved_report",
+    "run_load",
+    "run_profile",
+]
 
 EXIT_OK = 0
 EXIT_FAILED = 1  # an SLO, assertion or invariant failed
@@ -50,6 +59,23 @@ EXIT_RUN_ERROR = 3  # the run itself broke (Locust did not start or left no resu
 START_TIMEOUT_S = 90.0
 # Beyond the profile's duration: Locust's shutdown, the workers' last reports.
 FINISH_GRACE_S = 60.0
+TIMELINE_FILE = "timeline.json"
+LOCUST_RESULT_FILE = "locust-result.json"
+# What is kept of the metrics timeline next to the report (all of it would be megabytes).
+TIMELINE_EXPORT = (
+    "shop_breaker_state",
+    "shop_breaker_transitions_total",
+    "shop_breaker_rejected_total",
+    "shop_outbound_requests_total",
+    "shop_outbound_retries_total",
+    "shop_retry_budget_exhausted_total",
+    "shop_bulkhead_in_use",
+    "shop_bulkhead_rejected_total",
+    "shop_saga_total",
+    "shop_sagas_in_flight",
+    "shop_outbox_backlog",
+    "shop_rate_limited_total",
+)
 
 
 class LoadRunError(RuntimeError):
@@ -197,10 +223,37 @@ def run_load(
         update={"report_path": str(report_path), "summary_path": str(summary_path)}
     )
     summary_path.write_text(summary.model_dump_json(indent=2), encoding="utf-8")
+    timeline_data = run.timeline.to_dict(TIMELINE_EXPORT)
+    (out / TIMELINE_FILE).write_text(json.dumps(timeline_data), encoding="utf-8")
     write_report(
         report_path, summary=summary, result=run.result, timeline=run.timeline, profile=profile
     )
     return summary
+
+
+def render_saved_report(out_dir: Path | str) -> Path:
+    """Re-render `report.html` from a finished run's files (summary, Locust result, timeline).
+
+    The profile is read again from the summary's `source`, for its SLO lines.
+    """
+    out = Path(out_dir)
+    try:
+        summary = LoadSummary.model_validate_json((out / "summary.json").read_text())
+        result = LocustResult.model_validate_json((out / LOCUST_RESULT_FILE).read_text())
+        timeline_path = out / TIMELINE_FILE
+        timeline = (
+            Timeline.from_dict(json.loads(timeline_path.read_text()))
+            if timeline_path.exists()
+            else Timeline()
+        )
+    except (OSError, ValueError) as exc:
+        raise LoadRunError(f"{out}: not a finished load run: {exc}") from exc
+    profile = load_profile(summary.source)
+    from harness.load.report import write_report  # late: matplotlib is slow to import
+
+    return write_report(
+        out / "report.html", summary=summary, result=result, timeline=timeline, profile=profile
+    )
 
 
 def service_url_env(system: LoadTarget) -> dict[str, str]:
