@@ -222,6 +222,7 @@ def _add_operational_routes(
     @app.get(
         "/ready",
         tags=["operations"],
+        response_model=ReadyBody,
         responses={503: {"model": ReadyBody, "description": "The database does not answer"}},
     )
     def ready() -> JSONResponse:

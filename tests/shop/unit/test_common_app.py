@@ -255,6 +255,10 @@ async def test_openapi_documents_the_error_shape_for_400_and_422(
     for status in ("400", "422"):
         schema = responses[status]["content"]["application/json"]["schema"]
         assert schema == {"$ref": "#/components/schemas/ErrorBody"}
+    ready = document["paths"]["/ready"]["get"]["responses"]
+    assert ready["200"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/ReadyBody"
+    }
 
 
 @pytest.mark.anyio
