@@ -29,6 +29,7 @@ from harness.runtime import (
 )
 from harness.runtime.embedded_proxy import FAULT_PROXY_LOG, FAULT_PROXY_NAME
 from harness.runtime.processes import tail_lines
+from harness.runtime.rundir import read_state, set_current_run
 from harness.runtime.start import terminate_on_sigterm
 from harness.runtime.teardown import StopReport, run_is_stale
 from harness.topology import Topology, TopologyError, load_topology
@@ -136,9 +137,10 @@ def up(
                 raise typer.Exit(1) from None
         try:
             _print_system(system)
+            set_current_run(home, system.run_dir)  # `harness status/logs` from elsewhere
             if foreground:
                 out.print("running in the foreground; Ctrl-C stops everything")
-                _wait_forever()
+                _wait_until_stopped(system.run_dir)
             else:
                 system.detach()
                 out.print("left running; `harness status`, `harness logs SERVICE`, `harness down`")
@@ -147,10 +149,15 @@ def up(
                 _print_stop(system.stop())
 
 
-def _wait_forever() -> None:
+def _wait_until_stopped(run_dir: Path) -> None:
+    """Until Ctrl-C (SIGTERM raises SystemExit) or a `harness down` from another shell."""
     try:
         while True:
             time.sleep(0.5)
+            state = read_state(run_dir)
+            if state is not None and state.status in ("stopping", "stopped"):
+                out.print("stopped by `harness down`")
+                return
     except KeyboardInterrupt:
         out.print("\nstopping ...")
 

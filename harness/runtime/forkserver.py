@@ -86,7 +86,10 @@ def main() -> None:
             importlib.import_module(module)
         except Exception as exc:  # a service that needs it will fail visibly in its own log
             _say({"preload_error": f"{module}: {type(exc).__name__}: {exc}"})
+    parent = os.getppid()
     for spec in request["processes"]:
+        if os.getppid() != parent:  # the harness died: nobody would know these children
+            return
         sys.stdout.flush()
         sys.stderr.flush()
         pid = os.fork()

@@ -204,3 +204,26 @@ def test_foreground_up_stops_everything_on_sigterm(
     final = read_state(run_dir)
     assert final is not None
     assert json.loads(final.model_dump_json())["status"] == "stopped"
+
+
+@pytest.mark.integration
+def test_a_foreground_run_is_visible_to_status_and_stopped_by_down(
+    cli_env: dict[str, str], home: Path, edgeless: Path
+) -> None:
+    owner = subprocess.Popen(
+        harness_cli("up", "--foreground", "-t", str(edgeless)),
+        env=cli_env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        wait_for_line(owner, "healthy in", timeout=60)
+        assert run(cli_env, "status").returncode == 0
+        assert run(cli_env, "down").returncode == 0
+        wait_for_line(owner, "stopped by `harness down`", timeout=30)
+        assert owner.wait(timeout=30) == 0
+    finally:
+        if owner.poll() is None:
+            owner.kill()
+            owner.wait()
