@@ -27,6 +27,8 @@ class OutboxRelay:
         self.store = store
         self.events = events
         self.batch_size = batch_size
+        # Log an outage once when it starts and once when it ends, not on every pass.
+        self._failing = False
 
     async def deliver_pending(self) -> int:
         """One pass; returns how many events were delivered."""
@@ -50,6 +52,9 @@ class OutboxRelay:
                 self.store.mark_event(row.id, status=OutboxStatus.SENT)
                 metrics.OUTBOX_DELIVERED.labels(service="orders").inc()
                 delivered += 1
+                if self._failing:
+                    logger.info("outbox: delivering again")
+                    self._failing = False
         finally:
             self.refresh_backlog_gauge()
         return delivered

@@ -14,8 +14,8 @@ from shop.payments.settings import PaymentsSettings
 class _Gunicorn(BaseApplication):  # type: ignore[misc]
     """gunicorn embedded: one worker, eight threads (see `shop.payments.app`)."""
 
-    def __init__(self, app: Flask, options: dict[str, Any]) -> None:
-        self._app = app
+    def __init__(self, settings: PaymentsSettings, options: dict[str, Any]) -> None:
+        self._settings = settings
         self._options = options
         super().__init__()
 
@@ -24,7 +24,8 @@ class _Gunicorn(BaseApplication):  # type: ignore[misc]
             self.cfg.set(key, value)
 
     def load(self) -> Flask:
-        return self._app
+        # Built in the worker, after gunicorn set up its loggers, so the app's JSON logging wins.
+        return create_app(settings=self._settings)
 
 
 def main() -> None:
@@ -36,8 +37,10 @@ def main() -> None:
         "worker_class": "gthread",
         "loglevel": settings.log_level.lower(),
         "graceful_timeout": 5,
+        # gunicorn 27 otherwise shares one control socket (~/.gunicorn) between instances.
+        "control_socket_disable": True,
     }
-    _Gunicorn(create_app(settings=settings), options).run()
+    _Gunicorn(settings, options).run()
 
 
 if __name__ == "__main__":

@@ -35,11 +35,13 @@ from shop.common.db import ping
 from shop.common.errors import ApiError, error_body
 
 logger = logging.getLogger(__name__)
+access_logger = logging.getLogger("shop.app")
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
 # The same labels as shop.common.app (not imported: it would load FastAPI into this process).
 UNMATCHED_ROUTE = "<unmatched>"
+_QUIET_ROUTES = frozenset({"/health", "/ready", "/metrics"})
 _KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 _FLASK_PARAM = re.compile(r"<(?:[^<>:]+:)?([^<>]+)>")
 
@@ -78,6 +80,18 @@ def _make_response_finisher(service: str) -> Callable[[Response], Response]:
         labels = {"service": service, "method": method, "route": route}
         metrics.HTTP_REQUESTS.labels(**labels, status=str(response.status_code)).inc()
         metrics.HTTP_REQUEST_DURATION.labels(**labels).observe(duration)
+        # One line per request, as shop.common.app logs for the FastAPI services.
+        access_logger.log(
+            logging.DEBUG if route in _QUIET_ROUTES else logging.INFO,
+            "request",
+            extra={
+                "method": request.method,
+                "path": request.path,
+                "route": route,
+                "status": response.status_code,
+                "duration_ms": round(duration * 1000, 2),
+            },
+        )
         return response
 
     return finish
