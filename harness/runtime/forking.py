@@ -19,7 +19,7 @@ from harness.runtime import forkserver
 from harness.runtime.errors import StartupError
 from harness.runtime.processes import ManagedProcess, tail_lines
 
-__all__ = ["SpawnSpec", "fork_all", "forkable"]
+__all__ = ["ForkServer", "SpawnSpec", "forkable"]
 
 log = logging.getLogger(__name__)
 
@@ -38,70 +38,82 @@ def forkable(argv: Sequence[str]) -> bool:
     return len(argv) >= 3 and argv[0] == sys.executable and argv[1] == "-m"
 
 
-def fork_all(
-    specs: Sequence[SpawnSpec],
-    *,
-    preload: Sequence[str],
-    server_log: Path,
-    timeout: float,
-    adopted: Callable[[str, ManagedProcess], None],
-) -> None:
-    """Start every spec through one fork server; `adopted(key, process)` as each one starts.
+class ForkServer:
+    """One fork server: started at once (it preloads meanwhile), its children collected later.
 
-    Raises `StartupError` (with the server's log) if some spec got no process in time.
+    Between `start` and `collect` the caller can do other start-up work (create the proxies)
+    while the server imports the preloaded modules.
     """
-    request = {
-        "preload": list(preload),
-        "processes": [
-            {
-                "key": s.key,
-                "argv": s.argv,
-                "env": s.env,
-                "cwd": str(s.cwd),
-                "log_path": str(s.log_path),
-            }
-            for s in specs
-        ],
-    }
-    with open(server_log, "wb") as log_file:
-        server = subprocess.Popen(
-            [sys.executable, forkserver.__file__],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=log_file,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
-            start_new_session=True,
-        )
-    stdin, stdout = server.stdin, server.stdout
-    if stdin is None or stdout is None:  # cannot happen with PIPE; keeps the types honest
-        raise StartupError("the fork server has no pipes")
-    stdin.write(json.dumps(request).encode())
-    stdin.close()
-    by_key = {s.key: s for s in specs}
-    pending = set(by_key)
-    deadline = time.monotonic() + timeout
-    try:
-        for line in _lines(stdout, deadline):
+
+    def __init__(self, specs: Sequence[SpawnSpec], *, preload: Sequence[str], server_log: Path):
+        self._specs = {s.key: s for s in specs}
+        self._log = server_log
+        request = {
+            "preload": list(preload),
+            "processes": [
+                {
+                    "key": s.key,
+                    "argv": s.argv,
+                    "env": s.env,
+                    "cwd": str(s.cwd),
+                    "log_path": str(s.log_path),
+                }
+                for s in specs
+            ],
+        }
+        with open(server_log, "wb") as log_file:
+            self._server = subprocess.Popen(
+                [sys.executable, forkserver.__file__],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=log_file,
+                env={**os.environ, "PYTHONUNBUFFERED": "1"},
+                start_new_session=True,
+            )
+        stdin, stdout = self._server.stdin, self._server.stdout
+        if stdin is None or stdout is None:  # cannot happen with PIPE; keeps the types honest
+            raise StartupError("the fork server has no pipes")
+        self._stdout = stdout
+        stdin.write(json.dumps(request).encode())
+        stdin.close()
+
+    def collect(self, *, timeout: float, adopted: Callable[[str, ManagedProcess], None]) -> None:
+        """`adopted(key, process)` for each child as it starts; `StartupError` if some don't."""
+        pending = set(self._specs)
+        try:
+            for key, process in self._children(time.monotonic() + timeout):
+                pending.discard(key)
+                adopted(key, process)
+        finally:
+            self._stop_server()
+        if pending:
+            raise StartupError(
+                "the fork server did not start every service",
+                failures={key: "not started by the fork server" for key in sorted(pending)},
+                log_tails={key: tail_lines(self._log) for key in sorted(pending)},
+            )
+
+    def abort(self) -> list[ManagedProcess]:
+        """Stop forking; the children already started, for the caller to stop."""
+        self._stop_server()
+        return [process for _, process in self._children(time.monotonic() + 1.0)]
+
+    def _stop_server(self) -> None:
+        if self._server.poll() is None:
+            self._server.kill()
+        self._server.wait()
+
+    def _children(self, deadline: float) -> Iterator[tuple[str, ManagedProcess]]:
+        for line in _lines(self._stdout, deadline):
             message = json.loads(line)
             if "preload_error" in message:
                 log.warning("fork server could not preload %s", message["preload_error"])
                 continue
-            spec = by_key[message["key"]]
+            spec = self._specs[message["key"]]
             process = ManagedProcess.adopt(
                 message["pid"], argv=spec.argv, env=spec.env, cwd=spec.cwd, log_path=spec.log_path
             )
-            pending.discard(spec.key)
-            adopted(spec.key, process)
-    finally:
-        if server.poll() is None:
-            server.kill()
-        server.wait()
-    if pending:
-        raise StartupError(
-            "the fork server did not start every service",
-            failures={key: "not started by the fork server" for key in sorted(pending)},
-            log_tails={key: tail_lines(server_log) for key in sorted(pending)},
-        )
+            yield spec.key, process
 
 
 def _lines(stream: IO[bytes], deadline: float) -> Iterator[bytes]:

@@ -4,10 +4,11 @@ Start-up, all at once rather than in dependency order (callers only ever see the
 dependencies through proxies, so nothing needs its dependency up to start):
 
 1. pick every port up front: services with `port = 0`, each edge's proxy, the proxy's API;
-2. spawn the embedded fault proxy and every service, recording each in the state file
-   immediately (a harness killed half-way leaves a run the next start can clean);
+2. spawn the embedded fault proxy and the services, recording each in the state file at
+   once (a harness killed half-way leaves a run the next start can clean); with `preload`,
+   Python services go through a fork server, which imports the shared libraries meanwhile;
 3. create one proxy per edge, named `source->target`, listening where the source's env
-   already points;
+   already points, then collect the forked services;
 4. wait for every health path in parallel, with a deadline.
 
 Any failure stops everything started so far and raises `StartupError`, with the last log
@@ -18,7 +19,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -29,7 +30,7 @@ from harness.faults import FaultInjector, FaultProxyError, FaultTargetExists, To
 from harness.runtime.commands import service_argv, service_cwd, template_values
 from harness.runtime.embedded_proxy import FAULT_PROXY_NAME, spawn_fault_proxy, wait_api
 from harness.runtime.errors import StartupError
-from harness.runtime.forking import SpawnSpec, fork_all, forkable
+from harness.runtime.forking import ForkServer, SpawnSpec, forkable
 from harness.runtime.health import HealthTarget, wait_all_healthy
 from harness.runtime.ports import LOOPBACK, pick_free_ports
 from harness.runtime.processes import ManagedProcess, tail_lines
@@ -122,29 +123,40 @@ def launch_processes(
     topology: Topology, *, run_dir: Path, home: Path | None, toxiproxy_url: str | None
 ) -> RunningSystem:
     """Bring `topology` up as local processes; see the module docstring for the steps."""
-    started = time.monotonic()
+    clock_start = time.monotonic()
     state = new_state(topology, run_dir=run_dir, backend="process")
     write_state(run_dir, state)
     embedded = toxiproxy_url is None
     plan = _plan(topology, embedded=embedded)
     processes: dict[str, ManagedProcess] = {}
     fault_proxy: ManagedProcess | None = None
+    forks: ForkServer | None = None
+
+    def started(name: str, process: ManagedProcess) -> None:
+        processes[name] = process
+        state.services[name].process = process.record
+        write_state(run_dir, state)
+
     try:
         client, fault_proxy = _start_fault_proxy(state, plan, run_dir, toxiproxy_url)
-        _spawn_services(topology, state, plan, run_dir, processes)
-        write_state(run_dir, state)
+        forks = _spawn_services(topology, state, plan, run_dir, started)
         if client is not None:
-            wait_api(client, fault_proxy, timeout=FAULT_PROXY_START_TIMEOUT)
-            _create_proxies(client, plan, replace=not embedded)
+            # while the fork server preloads: the proxies exist before any service calls out
             state.edges = plan.edges
             write_state(run_dir, state)
+            wait_api(client, fault_proxy, timeout=FAULT_PROXY_START_TIMEOUT)
+            _create_proxies(client, plan, replace=not embedded)
+        if forks is not None:
+            forks.collect(timeout=topology.system.startup_timeout, adopted=started)
+            forks = None
         _wait_services(topology, state, processes)
     except BaseException:
-        everything = [*processes.values(), *([fault_proxy] if fault_proxy else [])]
+        orphans = forks.abort() if forks is not None else []
+        everything = [*processes.values(), *orphans, *([fault_proxy] if fault_proxy else [])]
         stop_run(run_dir, state, everything, grace=1.0)
         raise
     state.status = "running"
-    state.startup_seconds = time.monotonic() - started
+    state.startup_seconds = time.monotonic() - clock_start
     write_state(run_dir, state)
     faults = FaultInjector(
         client,
@@ -184,9 +196,10 @@ def _spawn_services(
     state: RunState,
     plan: _Plan,
     run_dir: Path,
-    processes: dict[str, ManagedProcess],
-) -> None:
-    """Start every startable service; Python ones through the fork server when preloading."""
+    started: Callable[[str, ManagedProcess], None],
+) -> ForkServer | None:
+    """Start every startable service: Python ones through a fork server when the topology
+    preloads modules (returned, still forking), the others spawned here."""
     specs: list[SpawnSpec] = []
     for service in topology.services.values():
         if not service.startable:
@@ -208,28 +221,21 @@ def _spawn_services(
         state.services[service.name] = ServiceRecord(
             name=service.name, url=f"http://{LOOPBACK}:{port}", port=port, health=service.health
         )
-
-    def started(name: str, process: ManagedProcess) -> None:
-        processes[name] = process
-        state.services[name].process = process.record
-        write_state(run_dir, state)
-
+    write_state(run_dir, state)
     preload = topology.system.preload
     to_fork = [spec for spec in specs if preload and forkable(spec.argv)]
+    forks = (
+        ForkServer(to_fork, preload=preload, server_log=run_dir / FORK_SERVER_LOG)
+        if to_fork
+        else None
+    )
     for spec in specs:
         if spec not in to_fork:
-            started(
-                spec.key,
-                ManagedProcess.spawn(spec.argv, env=spec.env, cwd=spec.cwd, log_path=spec.log_path),
+            process = ManagedProcess.spawn(
+                spec.argv, env=spec.env, cwd=spec.cwd, log_path=spec.log_path
             )
-    if to_fork:
-        fork_all(
-            to_fork,
-            preload=preload,
-            server_log=run_dir / FORK_SERVER_LOG,
-            timeout=topology.system.startup_timeout,
-            adopted=started,
-        )
+            started(spec.key, process)
+    return forks
 
 
 def _create_proxies(client: ToxiproxyClient, plan: _Plan, *, replace: bool) -> None:
