@@ -1,56 +1,48 @@
 """Request and response models of the orders API (README "orders").
 
-Integers are strict JSON integers (710.0 counts, "710" and true do not), so the OpenAPI
+Integers are JSON integers as JSON Schema has them (`shop.common.validation`), so the OpenAPI
 document and the validation agree; every bound keeps values inside a database column.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from shop.common.validation import MAX_DB_INT
+from shop.common.validation import MAX_DB_INT, JsonId, JsonPositiveInt
 
 MAX_ITEMS = 20
-MAX_QUANTITY = 10_000
 # What payments accepts as `amount_cents`.
-MAX_TOTAL_CENTS = 10**12
+MAX_TOTAL_CENTS = MAX_DB_INT
 IDEMPOTENCY_KEY_PATTERN = r"^[!-~]{1,200}$"
 SKU_PATTERN = r"^SKU-\d{1,18}$"
 
 
-def _whole_number_as_int(value: Any) -> Any:
-    # JSON Schema counts 3.0 as an integer, so it is accepted as 3; 3.5 is not.
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    return value
-
-
-JsonInt = Annotated[int, BeforeValidator(_whole_number_as_int)]
-
-
 class OrderItem(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
     sku: str = Field(pattern=SKU_PATTERN)
-    quantity: JsonInt = Field(ge=1, le=MAX_QUANTITY)
+    quantity: JsonPositiveInt
 
 
 class OrderRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
-    user_id: JsonInt = Field(ge=1, le=MAX_DB_INT)
+    user_id: JsonId
     items: list[OrderItem] = Field(min_length=1, max_length=MAX_ITEMS)
     card_token: str = Field(min_length=1, max_length=100)
 
     @field_validator("items")
     @classmethod
     def _one_line_per_sku(cls, items: list[OrderItem]) -> list[OrderItem]:
-        skus = [item.sku for item in items]
-        if len(set(skus)) != len(skus):
-            raise ValueError("each sku may appear once")
-        return items
+        """Repeated lines of one sku add up (as inventory does), first-seen order kept."""
+        quantities: dict[str, int] = {}
+        for item in items:
+            quantities[item.sku] = quantities.get(item.sku, 0) + item.quantity
+        if any(quantity > MAX_DB_INT for quantity in quantities.values()):
+            raise ValueError(f"a sku's total quantity must be at most {MAX_DB_INT}")
+        return [OrderItem(sku=sku, quantity=quantity) for sku, quantity in quantities.items()]
 
 
 class OrderOut(BaseModel):

@@ -1,19 +1,19 @@
 """Request models and the limits the OpenAPI document repeats.
 
-Strict: a JSON number where an integer is expected, a bool for an int or an unknown field is
-a 422, never silently coerced. Bounds keep every integer inside SQLite's 64-bit range.
+JSON integers follow JSON Schema (`5` and `5.0` yes, `"5"` and `true` no, see
+`shop.common.validation`); an unknown field is a 422. Bounds keep every integer storable.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
-from shop.common.validation import MAX_DB_INT
+from shop.common.validation import MAX_DB_INT, JsonId, JsonPositiveInt
 
 MAX_ID = MAX_DB_INT
-MAX_AMOUNT_CENTS = 10**12
+MAX_AMOUNT_CENTS = MAX_DB_INT
 MAX_CARD_TOKEN = 100
 MAX_LIST_LIMIT = 1000
 DEFAULT_LIST_LIMIT = 100
@@ -22,22 +22,11 @@ IDEMPOTENCY_KEY_PATTERN = r"^[!-~]{1,200}$"
 DECLINED_CARD_TOKEN = "tok_declined"
 
 
-def _whole_number_as_int(value: Any) -> Any:
-    # JSON Schema counts 710.0 as an integer, so it is accepted as 710; 710.5 is not.
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    return value
-
-
-# A JSON integer: whole numbers only, never a string or a bool.
-JsonInt = Annotated[int, BeforeValidator(_whole_number_as_int)]
-
-
 class ChargeRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
-    order_id: JsonInt = Field(ge=1, le=MAX_ID)
-    amount_cents: JsonInt = Field(ge=1, le=MAX_AMOUNT_CENTS)
+    order_id: JsonId
+    amount_cents: JsonPositiveInt
     currency: Literal["EUR", "USD"]
     card_token: str = Field(min_length=1, max_length=MAX_CARD_TOKEN)
 

@@ -1,20 +1,18 @@
 """The shop in one process for service tests: real sibling apps behind httpx transports.
 
-users and inventory are their FastAPI apps (ASGI transport, lifespan run), payments is the
-Flask app (WSGI, read through a MockTransport), notifications a small dedupe-by-event-id
-fake. Every edge goes through a `FaultyTransport`, the seam where tests break the network:
-fail a request before it leaves (connection refused) or after the dependency acted (the
-answer is lost to a read timeout).
+users, inventory and notifications are their FastAPI apps (ASGI transport, lifespan run),
+payments is the Flask app (WSGI, read through a MockTransport). Every edge goes through a
+`FaultyTransport`, the seam where tests break the network: fail a request before it leaves
+(connection refused) or after the dependency acted (the answer is lost to a read timeout).
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import re
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +23,8 @@ from shop.gateway.factory import build_app as build_gateway
 from shop.gateway.settings import GatewaySettings
 from shop.inventory.app import build_app as build_inventory
 from shop.inventory.settings import InventorySettings
+from shop.notifications.app import build_app as build_notifications
+from shop.notifications.settings import NotificationsSettings
 from shop.orders.factory import build_app as build_orders
 from shop.orders.settings import OrdersSettings
 from shop.payments.factory import ENGINE_EXTENSION
@@ -113,43 +113,13 @@ def wsgi_transport(app: Flask) -> httpx.AsyncBaseTransport:
 
 
 @dataclass
-class FakeNotifications:
-    """POST /events with dedupe by event_id, GET /notifications?order_id=N."""
-
-    events: dict[str, dict[str, Any]] = field(default_factory=dict)
-    posts: int = 0
-    _arrived: asyncio.Event = field(default_factory=asyncio.Event)
-
-    def handle(self, request: httpx.Request) -> httpx.Response:
-        if request.method == "POST" and request.url.path == "/events":
-            self.posts += 1
-            event = json.loads(request.content)
-            if event["event_id"] in self.events:
-                return httpx.Response(200, json={"status": "duplicate"})
-            self.events[event["event_id"]] = event
-            self._arrived.set()
-            return httpx.Response(202, json={"status": "accepted"})
-        return httpx.Response(404, json={"error": "not_found", "detail": "fake"})
-
-    def types_for(self, order_id: int) -> list[str]:
-        return [e["type"] for e in self.events.values() if e["order_id"] == order_id]
-
-    async def wait_for(self, order_id: int, count: int) -> list[str]:
-        """The order's event types once there are `count` (callers bound the wait)."""
-        while len(self.types_for(order_id)) < count:
-            self._arrived.clear()
-            await self._arrived.wait()
-        return self.types_for(order_id)
-
-
-@dataclass
 class Shop:
     users: httpx.AsyncClient
     inventory: httpx.AsyncClient
     payments: httpx.AsyncClient
     orders: httpx.AsyncClient
+    notifications: httpx.AsyncClient
     orders_app: FastAPI
-    notifications: FakeNotifications
     edges: dict[str, FaultyTransport]
     gateway: httpx.AsyncClient
     gateway_edges: dict[str, FaultyTransport]
@@ -172,6 +142,19 @@ class Shop:
         response = await self.payments.get("/payments", params={"order_id": order_id})
         items: list[dict[str, Any]] = response.json()["items"]
         return items
+
+    async def notified(self, order_id: int) -> list[str]:
+        """Types of the notifications recorded for the order."""
+        response = await self.notifications.get("/notifications", params={"order_id": order_id})
+        return [item["type"] for item in response.json()["items"]]
+
+    async def wait_notified(self, order_id: int, count: int) -> list[str]:
+        """The order's notification types once there are `count` (callers bound the wait)."""
+        while True:
+            types = await self.notified(order_id)
+            if len(types) >= count:
+                return types
+            await asyncio.sleep(0.02)
 
     async def reservations_of(self, order_id: int) -> list[dict[str, Any]]:
         response = await self.inventory.get("/reservations", params={"order_id": order_id})
@@ -208,12 +191,17 @@ async def running_shop(
             settings=PaymentsSettings(database_url=f"sqlite:///{tmp_path}/payments.db")
         )
         stack.callback(payments_app.extensions[ENGINE_EXTENSION].dispose)
-        notifications = FakeNotifications()
+        notifications = await _asgi_service(
+            stack,
+            build_notifications(
+                NotificationsSettings(database_url=f"sqlite:///{tmp_path}/notifications.db")
+            ),
+        )
         edges = {
             "users": FaultyTransport(users),
             "inventory": FaultyTransport(inventory),
             "payments": FaultyTransport(wsgi_transport(payments_app)),
-            "notifications": FaultyTransport(httpx.MockTransport(notifications.handle)),
+            "notifications": FaultyTransport(notifications),
         }
         settings = OrdersSettings(
             database_url=f"sqlite:///{tmp_path}/orders.db", **{**FAST, **orders_overrides}
@@ -244,8 +232,8 @@ async def running_shop(
             inventory=await stack.enter_async_context(client(inventory)),
             payments=await stack.enter_async_context(client(wsgi_transport(payments_app))),
             orders=await stack.enter_async_context(client(orders)),
+            notifications=await stack.enter_async_context(client(notifications)),
             orders_app=orders_app,
-            notifications=notifications,
             edges=edges,
             gateway=await stack.enter_async_context(client(gateway)),
             gateway_edges=gateway_edges,
