@@ -78,3 +78,10 @@ def load(session: nox.Session) -> None:
     _install(session)
     args = session.posargs or ["load/profiles/smoke.yaml", "--out", "runs/load/smoke"]
     session.run("python", "-m", "harness.load", "run", *args, env=QUIET_ENV)
+
+
+@nox.session(python=PYTHON)
+def bench_faultproxy(session: nox.Session) -> None:
+    """Fault proxy vs direct (wrk + nginx-light): req/s, p50/p99, and a 100 ms latency toxic."""
+    _install(session)
+    session.run("python", "bench/faultproxy_bench.py", *session.posargs)
