@@ -157,6 +157,7 @@ def _print_benchmark(summary: LoadSummary, console: Console) -> None:
         console.print(
             f"[bold]CPU:[/] load generator {cpu.load_generator_s:.1f} s "
             f"({cpu.load_generator_cores:.2f} cores), system under test "
-            f"{cpu.system_under_test_s:.1f} s ({cpu.system_under_test_cores:.2f} cores) "
+            f"{cpu.system_under_test_s:.1f} s ({cpu.system_under_test_cores:.2f} cores), "
+            f"fault proxy {cpu.fault_proxy_s:.1f} s ({cpu.fault_proxy_cores:.2f} cores) "
             f"over {cpu.wall_s:.0f} s"
         )

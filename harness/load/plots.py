@@ -16,7 +16,7 @@ from matplotlib.figure import Figure
 
 from harness.load.results import HistoryTick, LocustResult, percentile
 from harness.load.summary import FaultWindowFigures
-from harness.timeline import BREAKER_STATE_NAMES, Timeline
+from harness.timeline import BREAKER_STATE_NAMES, Point, Timeline
 
 __all__ = [
     "breaker_plot",
@@ -223,12 +223,11 @@ def breaker_plot(
     edges = sorted(states)
     figure, axes = _figure(0.9 + 0.45 * len(edges))
     for lane, edge in enumerate(edges):
-        series = states[edge]
-        for point, following in pairwise(series):
+        for state, start, end in _state_runs(states[edge]):
             axes.broken_barh(
-                [(point.t - origin, following.t - point.t)],
+                [(start - origin, end - start)],
                 (lane - 0.35, 0.7),
-                color=STATE_COLOURS.get(int(point.value), "grey"),
+                color=STATE_COLOURS.get(state, "grey"),
                 linewidth=0,
                 zorder=2,
             )
@@ -244,3 +243,16 @@ def breaker_plot(
     axes.set_title("Breaker state per edge", loc="left")
     _finish(axes, ylabel="", duration=duration)
     return _svg(figure)
+
+
+def _state_runs(series: Sequence[Point]) -> list[tuple[int, float, float]]:
+    """(state, start, end) for each run of equal consecutive states: one bar per run, so
+    the lane has no hairline gaps and the SVG stays small."""
+    runs: list[tuple[int, float, float]] = []
+    for point, following in pairwise(series):
+        state = int(point.value)
+        if runs and runs[-1][0] == state and runs[-1][2] == point.t:
+            runs[-1] = (state, runs[-1][1], following.t)
+        else:
+            runs.append((state, point.t, following.t))
+    return runs

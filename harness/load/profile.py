@@ -123,6 +123,9 @@ class Benchmark(_Model):
     request: str = "POST /api/orders"
     p95_ms: float = Field(default=250.0, gt=0)
     max_failure_ratio: float = Field(default=0.01, ge=0, le=1)
+    min_rps: float | None = Field(
+        default=None, ge=0, description="gate: the sustainable rate must reach this (req/s)"
+    )
 
 
 class LoadProfile(_Model):

@@ -29,8 +29,10 @@ from harness.load.profile import LoadProfile, ProfileError, load_profile
 from harness.load.progress import HistoryTail, LoadProgress
 from harness.load.results import LocustResult
 from harness.load.summary import (
+    BenchmarkFigures,
     CpuFigures,
     LoadSummary,
+    benchmark_check,
     benchmark_figures,
     fault_window_figures,
     request_rows,
@@ -299,7 +301,12 @@ class _Run:
         recorder = TimelineRecorder(
             metrics_urls(self.system), interval=self.profile.scrape_interval, timeline=self.timeline
         )
-        meter = CpuMeter({"system": lambda: _service_pids(self.system)})
+        meter = CpuMeter(
+            {
+                "system": lambda: _service_pids(self.system),
+                "proxy": lambda: _fault_proxy_pids(self.system),
+            }
+        )
         started = time.monotonic()
         with contextlib.ExitStack() as stack:
             stack.enter_context(recorder)
@@ -323,6 +330,7 @@ class _Run:
             wall_s=round(time.monotonic() - started, 2),
             load_generator_s=round(used.get("locust", 0.0), 2),
             system_under_test_s=round(used.get("system", 0.0), 2),
+            fault_proxy_s=round(used.get("proxy", 0.0), 2),
         )
         self._result = self._read_result(locust)
 
@@ -372,9 +380,22 @@ class _Run:
             )
         return LocustResult.model_validate_json(path.read_text(encoding="utf-8"))
 
+    @property
+    def benchmark(self) -> BenchmarkFigures | None:
+        if self.profile.benchmark is None:
+            return None
+        return benchmark_figures(self.profile, self.result, self.profile.benchmark)
+
     def checks(self) -> list[Check]:
         checks = [_run_check(self.result, self.locust_exit)]
         checks += evaluate_slos(self.profile.slos, self.result)
+        bench = self.benchmark
+        if (
+            bench is not None
+            and self.profile.benchmark
+            and self.profile.benchmark.min_rps is not None
+        ):
+            checks.append(benchmark_check(bench, self.profile.benchmark.min_rps))
         windows = self.windows()
         checks += evaluate_assertions(self.profile, self.timeline, windows)
         checks += [
@@ -432,6 +453,14 @@ def _service_pids(system: LoadTarget) -> list[int]:
     return pids
 
 
+def _fault_proxy_pids(system: LoadTarget) -> list[int]:
+    """The embedded fault proxy's pid, when the runtime started one (RunningSystem.state)."""
+    state = getattr(system, "state", None)
+    process = getattr(getattr(state, "fault_proxy", None), "process", None)
+    pid = getattr(process, "pid", None)
+    return [pid] if isinstance(pid, int) else []
+
+
 def _summarise(
     profile: LoadProfile, run: _Run, checks: list[Check], *, workers: int
 ) -> LoadSummary:
@@ -452,11 +481,7 @@ def _summarise(
         errors=result.errors,
         faults=fault_window_figures(run.windows(), origin=result.started_at),
         fault_events=run.executor.timeline,
-        benchmark=(
-            benchmark_figures(profile, result, profile.benchmark)
-            if profile.benchmark is not None
-            else None
-        ),
+        benchmark=run.benchmark,
         cpu=run.cpu,
         log_paths=[str(p) for p in run.log_paths],
     )

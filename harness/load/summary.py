@@ -23,6 +23,7 @@ __all__ = [
     "LoadSummary",
     "RequestRow",
     "StageFigures",
+    "benchmark_check",
     "benchmark_figures",
     "request_rows",
 ]
@@ -73,9 +74,14 @@ class BenchmarkFigures(_Model):
 
 
 class CpuFigures(_Model):
+    """CPU seconds (user + system) used during the run, per group of processes."""
+
     wall_s: float
     load_generator_s: float
     system_under_test_s: float
+    fault_proxy_s: float = Field(
+        default=0.0, description="the embedded fault proxy every edge's traffic goes through"
+    )
 
     @property
     def load_generator_cores(self) -> float:
@@ -84,6 +90,10 @@ class CpuFigures(_Model):
     @property
     def system_under_test_cores(self) -> float:
         return self.system_under_test_s / self.wall_s if self.wall_s else 0.0
+
+    @property
+    def fault_proxy_cores(self) -> float:
+        return self.fault_proxy_s / self.wall_s if self.wall_s else 0.0
 
 
 class FaultWindowFigures(_Model):
@@ -208,4 +218,30 @@ def _stage(
         p95_ms=p95,
         failure_ratio=ratio,
         met=met,
+    )
+
+
+def benchmark_check(figures: BenchmarkFigures, minimum: float) -> Check:
+    """The release gate: the sustainable rate must reach `minimum` requests per second."""
+    observed = figures.sustainable_rps or 0.0
+    name = f"sustainable {figures.request}/s at p95 < {figures.p95_limit_ms:g} ms"
+    passed = observed >= minimum
+    if passed:
+        detail = f"{observed:.2f}/s with {figures.at_users} users, limit >= {minimum:g}/s"
+    elif figures.sustainable_rps is None:
+        detail = f"no stage stayed within the bounds; limit >= {minimum:g}/s"
+    else:
+        detail = (
+            f"{observed:.2f}/s with {figures.at_users} users, limit >= {minimum:g}/s: "
+            f"missed by {minimum - observed:.2f}/s"
+        )
+    return Check(
+        kind="slo",
+        name=name,
+        passed=passed,
+        detail=detail,
+        observed=observed,
+        limit=minimum,
+        unit="req/s",
+        comparison=">=",
     )

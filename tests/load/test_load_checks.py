@@ -13,7 +13,7 @@ from harness.load.invariants import run_invariants
 from harness.load.profile import Benchmark, RequestSLO, parse_profile
 from harness.load.report import render_report
 from harness.load.results import HistoryTick, LocustResult, RequestStats, TickEntry, percentile
-from harness.load.summary import LoadSummary, benchmark_figures, request_rows
+from harness.load.summary import LoadSummary, benchmark_check, benchmark_figures, request_rows
 from harness.load.verdict import evaluate_slos
 from harness.metrics import parse_metrics
 from harness.timeline import Timeline
@@ -314,6 +314,24 @@ def test_benchmark_picks_the_fastest_stage_within_the_latency_bound(tmp_path: Pa
     assert not second.met
     assert figures.sustainable_rps == pytest.approx(10.0)
     assert figures.at_users == 5
+
+
+def test_benchmark_gate_fails_below_the_minimum_rate_and_says_by_how_much(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "lf.py").write_text("")
+    profile = parse_profile(
+        {"locustfile": "lf.py", "stages": [{"duration": 10, "users": 5, "spawn_rate": 5}]},
+        base_dir=tmp_path,
+    )
+    history = [tick(t, 5, 10, 100) for t in range(1, 11)]
+    run = result(stats("POST /api/orders", {100: 100}), history=history)
+    figures = benchmark_figures(profile, run, Benchmark(p95_ms=250))
+    assert benchmark_check(figures, 5.0).passed
+    check = benchmark_check(figures, 12.0)
+    assert not check.passed
+    assert check.name == "sustainable POST /api/orders/s at p95 < 250 ms"
+    assert "missed by 2.00/s" in check.detail
 
 
 def test_report_puts_the_verdict_first_and_embeds_plots(tmp_path: Path) -> None:

@@ -25,7 +25,7 @@ def test_validate_accepts_the_shipped_profiles() -> None:
     ]
     result = runner.invoke(app, ["validate", *profiles])
     assert result.exit_code == 0, result.output
-    assert "7 stages" in result.output  # release
+    assert "8 stages" in result.output  # release
 
 
 def test_run_with_a_bad_profile_exits_2_and_names_the_key(tmp_path: Path) -> None:
