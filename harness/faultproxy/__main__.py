@@ -40,10 +40,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         logging.getLogger("harness.faultproxy").error("%s", exc)
         return 2
-    except OSError as exc:
-        logging.getLogger("harness.faultproxy").error(
-            "cannot listen on %s:%s: %s", args.host, args.port, exc.strerror or exc
-        )
+    except OSError as exc:  # the API address: ListenError carries Go's text
+        logging.getLogger("harness.faultproxy").error("cannot start the API: %s", exc)
         return 1
     return 0
 

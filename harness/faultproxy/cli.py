@@ -39,6 +39,6 @@ def toxiproxy(
     except ConfigError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
-    except OSError as exc:
-        typer.echo(f"error: cannot listen on {host}:{port}: {exc.strerror or exc}", err=True)
+    except OSError as exc:  # the API address: ListenError carries Go's text
+        typer.echo(f"error: cannot start the API: {exc}", err=True)
         raise typer.Exit(1) from None

@@ -110,6 +110,8 @@ class Side(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self.lost = True
         self.fast_dest = None
+        if self.writer is not None:
+            self.writer.source.fast_dest = None  # nowhere to write: drop what still comes
         _wake(self._writable)
         if self.reader is not None:
             self.reader.source_ended()
@@ -130,6 +132,11 @@ class Side(asyncio.Protocol):
             link.source.hold(HOLD_DEST, False)
 
     # -- used by links --------------------------------------------------------------------
+
+    @property
+    def has_unread(self) -> bool:
+        """Data was read before any link took it (what the real server would not have read)."""
+        return bool(self._early)
 
     def replay_early(self) -> None:
         """Pass on what was read before the link existed."""

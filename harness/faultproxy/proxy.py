@@ -203,6 +203,9 @@ class Proxy:
         except (OSError, AddressError) as exc:
             log.warning("Unable to open connection to upstream %s: %s", self.upstream, exc)
             self._dialing.discard(client)
+            if client.has_unread:
+                # The real server never read it, so its close was an RST: make ours one too.
+                client.set_linger_zero()
             client.close()
             return
         self._dialing.discard(client)

@@ -24,7 +24,7 @@ from typing import Self
 from harness.faultproxy.api import ToxiproxyApi
 from harness.faultproxy.collection import ProxyCollection
 from harness.faultproxy.httpserver import serve_connection
-from harness.faultproxy.netaddr import format_addr
+from harness.faultproxy.netaddr import format_addr, listen_tcp
 
 __all__ = [
     "ConfigError",
@@ -77,6 +77,7 @@ class FaultProxyServer:
         self._server: asyncio.Server | None = None
         self._connections: set[asyncio.Task[None]] = set()
         self._port: int | None = None
+        self._url_host = host
 
     @property
     def port(self) -> int:
@@ -86,7 +87,8 @@ class FaultProxyServer:
 
     @property
     def url(self) -> str:
-        return f"http://{format_addr(self.host, self.port)}"
+        """Where clients reach the API (loopback when bound to every interface)."""
+        return f"http://{format_addr(self._url_host, self.port)}"
 
     async def start(self) -> None:
         api = ToxiproxyApi(self.proxies)
@@ -105,10 +107,14 @@ class FaultProxyServer:
                 if task is not None:
                     self._connections.discard(task)
 
-        self._server = await asyncio.start_server(
-            on_connection, self.host, self.requested_port, reuse_address=True
-        )
-        self._port = int(self._server.sockets[0].getsockname()[1])
+        # Bind as the real server does (a host name binds its first IPv4 address); a failure
+        # raises ListenError, an OSError with Go's text.
+        sock, bound = listen_tcp(format_addr(self.host, self.requested_port))
+        self._server = await asyncio.start_server(on_connection, sock=sock)
+        bound_host, _, bound_port = bound.rpartition(":")
+        bound_host = bound_host.strip("[]")
+        self._url_host = "127.0.0.1" if bound_host in ("::", "0.0.0.0") else bound_host
+        self._port = int(bound_port)
         log.info("Starting Toxiproxy HTTP server on %s", self.url)
         if self.config is not None:
             try:
@@ -179,14 +185,11 @@ class ServerHandle:
             raise self._error
 
     def _main(self) -> None:
-        loop = event_loop_factory()()
-        self._loop = loop
-        try:
-            loop.run_until_complete(self._run())
-        finally:
-            loop.close()
+        with asyncio.Runner(loop_factory=event_loop_factory()) as runner:
+            runner.run(self._run())
 
     async def _run(self) -> None:
+        self._loop = asyncio.get_running_loop()
         self._stopped = asyncio.Event()
         try:
             await self.server.start()
