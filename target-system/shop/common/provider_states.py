@@ -25,14 +25,15 @@ import inspect
 import json
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Generic, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
-from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from shop.common.errors import ApiError
 from shop.common.settings import ServiceSettings
+
+if TYPE_CHECKING:  # FastAPI is imported where it is used: the Flask service uses this module too
+    from fastapi import FastAPI
 
 PROVIDER_STATES_PATH = "/_test/provider-states"
 MESSAGES_PATH = "/_test/messages"
@@ -168,32 +169,37 @@ def register_provider_states(
     given) only when SHOP_TEST_MODE is on."""
     if not settings.shop_test_mode:
         return
+    from fastapi.responses import Response
 
-    async def change_state(request: Request) -> JSONResponse:
-        change = _parse(StateChange, await _json(request))
-        return JSONResponse(await states.apply(change))
+    async def change_state(change: StateChange) -> dict[str, Any]:
+        return await states.apply(change)
 
-    app.add_api_route(PROVIDER_STATES_PATH, change_state, methods=["POST"], include_in_schema=False)
+    app.add_api_route(
+        PROVIDER_STATES_PATH,
+        change_state,
+        methods=["POST"],
+        include_in_schema=False,
+        response_model=None,
+    )
     if messages is None:
         return
     produce = messages
 
-    async def produce_message(request: Request) -> Response:
-        wanted = _parse(MessageRequest, await _json(request))
+    async def produce_message(wanted: MessageRequest) -> object:
         body, headers = message_response_parts(await _maybe_await(produce(wanted)))
         return Response(body, headers=headers)
 
-    app.add_api_route(MESSAGES_PATH, produce_message, methods=["POST"], include_in_schema=False)
+    app.add_api_route(
+        MESSAGES_PATH,
+        produce_message,
+        methods=["POST"],
+        include_in_schema=False,
+        response_model=None,
+    )
 
 
-async def _json(request: Request) -> Any:
-    try:
-        return await request.json()
-    except ValueError as exc:
-        raise ApiError(400, "malformed_json", "expected a JSON body") from exc
-
-
-def _parse(model: type[ModelT], data: Any) -> ModelT:
+def parse_body(model: type[ModelT], data: Any) -> ModelT:
+    """`data` as `model` (`StateChange`, `MessageRequest`), or a 422 ApiError saying why."""
     try:
         return model.model_validate(data)
     except ValidationError as exc:
