@@ -121,6 +121,7 @@ class OrderPlacement:
         if saga.failure_status is None:
             body = ApiError(503, "saga_in_progress", "the order is still being processed").body()
             return PlacementAnswer(503, {**body, "order": order.to_json()})
+        # From here: compensated, or compensating / failed / paused (the order still pending).
         extra: dict[str, Any] = {"order": order.to_json()}
         if saga.failure_dependency is not None:
             extra["dependency"] = saga.failure_dependency

@@ -71,6 +71,15 @@ class Failure:
         }
 
 
+class _Paused(Exception):
+    """A forward step cannot tell where it stands: the saga stays running, retried later."""
+
+    def __init__(self, step: Step, failure: Failure) -> None:
+        super().__init__(failure.detail)
+        self.step = step
+        self.failure = failure
+
+
 class CompensationError(Exception):
     """A compensation step did not finish; `permanent` when retrying cannot help."""
 
@@ -179,8 +188,13 @@ class SagaRunner:
             Step.CHARGE_PAYMENT: self._confirm_reservation,
             Step.CONFIRM_RESERVATION: self._confirm_order,
         }
-        while saga.state == SagaState.RUNNING:
-            saga = await forward[Step(saga.step)](context, saga)
+        try:
+            while saga.state == SagaState.RUNNING:
+                saga = await forward[Step(saga.step)](context, saga)
+        except _Paused as pause:
+            saga = self.store.record(
+                saga_id, log_step=pause.step.value, outcome="paused", **pause.failure.columns()
+            )
         if saga.state == SagaState.COMPENSATING:
             saga = await self._compensate(context, saga)
         self.refresh_in_flight_gauge()
@@ -363,17 +377,27 @@ class SagaRunner:
             failure = Failure(409, "reservation_conflict", str(exc), exc.dependency)
             return self._fail(ctx, step, failure)
         except DependencyUnavailable as exc:
-            if not (exc.outcome_unknown and await self._reservation_confirmed(reservation_id)):
+            status = await self._reservation_status(reservation_id)
+            if status is None:
+                # Maybe confirmed, maybe not: cancelling could meet a confirmed reservation
+                # (stock sold to a cancelled order). Pause; the retry pass confirms again.
+                self._record(ctx, step, "unknown", f"{exc.detail}; will confirm again")
+                raise _Paused(step, Failure.unavailable(exc)) from exc
+            if status != "confirmed":
                 return self._fail(ctx, step, Failure.unavailable(exc))
         return self._record(ctx, step, "success", step=step, reservation=Effect.CONFIRMED)
 
-    async def _reservation_confirmed(self, reservation_id: int) -> bool:
-        """Whether a confirmation whose answer was lost went through (False when unknown)."""
+    async def _reservation_status(self, reservation_id: int) -> str | None:
+        """The reservation's status after a confirmation went unanswered (None: unknown).
+
+        Asked even when the client says the request never left: a retried call reports
+        only its last attempt, and an earlier attempt may have confirmed it.
+        """
         try:
             reservation = await self.ports.inventory.get_reservation(reservation_id)
         except (DependencyUnavailable, Refused):
-            return False
-        return reservation is not None and reservation.status == "confirmed"
+            return None
+        return "missing" if reservation is None else reservation.status
 
     async def _confirm_order(self, ctx: _Context, saga: Saga) -> Saga:
         finished = self.store.finish(

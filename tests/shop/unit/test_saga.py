@@ -186,18 +186,23 @@ async def test_lost_confirmation_answer_is_checked_and_the_saga_completes(
     assert world.order(order.id).status == "confirmed"
 
 
-async def test_confirmed_reservation_stays_sold_when_its_order_is_cancelled(
+async def test_a_confirmation_that_cannot_be_checked_pauses_the_saga_until_it_can(
     world: SagaWorld,
 ) -> None:
-    # The confirmation went through but neither it nor the check could be read back.
+    # The confirmation went through, but neither its answer nor the check came back:
+    # cancelling now would meet a confirmed reservation, so the saga waits instead.
     world.inventory.fail_next("confirm", lost_answer("inventory"))
     world.inventory.fail_next("get_reservation", unavailable("inventory"))
     order, saga = world.new_saga()
+    paused = await world.runner.run(saga.id)
+    assert (paused.state, paused.failure_status) == (SagaState.RUNNING, 503)
+    assert ("confirm_reservation", "paused") in world.log(saga.id)
+    assert world.order(order.id).status == "pending"
+    assert world.payments.refund_calls == 0
     done = await world.runner.run(saga.id)
-    assert done.state == SagaState.COMPENSATED
-    assert world.order(order.id).status == "cancelled"
-    assert world.payments.for_order(order.id, "captured") == []
-    assert world.inventory.held() == []
+    assert done.state == SagaState.COMPLETED
+    assert world.order(order.id).status == "confirmed"
+    assert len(world.payments.for_order(order.id, "captured")) == 1
     assert world.stock_is_whole()
 
 

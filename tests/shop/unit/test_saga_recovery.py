@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 import anyio
 import pytest
-from saga_fakes import SagaWorld, Scripted, unavailable
+from saga_fakes import SagaWorld, Scripted, lost_answer, unavailable
 from shop.common.metrics import sample_value
 from shop.orders.models import Effect, SagaState
 from shop.orders.recovery import SagaRecovery
@@ -160,4 +160,20 @@ async def test_background_recovery_resumes_then_keeps_retrying(world: SagaWorld)
             await finished.wait()
         group.cancel_scope.cancel()
     assert world.store.in_flight() == []
+    assert world.order(order.id).status == "confirmed"
+
+
+async def test_retry_pass_resumes_a_saga_paused_on_an_unknown_confirmation(
+    world: SagaWorld,
+) -> None:
+    world.inventory.take_down("confirm", lost_answer("inventory"))
+    world.inventory.take_down("get_reservation")
+    order, saga = world.new_saga()
+    await world.runner.run(saga.id)
+    recovery = SagaRecovery(store=world.store, runner=world.runner)
+    assert await recovery.retry_stuck() == 1
+    assert world.saga(saga.id).state == SagaState.RUNNING
+    world.inventory.heal()
+    await recovery.retry_stuck()
+    assert world.saga(saga.id).state == SagaState.COMPLETED
     assert world.order(order.id).status == "confirmed"
