@@ -11,6 +11,7 @@ from shop.common.logging import configure_logging
 from shop.payments.flask_conventions import install_conventions, json_response
 from shop.payments.models import Base, Payment
 from shop.payments.openapi import OPENAPI_DOCUMENT
+from shop.payments.provider_states import add_provider_state_route, provider_states
 from shop.payments.routes import SERVICE, build_blueprint
 from shop.payments.settings import PaymentsSettings
 
@@ -54,3 +55,5 @@ def _add_test_hooks(app: Flask, engine: Engine) -> None:
         with session_scope(engine, write=True) as session:
             session.execute(delete(Payment))
         return json_response({"status": "reset"})
+
+    add_provider_state_route(app, provider_states(engine))
