@@ -215,7 +215,7 @@ def test_test_hooks_exist_only_in_test_mode(tmp_path: Path) -> None:
     assert make_app(tmp_path).test_client().post("/_test/reset").status_code == 404
     test_client = make_app(tmp_path, shop_test_mode=True).test_client()
     charge(test_client, "k-t")
-    assert test_client.post("/_test/reset").status_code == 200
+    assert test_client.post("/_test/reset").status_code == 204
     assert test_client.get("/payments").get_json()["total"] == 0
 
 
