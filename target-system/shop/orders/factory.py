@@ -12,10 +12,12 @@ from shop.common import metrics
 from shop.common.app import create_app, periodic_task, register_test_reset, run_at_startup
 from shop.common.client import ResilientClient
 from shop.common.db import make_engine
+from shop.common.provider_states import register_provider_states
 from shop.orders.clients import InventoryClient, NotificationsClient, PaymentsClient, UsersClient
 from shop.orders.outbox import OutboxRelay
 from shop.orders.placement import OrderPlacement
 from shop.orders.ports import SagaPorts
+from shop.orders.provider_states import latest_event, provider_states
 from shop.orders.recovery import SagaRecovery, recovery_hook
 from shop.orders.routes import build_router
 from shop.orders.saga import SagaOptions, SagaRunner
@@ -97,6 +99,12 @@ def build_app(
         build_router(store=store, placement=OrderPlacement(store=store, runner=runner, ports=ports))
     )
     register_test_reset(app, settings=settings, reset=store.reset)
+    register_provider_states(
+        app,
+        settings=settings,
+        states=provider_states(store=store, clients=clients),
+        messages=lambda request: latest_event(store, request),
+    )
     app.state.saga_store = store
     app.state.saga_runner = runner
     app.state.outbox_relay = relay
