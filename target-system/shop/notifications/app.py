@@ -6,7 +6,9 @@ from fastapi import FastAPI
 
 from shop.common.app import create_app, register_test_reset, run_at_startup
 from shop.common.db import delete_all_rows, make_engine
+from shop.common.provider_states import register_provider_states
 from shop.notifications.models import Base
+from shop.notifications.provider_states import provider_states
 from shop.notifications.routes import build_router
 from shop.notifications.settings import NotificationsSettings
 
@@ -27,6 +29,7 @@ def build_app(settings: NotificationsSettings) -> FastAPI:
     register_test_reset(
         app, settings=settings, reset=lambda: delete_all_rows(engine, Base.metadata)
     )
+    register_provider_states(app, settings=settings, states=provider_states(engine))
     return app
 
 
