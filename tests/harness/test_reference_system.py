@@ -26,14 +26,22 @@ pytestmark = [
     ),
 ]
 
-LATENCY_MS = 400  # below the shop's 1 s read timeout: the charge is slow, not failed
+LATENCY_MS = 1000
+# Read timeouts well above the latency: the charge is slow, not failed, even on a busy machine.
+SLOW_BUT_PATIENT = {"HTTP_READ_TIMEOUT": "10", "BREAKER_SLOW_CALL_SECONDS": "10"}
 TOKEN = {"Authorization": "Bearer demo-token"}
 _keys = itertools.count()
 
 
 @pytest.fixture(scope="module")
 def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSystem]:
-    with start_system(load_topology(REFERENCE), home=tmp_path_factory.mktemp("home")) as system:
+    topology = load_topology(REFERENCE)
+    patient = topology.system.model_copy(
+        update={"env": {**topology.system.env, **SLOW_BUT_PATIENT}}
+    )
+    with start_system(
+        topology.model_copy(update={"system": patient}), home=tmp_path_factory.mktemp("home")
+    ) as system:
         yield system
 
 
