@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 from runtime_helpers import APPS
 
+from harness.pytest_plugin import _topology_path
+
 EDGELESS = f"""
 [services.echo]
 app = "echo_asgi:app"
@@ -44,10 +46,10 @@ TESTS = textwrap.dedent(
 
 
 def run_pytest(
-    tmp_path: Path, cli_env: dict[str, str], *args: str, ini: str = ""
+    tmp_path: Path, cli_env: dict[str, str], *args: str
 ) -> subprocess.CompletedProcess[str]:
     (tmp_path / "test_inner.py").write_text(TESTS, encoding="utf-8")
-    (tmp_path / "pytest.ini").write_text(f"[pytest]\n{ini}\n", encoding="utf-8")
+    (tmp_path / "pytest.ini").write_text("[pytest]\n", encoding="utf-8")
     return subprocess.run(
         [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "no:pact", "-q", *args],
         cwd=tmp_path,
@@ -69,17 +71,33 @@ def test_system_fixture_brings_the_topology_up_and_heals_it_between_tests(
     assert "4 passed" in result.stdout
 
 
-@pytest.mark.integration
-def test_topology_can_come_from_the_ini_file(tmp_path: Path, cli_env: dict[str, str]) -> None:
-    (tmp_path / "system.toml").write_text(EDGELESS, encoding="utf-8")
-    result = run_pytest(tmp_path, cli_env, "-k", "three", ini="harness_topology = system.toml")
-    assert result.returncode == 0, result.stdout + result.stderr
+class FakeConfig:
+    """The two pytest.Config lookups the plugin makes."""
+
+    def __init__(self, option: str | None = None, ini: str = "") -> None:
+        self.option, self.ini, self.rootpath = option, ini, Path("/project")
+
+    def getoption(self, name: str) -> str | None:
+        return self.option
+
+    def getini(self, name: str) -> str:
+        return self.ini
+
+
+def topology_path(config: FakeConfig) -> Path:
+    return _topology_path(config)  # type: ignore[arg-type]
+
+
+def test_topology_comes_from_option_then_ini_then_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HARNESS_TOPOLOGY", "/env/system.toml")
+    assert topology_path(FakeConfig("cli.toml", "ini.toml")) == Path("cli.toml")
+    assert topology_path(FakeConfig(None, "ini.toml")) == Path("/project/ini.toml")
+    assert topology_path(FakeConfig()) == Path("/env/system.toml")
 
 
 def test_without_a_topology_the_fixture_says_how_to_give_one(
-    tmp_path: Path, cli_env: dict[str, str]
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    env = {k: v for k, v in cli_env.items() if k != "HARNESS_TOPOLOGY"}
-    result = run_pytest(tmp_path, env, "-k", "three")
-    assert result.returncode != 0
-    assert "--harness-topology" in result.stdout + result.stderr
+    monkeypatch.delenv("HARNESS_TOPOLOGY", raising=False)
+    with pytest.raises(pytest.UsageError, match=r"--harness-topology FILE.*harness_topology"):
+        topology_path(FakeConfig())
