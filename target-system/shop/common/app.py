@@ -272,11 +272,27 @@ async def _validation_error(_request: Request, exc: RequestValidationError) -> J
     return JSONResponse(error_body("validation_error", errors), status_code=422)
 
 
-async def _http_error(_request: Request, exc: StarletteHTTPException) -> Response:
+async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
     code = _ERROR_CODES.get(exc.status_code, f"http_{exc.status_code}")
-    return JSONResponse(
-        error_body(code, exc.detail), status_code=exc.status_code, headers=exc.headers
-    )
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        headers["Allow"] = ", ".join(_allowed_methods(request))
+    return JSONResponse(error_body(code, exc.detail), status_code=exc.status_code, headers=headers)
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    """Every method some route serves at this path.
+
+    Starlette's 405 lists only the methods of the first route matching the path; `GET /users`
+    and `POST /users` are two routes, and `Allow` must name both (RFC 9110, found by
+    schemathesis' allow_header_conformance).
+    """
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        pattern = getattr(route, "path_regex", None)
+        if pattern is not None and pattern.match(request.url.path):
+            methods.update(getattr(route, "methods", None) or ())
+    return sorted(methods)
 
 
 async def _api_error(_request: Request, exc: ApiError) -> JSONResponse:

@@ -1,0 +1,56 @@
+"""Regression (schemathesis allow_header_conformance): a 405 names every method of the path.
+
+Starlette answered `OPTIONS /users` with `Allow: POST` only, because `GET /users` and
+`POST /users` are two routes and it lists the methods of the first one that matches.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from shop.common.app import create_app
+from shop.common.db import make_engine
+from shop.common.settings import ServiceSettings
+
+AppClient = Callable[[FastAPI], Awaitable[httpx.AsyncClient]]
+
+
+def two_routes_on_one_path(service: str, tmp_path: Path) -> FastAPI:
+    app = create_app(
+        service=service,
+        settings=ServiceSettings(),
+        engine=make_engine(f"sqlite:///{tmp_path / 'demo.db'}"),
+    )
+
+    @app.post("/things", status_code=201)
+    def create_thing() -> dict[str, str]:
+        return {}
+
+    @app.get("/things")
+    def list_things() -> dict[str, str]:
+        return {}
+
+    @app.delete("/things/{thing_id}", status_code=204)
+    def delete_thing(thing_id: int) -> None:
+        return None
+
+    return app
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    ("path", "allowed"),
+    [("/things", "GET, POST"), ("/things/7", "DELETE"), ("/health", "GET")],
+)
+async def test_method_not_allowed_lists_every_method_served_at_the_path(
+    path: str, allowed: str, unique_service: str, tmp_path: Path, app_client: AppClient
+) -> None:
+    client = await app_client(two_routes_on_one_path(unique_service, tmp_path))
+    response = await client.options(path)
+    assert response.status_code == 405
+    assert response.headers["Allow"] == allowed
+    assert response.json()["error"] == "method_not_allowed"
