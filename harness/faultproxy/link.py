@@ -358,6 +358,8 @@ class Link:
         if writer is not None:
             writer.cancel()
             await asyncio.wait((writer,))
+        if self.done:
+            return  # torn down meanwhile
         assert self._input is not None
         assert self._output is not None
         # Oldest first: what waits for the writer, then what waits for the noop.
@@ -385,7 +387,7 @@ class Link:
         new_input = Chan(wrapper.toxic.BUFFER_SIZE)
         stub = Stub(new_input, last.output, self.rng)
         self.stubs.append(stub)
-        if await last.interrupt():
+        if await last.interrupt() and not self.done:
             last.output = new_input
             stub.state = wrapper.toxic.new_state()
             self._run(stub, wrapper)
@@ -399,7 +401,7 @@ class Link:
         if self.done or self.fast:
             return
         stub = self.stubs[wrapper.index]
-        if await stub.interrupt():
+        if await stub.interrupt() and not self.done:
             self._run(stub, wrapper)
 
     async def remove_toxic(self, wrapper: ToxicWrapper, chain: Sequence[ToxicWrapper]) -> None:
@@ -408,7 +410,7 @@ class Link:
             return
         i = wrapper.index
         stub = self.stubs[i]
-        if not await stub.interrupt():
+        if not await stub.interrupt() or self.done:
             return
         if wrapper.toxic.HAS_CLEANUP:
             wrapper.toxic.cleanup(stub)
@@ -416,7 +418,7 @@ class Link:
                 return
         previous = self.stubs[i - 1]
         stopping = asyncio.ensure_future(previous.interrupt())
-        if not await self._flush_until_stopped(stub, stopping):
+        if not await self._flush_until_stopped(stub, stopping) or self.done:
             return
         # Empty what the removed toxic had queued.
         while True:
@@ -428,6 +430,8 @@ class Link:
                 return
             assert isinstance(chunk, Chunk)
             await self._forward(stub, chunk)
+        if self.done:
+            return
         previous.output = stub.output
         del self.stubs[i]
         self._run(previous, chain[i - 1])
