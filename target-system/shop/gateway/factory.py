@@ -42,7 +42,7 @@ def build_app(
             service=SERVICE,
             dependency=name,
             base_url=getattr(settings, f"{name}_url"),
-            settings=settings,
+            settings=settings.for_dependency(name),
             clock=clock,
             transport=transports.get(name),
         )

@@ -30,6 +30,11 @@ class GatewaySettings(ServiceSettings):
 
     `GATEWAY_RATE_LIMIT_RPS` (100) refills each client's bucket, `GATEWAY_RATE_LIMIT_BURST`
     (200) is its size; an RPS of 0 turns the limit off.
+
+    `GATEWAY_ORDERS_TIMEOUT` (5 s) is the read timeout towards orders, whose POST runs a
+    whole saga (several calls, each with its own timeout and retries): with the shared
+    1 s the gateway would give up, retry and trip its breaker on orders that are merely
+    busy. Its slow-call threshold grows with it (80 %).
     """
 
     port: int = Field(default=MANUAL_PORTS["gateway"], ge=0, le=65535)
@@ -37,3 +42,16 @@ class GatewaySettings(ServiceSettings):
     gateway_tokens: dict[str, TokenGrant] = Field(default_factory=lambda: dict(DEFAULT_TOKENS))
     gateway_rate_limit_rps: float = Field(default=100.0, ge=0)
     gateway_rate_limit_burst: int = Field(default=200, ge=1)
+    gateway_orders_timeout: float = Field(default=5.0, gt=0)
+
+    def for_dependency(self, name: str) -> GatewaySettings:
+        """The settings a dependency's client uses (orders gets its longer timeout)."""
+        if name != "orders":
+            return self
+        timeout = self.gateway_orders_timeout
+        return self.model_copy(
+            update={
+                "http_read_timeout": timeout,
+                "breaker_slow_call_seconds": max(self.breaker_slow_call_seconds, 0.8 * timeout),
+            }
+        )

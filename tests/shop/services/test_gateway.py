@@ -230,3 +230,11 @@ def test_default_tokens_are_the_documented_demo_and_reader() -> None:
     assert tokens["readonly-token"].scopes == frozenset(
         {"users:read", "catalog:read", "orders:read"}
     )
+
+
+def test_orders_gets_a_longer_timeout_than_the_other_services() -> None:
+    settings = GatewaySettings(gateway_orders_timeout=6.0)
+    orders = settings.for_dependency("orders")
+    assert orders.http_read_timeout == 6.0
+    assert orders.breaker_slow_call_seconds == pytest.approx(4.8)
+    assert settings.for_dependency("users") is settings
