@@ -7,22 +7,29 @@ what was expected, before anything is started.
 
 Format (see `target-system/system.toml` for the reference system)::
 
-    edges = ["orders -> payments"]          # or [[edges]] tables: from, to, env, proxy
+    edges = ["orders -> payments"]          # or { from = "a", to = "b", env = "B_ADDR" }
 
     [system]
     name = "shop"
     startup_timeout = 30.0                  # seconds for every service to answer its health path
+    env = { LOG_LEVEL = "INFO" }            # for every service (a service's own env wins)
+    preload = ["sqlalchemy", "fastapi"]     # imported once, shared by forking (start-up speed)
 
     [services.payments]
     app = "shop.payments.app:app"           # or command = ["{python}", "-m", "x", "{port}"]
     kind = "wsgi"                           # "asgi" (uvicorn, default) or "wsgi" (gunicorn)
     port = 0                                # 0: a free port is picked at start
     health = "/health"
-    env = { DATABASE_URL = "sqlite:///{run_dir}/payments.db" }
+    env = { DATABASE_URL = "sqlite:///{run_dir}/{name}.db" }
+    cwd = "."                               # relative to this file (the default)
+    workers = 1                             # gunicorn only, like threads = 8
     url = "http://127.0.0.1:8103"           # where it already runs (attach backend)
 
-Each edge hands the caller the address of its own fault proxy through an environment
-variable, `<TARGET>_URL` unless the edge says `env = "..."`.
+Placeholders in `env`, `command` and `cwd`: `{run_dir}`, `{port}`, `{host}`, `{name}`,
+`{python}`, `{topology_dir}`. Every service also gets `HOST` and `PORT`. Each edge hands the
+caller the address of its own fault proxy through an environment variable, `<TARGET>_URL`
+unless the edge says `env = "..."`; `proxy` names an existing proxy on a Toxiproxy server
+the user runs (attach backend).
 """
 
 from __future__ import annotations
