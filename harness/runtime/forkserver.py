@@ -25,6 +25,7 @@ import json
 import os
 import runpy
 import sys
+import time
 from typing import Any
 
 __all__ = ["main"]
@@ -81,11 +82,16 @@ def main() -> None:
     if sys.path and os.path.abspath(sys.path[0]) == os.path.dirname(os.path.abspath(__file__)):
         del sys.path[0]  # run as a script: keep this directory's modules from shadowing others
     request = json.loads(sys.stdin.read())
+    started = time.monotonic()
     for module in request.get("preload", []):
         try:
             importlib.import_module(module)
         except Exception as exc:  # a service that needs it will fail visibly in its own log
             _say({"preload_error": f"{module}: {type(exc).__name__}: {exc}"})
+    sys.stderr.write(
+        f"preloaded {len(request.get('preload', []))} modules in "
+        f"{time.monotonic() - started:.2f} s; forking {len(request['processes'])} services\n"
+    )
     parent = os.getppid()
     for spec in request["processes"]:
         if os.getppid() != parent:  # the harness died: nobody would know these children
