@@ -179,8 +179,9 @@ def test_next_up_cleans_the_run_left_by_a_sigkilled_harness(
 
 
 @pytest.mark.integration
-def test_foreground_up_stops_everything_on_sigterm(
-    cli_env: dict[str, str], home: Path, edgeless: Path
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["sigterm", "ctrl-c"])
+def test_foreground_up_stops_everything_on_sigterm_or_ctrl_c(
+    cli_env: dict[str, str], home: Path, edgeless: Path, signum: signal.Signals
 ) -> None:
     owner = subprocess.Popen(
         harness_cli("up", "--foreground", "-t", str(edgeless)),
@@ -194,8 +195,8 @@ def test_foreground_up_stops_everything_on_sigterm(
         (run_dir,) = list_run_dirs(home)
         state = read_state(run_dir)
         assert state is not None
-        owner.send_signal(signal.SIGTERM)
-        assert owner.wait(timeout=30) != 0
+        owner.send_signal(signum)
+        owner.wait(timeout=30)
     finally:
         if owner.poll() is None:
             owner.kill()
