@@ -27,6 +27,7 @@ import logging
 import random
 import socket
 import struct
+import time
 from collections.abc import Callable, Sequence
 from enum import IntEnum
 from typing import TYPE_CHECKING, cast
@@ -254,7 +255,7 @@ class Link:
         chan = self._input
         if chan is None:
             return  # torn down, or the destination is gone
-        now = self._loop.time()
+        now = time.monotonic()
         if len(data) <= READ_CHUNK:
             chan.put_nowait(Chunk(data, now))
         else:

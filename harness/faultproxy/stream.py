@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import time
 from collections import deque
 from collections.abc import Callable
 from typing import Final, Protocol
@@ -32,7 +33,7 @@ log = logging.getLogger("harness.faultproxy")
 
 
 class Chunk:
-    """Bytes read from a socket, with the loop time they were read at."""
+    """Bytes read from a socket, with the `time.monotonic()` they were read at."""
 
     __slots__ = ("data", "timestamp")
 
@@ -183,7 +184,8 @@ class Stub:
     # -- what toxics call -----------------------------------------------------------------
 
     def now(self) -> float:
-        return self._loop.time()
+        # Not loop.time(): uvloop's clock has millisecond steps and is cached per iteration.
+        return time.monotonic()
 
     async def recv(self, give_up_after: float | None = None) -> Chunk | _Sentinel | None:
         """Next chunk, `None` at end of input, `INTERRUPTED`, or `TIMED_OUT` after
@@ -217,16 +219,18 @@ class Stub:
         if self._interrupt:
             self._take_interrupt()
             return True
-        if seconds <= 0:
-            return False
-        timer = self._loop.call_later(seconds, lambda: _wake(self._wake))
-        try:
-            await self._park(None)
-        finally:
-            timer.cancel()
-        if self._interrupt:
-            self._take_interrupt()
-            return True
+        deadline = time.monotonic() + seconds
+        # uvloop timers have millisecond resolution and may fire up to 1 ms early: re-arm
+        # until the deadline has really passed, so a delay is never shorter than asked.
+        while (remaining := deadline - time.monotonic()) > 0:
+            timer = self._loop.call_later(remaining, lambda: _wake(self._wake))
+            try:
+                await self._park(None)
+            finally:
+                timer.cancel()
+            if self._interrupt:
+                self._take_interrupt()
+                return True
         return False
 
     async def hold(self) -> None:
