@@ -1,0 +1,58 @@
+"""Consumer-driven contracts: verify providers against Pact files, and the broker workflow.
+
+    from harness.contracts import run_contracts
+
+    result = run_contracts(topology=Path("target-system/system.toml"),
+                           pact_dir=Path("contracts/pacts"), out_dir=Path("runs/contracts"))
+    result.passed, result.figures, result.report_path
+
+Providers run for real (started by the harness runtime, or already running); provider states
+and message pacts go through the provider's test-mode routes (see `VerifyOptions`). With a
+Pact Broker (`PACT_BROKER_URL`): `publish_pacts`, `BrokerVerification`, `can_i_deploy`.
+"""
+
+from harness.contracts.broker import (
+    BrokerConfig,
+    BrokerError,
+    BrokerVerification,
+    DeployVerdict,
+    PublishReceipt,
+    VersionInfo,
+    can_i_deploy,
+    publish_pacts,
+    version_from_git,
+)
+from harness.contracts.coverage import EdgeCoverage, edge_coverage, pacts_without_edge
+from harness.contracts.pactfiles import Interaction, PactFile, PactFileError, load_pacts, read_pact
+from harness.contracts.results import ContractsResult, InteractionResult, ProviderResult
+from harness.contracts.run import DEFAULT_PACT_DIR, TEST_MODE_ENV, run_contracts, with_env
+from harness.contracts.verify import VerifyOptions, verify_provider
+
+__all__ = [
+    "DEFAULT_PACT_DIR",
+    "TEST_MODE_ENV",
+    "BrokerConfig",
+    "BrokerError",
+    "BrokerVerification",
+    "ContractsResult",
+    "DeployVerdict",
+    "EdgeCoverage",
+    "Interaction",
+    "InteractionResult",
+    "PactFile",
+    "PactFileError",
+    "ProviderResult",
+    "PublishReceipt",
+    "VerifyOptions",
+    "VersionInfo",
+    "can_i_deploy",
+    "edge_coverage",
+    "load_pacts",
+    "pacts_without_edge",
+    "publish_pacts",
+    "read_pact",
+    "run_contracts",
+    "verify_provider",
+    "version_from_git",
+    "with_env",
+]

@@ -1,0 +1,328 @@
+"""Pact Broker workflow over its HTTP API: publish pacts, verify from the broker, can-i-deploy.
+
+pact-python verifies from a broker but cannot publish consumer pacts; the broker's own API
+(`POST /contracts/publish`, found through the `pb:publish-contracts` link of its index) does
+that in one call per consumer, so no extra binary is needed. Configuration comes from the
+environment the Pact tools use: `PACT_BROKER_URL` (or `PACT_BROKER_BASE_URL`), and
+`PACT_BROKER_TOKEN` or `PACT_BROKER_USERNAME` / `PACT_BROKER_PASSWORD`.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import subprocess
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import httpx
+from pydantic import BaseModel
+
+from harness.contracts.pactfiles import PactFile
+
+if TYPE_CHECKING:
+    from pact import Verifier
+
+__all__ = [
+    "BrokerConfig",
+    "BrokerError",
+    "BrokerVerification",
+    "DeployVerdict",
+    "PublishReceipt",
+    "VersionInfo",
+    "can_i_deploy",
+    "publish_pacts",
+    "version_from_git",
+]
+
+HAL = "application/hal+json"
+
+
+class BrokerError(RuntimeError):
+    """The broker refused a request or could not be reached; the message says which and why."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class BrokerConfig:
+    """Where the broker is and how to authenticate (a token, or a username and password)."""
+
+    url: str
+    token: str | None = None
+    username: str | None = None
+    password: str | None = None
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> BrokerConfig | None:
+        """The broker named by `PACT_BROKER_URL` / `PACT_BROKER_BASE_URL`, or None."""
+        env = os.environ if environ is None else environ
+        url = env.get("PACT_BROKER_URL") or env.get("PACT_BROKER_BASE_URL")
+        if not url:
+            return None
+        return cls(
+            url=url.rstrip("/"),
+            token=env.get("PACT_BROKER_TOKEN") or None,
+            username=env.get("PACT_BROKER_USERNAME") or None,
+            password=env.get("PACT_BROKER_PASSWORD") or None,
+        )
+
+    def client(self, *, timeout: float = 10.0) -> httpx.Client:
+        headers = {"Accept": f"{HAL}, application/json"}
+        auth: httpx.Auth | None = None
+        if self.token:
+            headers["Authorization"] = f"Bearer {self.token}"
+        elif self.username:
+            auth = httpx.BasicAuth(self.username, self.password or "")
+        return httpx.Client(base_url=self.url, headers=headers, auth=auth, timeout=timeout)
+
+
+@dataclass(frozen=True, kw_only=True)
+class VersionInfo:
+    """An application version as the broker records it: a version number and a branch."""
+
+    number: str
+    branch: str | None = None
+
+
+def version_from_git(cwd: Path | None = None) -> VersionInfo:
+    """The current commit's sha and branch (`GIT_COMMIT` / `GIT_BRANCH` win, as in CI)."""
+    sha = os.environ.get("GIT_COMMIT") or _git("rev-parse", "HEAD", cwd=cwd)
+    branch = os.environ.get("GIT_BRANCH") or _git("rev-parse", "--abbrev-ref", "HEAD", cwd=cwd)
+    return VersionInfo(number=sha, branch=None if branch == "HEAD" else branch)
+
+
+def _git(*args: str, cwd: Path | None) -> str:
+    try:
+        done = subprocess.run(
+            ["git", *args], cwd=cwd, capture_output=True, text=True, check=True, timeout=10
+        )
+    except (OSError, subprocess.SubprocessError) as exc:
+        raise BrokerError(
+            f"cannot read the version from git (git {' '.join(args)}): {exc}; "
+            "pass the version explicitly or set GIT_COMMIT"
+        ) from None
+    return done.stdout.strip()
+
+
+# -- publishing ---------------------------------------------------------------------------
+
+
+class PublishReceipt(BaseModel):
+    consumer: str
+    version: str
+    branch: str | None
+    pacts: list[str]
+    notices: list[str]
+
+
+def publish_pacts(
+    pacts: Sequence[PactFile],
+    *,
+    broker: BrokerConfig,
+    version: VersionInfo,
+    tags: Sequence[str] = (),
+    client: httpx.Client | None = None,
+) -> list[PublishReceipt]:
+    """Publish `pacts` with the consumer version and branch: one request per consumer.
+
+    Raises BrokerError when the broker is unreachable or refuses a publication.
+    """
+    if not pacts:
+        raise ValueError("no pacts to publish")
+    by_consumer: dict[str, list[PactFile]] = {}
+    for pact in pacts:
+        by_consumer.setdefault(pact.consumer, []).append(pact)
+    with _client(broker, client) as http:
+        url = _link(http, "pb:publish-contracts", default="/contracts/publish")
+        return [
+            _publish_one(http, url, consumer, files, version, tags)
+            for consumer, files in sorted(by_consumer.items())
+        ]
+
+
+def _publish_one(
+    http: httpx.Client,
+    url: str,
+    consumer: str,
+    files: list[PactFile],
+    version: VersionInfo,
+    tags: Sequence[str],
+) -> PublishReceipt:
+    body: dict[str, Any] = {
+        "pacticipantName": consumer,
+        "pacticipantVersionNumber": version.number,
+        "tags": list(tags),
+        "contracts": [
+            {
+                "consumerName": pact.consumer,
+                "providerName": pact.provider,
+                "specification": "pact",
+                "contentType": "application/json",
+                "content": base64.b64encode(pact.content()).decode(),
+                "onConflict": "overwrite",
+            }
+            for pact in files
+        ],
+    }
+    if version.branch:
+        body["branch"] = version.branch
+    answer = _call(http, "POST", url, json=body)
+    notices = [str(n.get("text", n)) for n in _json(answer).get("notices", [])]
+    return PublishReceipt(
+        consumer=consumer,
+        version=version.number,
+        branch=version.branch,
+        pacts=[p.path.name for p in files],
+        notices=notices,
+    )
+
+
+# -- verifying from the broker ------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class BrokerVerification:
+    """Verify the broker's pacts for a provider, and publish the results.
+
+    - `provider_version`: the provider's version (and branch) the results are recorded for.
+    - `selectors` (default: the consumers' main branch, what is deployed or released, and
+      the branch matching the provider's): consumer version selectors, as pact-python's
+      `BrokerSelectorBuilder.consumer_version` keyword arguments.
+    - `include_pending` (True): pacts not yet verified by this provider do not fail it.
+    - `publish_results` (True): send the verification results to the broker.
+    """
+
+    broker: BrokerConfig
+    provider_version: VersionInfo
+    selectors: tuple[Mapping[str, Any], ...] = (
+        {"main_branch": True},
+        {"deployed_or_released": True},
+        {"matching_branch": True},
+    )
+    include_pending: bool = True
+    publish_results: bool = True
+    build_url: str | None = None
+
+    def describe(self) -> str:
+        return f"broker {self.broker.url}"
+
+    def configure(self, verifier: Verifier) -> None:
+        if self.broker.username:
+            builder = verifier.broker_source(
+                self.broker.url,
+                username=self.broker.username,
+                password=self.broker.password,
+                selector=True,
+                use_env=False,
+            )
+        else:
+            builder = verifier.broker_source(
+                self.broker.url, token=self.broker.token, selector=True, use_env=False
+            )
+        for selector in self.selectors:
+            builder.consumer_version(**selector)
+        if self.provider_version.branch:
+            builder.provider_branch(self.provider_version.branch)
+        if self.include_pending:
+            builder.include_pending()
+        builder.build()
+        verifier.set_error_on_empty_pact(enabled=False)
+        if self.publish_results:
+            verifier.set_publish_options(
+                version=self.provider_version.number,
+                branch=self.provider_version.branch,
+                url=self.build_url,
+            )
+
+
+# -- can-i-deploy -------------------------------------------------------------------------
+
+
+class DeployVerdict(BaseModel):
+    pacticipant: str
+    version: str
+    deployable: bool | None  # None: the broker does not know yet
+    reason: str
+    summary: dict[str, Any]
+
+
+def can_i_deploy(
+    *,
+    broker: BrokerConfig,
+    pacticipant: str,
+    version: str,
+    environment: str | None = None,
+    client: httpx.Client | None = None,
+) -> DeployVerdict:
+    """May `pacticipant` at `version` be deployed (to `environment`, else with the latest
+    version of everything it integrates with)? Asks the broker's matrix."""
+    if environment:
+        path = "/can-i-deploy"
+        params: list[tuple[str, str]] = [
+            ("pacticipant", pacticipant),
+            ("version", version),
+            ("environment", environment),
+        ]
+    else:
+        path = "/matrix"
+        params = [
+            ("q[][pacticipant]", pacticipant),
+            ("q[][version]", version),
+            ("latestby", "cvp"),
+            ("latest", "true"),
+        ]
+    with _client(broker, client) as http:
+        answer = _call(http, "GET", path, params=params)
+    summary = _json(answer).get("summary", {})
+    if not isinstance(summary, dict):
+        raise BrokerError(f"{broker.url}{path}: the answer has no 'summary' object")
+    deployable = summary.get("deployable")
+    return DeployVerdict(
+        pacticipant=pacticipant,
+        version=version,
+        deployable=deployable if isinstance(deployable, bool) else None,
+        reason=str(summary.get("reason", "")),
+        summary=summary,
+    )
+
+
+# -- HTTP helpers ---------------------------------------------------------------------------
+
+
+@contextmanager
+def _client(broker: BrokerConfig, given: httpx.Client | None) -> Iterator[httpx.Client]:
+    """`given` as is (the caller closes it), else a client of our own, closed on exit."""
+    if given is not None:
+        yield given
+        return
+    with broker.client() as http:
+        yield http
+
+
+def _link(http: httpx.Client, relation: str, *, default: str) -> str:
+    """The broker index's link for `relation` (HAL), or `default` when the index lacks it."""
+    index = _json(_call(http, "GET", "/"))
+    href = index.get("_links", {}).get(relation, {}).get("href")
+    return href if isinstance(href, str) and href else default
+
+
+def _call(http: httpx.Client, method: str, url: str, **kwargs: Any) -> httpx.Response:
+    try:
+        answer = http.request(method, url, **kwargs)
+    except httpx.HTTPError as exc:
+        raise BrokerError(f"{method} {http.base_url.join(url)}: {exc}") from None
+    if answer.status_code >= 400:
+        raise BrokerError(
+            f"{method} {answer.request.url} answered {answer.status_code}: {answer.text[:500]}"
+        )
+    return answer
+
+
+def _json(answer: httpx.Response) -> dict[str, Any]:
+    try:
+        body = answer.json()
+    except ValueError:
+        raise BrokerError(f"{answer.request.url}: the broker answered no JSON") from None
+    return body if isinstance(body, dict) else {}

@@ -1,0 +1,91 @@
+"""What a contracts run found, as models that serialise to the JSON report."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from harness.contracts.coverage import EdgeCoverage
+
+__all__ = ["ContractsResult", "InteractionResult", "ProviderResult"]
+
+
+class InteractionResult(BaseModel):
+    """One interaction replayed against its provider."""
+
+    model_config = ConfigDict(frozen=True)
+
+    consumer: str
+    provider: str
+    description: str
+    states: tuple[str, ...] = ()
+    passed: bool
+    pending: bool = False
+    # "$.email: Actual map is missing the following keys: email", one per mismatch.
+    mismatches: tuple[str, ...] = ()
+
+    @classmethod
+    def from_verifier(cls, item: dict[str, Any]) -> InteractionResult:
+        """From one entry of pact's `Verifier.results["interactionResults"]`."""
+        return cls(
+            consumer=str(item.get("consumer", "")),
+            provider=str(item.get("provider", "")),
+            description=str(item.get("description", "")),
+            states=tuple(str(s) for s in item.get("providerStates", [])),
+            passed=item.get("result") == "OK",
+            pending=bool(item.get("pending", False)),
+            mismatches=tuple(_mismatches(item.get("mismatch"))),
+        )
+
+
+def _mismatches(mismatch: Any) -> list[str]:
+    if not isinstance(mismatch, dict):
+        return []
+    if mismatch.get("type") != "mismatches":
+        # e.g. {"type": "error", "message": "State change request failed ..."}
+        return [str(mismatch.get("message") or mismatch)]
+    lines = []
+    for item in mismatch.get("mismatches", []):
+        path = item.get("path") or item.get("key") or item.get("type", "")
+        lines.append(f"{path}: {item.get('mismatch', item)}".strip())
+    return lines
+
+
+class ProviderResult(BaseModel):
+    """One provider verified against every pact naming it."""
+
+    provider: str
+    url: str | None = None
+    source: str  # the pact files (or the broker) verified
+    passed: bool
+    interactions: list[InteractionResult] = Field(default_factory=list)
+    # The verifier's own report (no colours); shown in full when something failed.
+    output: str = ""
+    error: str | None = None
+    seconds: float = 0.0
+
+    @property
+    def failed(self) -> list[InteractionResult]:
+        return [i for i in self.interactions if not i.passed]
+
+
+class ContractsResult(BaseModel):
+    """A whole run: every provider's verification and the edges the pacts cover."""
+
+    passed: bool
+    providers: list[ProviderResult]
+    coverage: list[EdgeCoverage]
+    other_pacts: list[str] = Field(default_factory=list)  # pacts matching no call edge
+    notes: list[str] = Field(default_factory=list)  # pacts that could not be verified here
+    figures: dict[str, int | float] = Field(default_factory=dict)
+    report_path: Path | None = None
+
+    @property
+    def interactions(self) -> list[InteractionResult]:
+        return [i for p in self.providers for i in p.interactions]
+
+    @property
+    def uncovered_edges(self) -> list[str]:
+        return [row.edge for row in self.coverage if not row.covered]

@@ -1,0 +1,174 @@
+"""`run_contracts`: bring a topology up (or use a running one), verify every provider that
+has pacts, and say which edges the pacts cover. One call for the CLI and for `harness run`."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from harness.contracts.coverage import EdgeCoverage, edge_coverage, pacts_without_edge
+from harness.contracts.pactfiles import PactFile, load_pacts
+from harness.contracts.results import ContractsResult, ProviderResult
+from harness.contracts.verify import VerifyOptions, verify_provider
+from harness.topology import EnvValue, Topology, load_topology
+
+if TYPE_CHECKING:
+    from harness.contracts.broker import BrokerVerification
+    from harness.runtime import RunningSystem
+
+__all__ = ["DEFAULT_PACT_DIR", "REPORT_NAME", "TEST_MODE_ENV", "run_contracts"]
+
+DEFAULT_PACT_DIR = Path("contracts/pacts")
+REPORT_NAME = "contracts.json"
+# The reference services' switch for their provider-state and message routes (README).
+TEST_MODE_ENV: Mapping[str, EnvValue] = {"SHOP_TEST_MODE": "true"}
+
+Progress = Callable[[str], None]
+
+
+def run_contracts(
+    *,
+    topology: Topology | Path,
+    pact_dir: Path | None = DEFAULT_PACT_DIR,
+    system: RunningSystem | None = None,
+    backend: str = "process",
+    env: Mapping[str, EnvValue] = TEST_MODE_ENV,
+    providers: Sequence[str] | None = None,
+    broker: BrokerVerification | None = None,
+    options: VerifyOptions | None = None,
+    require_all_edges: bool = False,
+    out_dir: Path | None = None,
+    progress: Progress | None = None,
+) -> ContractsResult:
+    """Verify the providers of `topology` against the pacts in `pact_dir` (or the broker).
+
+    Keyword-only:
+    - `pact_dir` (contracts/pacts): local pact files; with `broker`, used for coverage only
+      (None: no local pacts).
+    - `system`: an already running system to verify; default: start `topology` with the
+      `backend` ("process", or "attach" for services already at their `url`), `env` added to
+      every service (default SHOP_TEST_MODE=true), and stop it afterwards.
+    - `providers`: only these (default: every service of the topology some pact names).
+    - `broker`: verify the broker's pacts and publish the results (see `BrokerVerification`).
+    - `require_all_edges` (False): fail when an edge of the topology has no pact.
+    - `out_dir`: where the JSON report (`contracts.json`) goes; None writes none.
+    - `progress`: called with a line of text as each step starts.
+
+    Raises `PactFileError` / `TopologyError` for unusable input, before anything starts.
+    """
+    say = progress or (lambda _line: None)
+    spec = topology if isinstance(topology, Topology) else load_topology(topology)
+    pacts = load_pacts(pact_dir) if pact_dir is not None else []
+    targets, notes = _providers(spec, pacts, only=providers, broker=broker is not None)
+    started = time.perf_counter()
+    with _system(spec, system, backend=backend, env=env, say=say) as running:
+        up = time.perf_counter()
+        results = []
+        for name in targets:
+            mine = [p for p in pacts if p.provider == name] if broker is None else []
+            say(f"verifying {name} at {running.url(name)} ({_source(mine, broker)})")
+            results.append(
+                verify_provider(
+                    name, url=running.url(name), pacts=mine, broker=broker, options=options
+                )
+            )
+    coverage = edge_coverage(spec, pacts)
+    result = ContractsResult(
+        passed=all(r.passed for r in results)
+        and not (require_all_edges and any(not row.covered for row in coverage)),
+        providers=results,
+        coverage=coverage,
+        other_pacts=[p.path.name for p in pacts_without_edge(spec, pacts)],
+        notes=notes,
+        figures=_figures(
+            results, coverage, startup=up - started, total=time.perf_counter() - started
+        ),
+    )
+    if out_dir is not None:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        path = out_dir / REPORT_NAME
+        result.report_path = path
+        path.write_text(result.model_dump_json(indent=2), encoding="utf-8")
+    return result
+
+
+def _providers(
+    topology: Topology, pacts: Sequence[PactFile], *, only: Sequence[str] | None, broker: bool
+) -> tuple[list[str], list[str]]:
+    """(providers to verify, notes on pacts that cannot be verified here)."""
+    notes = []
+    named = {p.provider for p in pacts}
+    for pact in pacts:
+        if pact.provider not in topology.services:
+            notes.append(f"{pact.path.name}: provider {pact.provider!r} is not in the topology")
+    if broker:
+        named |= {edge.target for edge in topology.edges}
+    wanted = sorted(n for n in named if n in topology.services)
+    if only is not None:
+        unknown = sorted(set(only) - set(topology.services))
+        if unknown:
+            raise ValueError(
+                f"unknown provider(s) {', '.join(unknown)}; services are: "
+                f"{', '.join(sorted(topology.services))}"
+            )
+        wanted = [n for n in wanted if n in only]
+    return wanted, notes
+
+
+def _source(pacts: Sequence[PactFile], broker: BrokerVerification | None) -> str:
+    if broker is not None:
+        return broker.describe()
+    count = sum(len(p.interactions) for p in pacts)
+    return f"{count} interactions from {', '.join(p.path.name for p in pacts)}"
+
+
+@contextmanager
+def _system(
+    topology: Topology,
+    system: RunningSystem | None,
+    *,
+    backend: str,
+    env: Mapping[str, EnvValue],
+    say: Progress,
+) -> Iterator[RunningSystem]:
+    if system is not None:
+        yield system
+        return
+    from harness.runtime import start_system
+
+    say(f"starting {topology.system.name} ({len(topology.services)} services, {backend})")
+    with start_system(with_env(topology, env), backend=backend) as running:
+        yield running
+
+
+def with_env(topology: Topology, env: Mapping[str, EnvValue]) -> Topology:
+    """`topology` with `env` added to the environment every service gets."""
+    if not env:
+        return topology
+    system = topology.system.model_copy(update={"env": {**topology.system.env, **env}})
+    return topology.model_copy(update={"system": system})
+
+
+def _figures(
+    results: Sequence[ProviderResult],
+    coverage: Sequence[EdgeCoverage],
+    *,
+    startup: float,
+    total: float,
+) -> dict[str, int | float]:
+    interactions = [i for r in results for i in r.interactions]
+    covered = [row for row in coverage if row.covered]
+    return {
+        "providers": len(results),
+        "interactions": len(interactions),
+        "interactions_passed": sum(1 for i in interactions if i.passed),
+        "interactions_failed": sum(1 for i in interactions if not i.passed),
+        "edges": len(coverage),
+        "edges_covered": len(covered),
+        "startup_seconds": round(startup, 3),
+        "verification_seconds": round(sum(r.seconds for r in results), 3),
+        "total_seconds": round(total, 3),
+    }
