@@ -81,7 +81,7 @@ def run_contracts(
         and not (require_all_edges and any(not row.covered for row in coverage)),
         providers=results,
         coverage=coverage,
-        other_pacts=[p.path.name for p in pacts_without_edge(spec, pacts)],
+        other_pacts=[_describe(p) for p in pacts_without_edge(spec, pacts)],
         notes=notes,
         figures=_figures(
             results, coverage, startup=up - started, total=time.perf_counter() - started
@@ -116,6 +116,12 @@ def _providers(
             )
         wanted = [n for n in wanted if n in only]
     return wanted, notes
+
+
+def _describe(pact: PactFile) -> str:
+    if pact.has_messages and not pact.has_http:
+        return f"{pact.path.name} (messages: {pact.provider} => {pact.consumer})"
+    return f"{pact.path.name} ({pact.consumer} -> {pact.provider}: not an edge of the topology)"
 
 
 def _source(pacts: Sequence[PactFile], broker: BrokerVerification | None) -> str:

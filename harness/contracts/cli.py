@@ -1,0 +1,265 @@
+"""`harness contracts ...`: verify providers, publish pacts, ask can-i-deploy.
+
+Exit codes: 0 passed (or deployable); 1 a verification failed, an edge lacks a pact when
+required, or the broker says no; 2 bad input (topology, pacts, options, no broker configured);
+3 the run itself broke (the system did not start, the broker could not be reached).
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from harness.contracts.broker import (
+    BrokerConfig,
+    BrokerError,
+    BrokerVerification,
+    VersionInfo,
+    can_i_deploy,
+    publish_pacts,
+    version_from_git,
+)
+from harness.contracts.pactfiles import PactFileError, load_pacts
+from harness.contracts.render import print_result
+from harness.contracts.run import DEFAULT_PACT_DIR, TEST_MODE_ENV, run_contracts
+from harness.contracts.verify import DEFAULT_MESSAGES_PATH, DEFAULT_STATES_PATH, VerifyOptions
+from harness.runtime.errors import HarnessRuntimeError
+from harness.topology import EnvValue, TopologyError
+
+__all__ = ["app"]
+
+EXIT_FAILED = 1
+EXIT_BAD_INPUT = 2
+EXIT_RUN_ERROR = 3
+TOPOLOGY_CANDIDATES = (Path("system.toml"), Path("target-system/system.toml"))
+
+app = typer.Typer(
+    name="contracts",
+    help="Consumer-driven contracts (Pact): verify providers, publish pacts, can-i-deploy.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+err = Console(stderr=True, highlight=False)
+
+
+class Backend(StrEnum):
+    process = "process"
+    attach = "attach"
+
+
+def _fail(message: str, code: int) -> typer.Exit:
+    err.print("[bold red]error:[/] ", end="")
+    err.print(message, markup=False)
+    return typer.Exit(code)
+
+
+def _topology_path(path: Path | None) -> Path:
+    if path is not None:
+        return path
+    found = next((p for p in TOPOLOGY_CANDIDATES if p.is_file()), None)
+    if found is None:
+        names = " or ".join(str(p) for p in TOPOLOGY_CANDIDATES)
+        raise _fail(f"no topology given and no {names} here; pass --topology FILE", EXIT_BAD_INPUT)
+    return found
+
+
+def _env(pairs: list[str]) -> dict[str, EnvValue]:
+    env: dict[str, EnvValue] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise _fail(f"--env {pair!r}: expected KEY=VALUE", EXIT_BAD_INPUT)
+        env[key] = value
+    return env
+
+
+def _broker(url: str | None) -> BrokerConfig | None:
+    config = BrokerConfig.from_env()
+    if url:
+        config = BrokerConfig(
+            url=url.rstrip("/"),
+            token=config.token if config else None,
+            username=config.username if config else None,
+            password=config.password if config else None,
+        )
+    return config
+
+
+def _version(number: str | None, branch: str | None) -> VersionInfo:
+    if number is not None:
+        return VersionInfo(number=number, branch=branch)
+    try:
+        found = version_from_git()
+    except BrokerError as exc:
+        raise _fail(str(exc), EXIT_BAD_INPUT) from None
+    return VersionInfo(number=found.number, branch=branch or found.branch)
+
+
+TopologyOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--topology",
+        help="System to verify (default: ./system.toml or ./target-system/system.toml).",
+        show_default=False,
+    ),
+]
+PactsOption = Annotated[Path, typer.Option("--pacts", help="Directory of pact files.")]
+BrokerUrlOption = Annotated[
+    str | None,
+    typer.Option(
+        "--broker-url",
+        envvar="PACT_BROKER_URL",
+        help="Pact Broker (token/credentials from PACT_BROKER_TOKEN or _USERNAME/_PASSWORD).",
+        show_default=False,
+    ),
+]
+
+
+@app.command("verify")
+def verify_command(
+    topology: TopologyOption = None,
+    pacts: PactsOption = DEFAULT_PACT_DIR,
+    backend: Annotated[
+        Backend, typer.Option(help="process: start the services; attach: use their `url`.")
+    ] = Backend.process,
+    provider: Annotated[
+        list[str] | None, typer.Option("--provider", help="Verify only this provider (repeat).")
+    ] = None,
+    env: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--env",
+            help="KEY=VALUE for every started service (repeat); default SHOP_TEST_MODE=true.",
+        ),
+    ] = None,
+    states_path: Annotated[
+        str, typer.Option(help="Providers' state-change route ('' when they have none).")
+    ] = DEFAULT_STATES_PATH,
+    messages_path: Annotated[
+        str, typer.Option(help="Providers' message route, for message pacts.")
+    ] = DEFAULT_MESSAGES_PATH,
+    require_all_edges: Annotated[
+        bool, typer.Option(help="Fail when an edge of the topology has no pact.")
+    ] = False,
+    out: Annotated[
+        Path | None, typer.Option(help="Write the JSON report (contracts.json) here.")
+    ] = None,
+    broker_url: BrokerUrlOption = None,
+    use_broker: Annotated[
+        bool | None,
+        typer.Option(
+            "--broker/--no-broker",
+            help="Verify the broker's pacts and publish results (default: when a broker is set).",
+            show_default=False,
+        ),
+    ] = None,
+    provider_version: Annotated[
+        str | None, typer.Option(help="Provider version for the broker (default: git sha).")
+    ] = None,
+    provider_branch: Annotated[
+        str | None, typer.Option(help="Provider branch for the broker (default: git branch).")
+    ] = None,
+) -> None:
+    """Start the topology, verify every provider some pact names, print each interaction."""
+    console = Console()
+    broker_config = _broker(broker_url)
+    if use_broker and broker_config is None:
+        raise _fail("--broker needs PACT_BROKER_URL or --broker-url", EXIT_BAD_INPUT)
+    broker = None
+    if broker_config is not None and use_broker is not False:
+        broker = BrokerVerification(
+            broker=broker_config, provider_version=_version(provider_version, provider_branch)
+        )
+    options = VerifyOptions(states_path=states_path or None, messages_path=messages_path)
+    try:
+        result = run_contracts(
+            topology=_topology_path(topology),
+            pact_dir=pacts if broker is None or pacts.is_dir() else None,
+            backend=backend.value,
+            env=_env(env) if env else TEST_MODE_ENV,
+            providers=provider or None,
+            broker=broker,
+            options=options,
+            require_all_edges=require_all_edges,
+            out_dir=out,
+            progress=lambda line: err.print(line, markup=False),
+        )
+    except (TopologyError, PactFileError, ValueError) as exc:
+        raise _fail(str(exc), EXIT_BAD_INPUT) from None
+    except KeyboardInterrupt:
+        err.print("interrupted: the system was stopped")
+        raise typer.Exit(130) from None
+    except HarnessRuntimeError as exc:  # the system did not start
+        raise _fail(f"{type(exc).__name__}: {exc}", EXIT_RUN_ERROR) from None
+    print_result(result, console=console)
+    raise typer.Exit(0 if result.passed else EXIT_FAILED)
+
+
+@app.command("publish")
+def publish_command(
+    pacts: PactsOption = DEFAULT_PACT_DIR,
+    consumer_version: Annotated[
+        str | None, typer.Option(help="Consumer version (default: the git commit sha).")
+    ] = None,
+    branch: Annotated[
+        str | None, typer.Option(help="Consumer branch (default: the git branch).")
+    ] = None,
+    tag: Annotated[list[str] | None, typer.Option("--tag", help="Tag (repeat).")] = None,
+    broker_url: BrokerUrlOption = None,
+) -> None:
+    """Publish the pact files to the broker with the consumer version and branch."""
+    broker = _broker(broker_url)
+    if broker is None:
+        raise _fail("no broker: set PACT_BROKER_URL or pass --broker-url", EXIT_BAD_INPUT)
+    try:
+        files = load_pacts(pacts)
+    except PactFileError as exc:
+        raise _fail(str(exc), EXIT_BAD_INPUT) from None
+    version = _version(consumer_version, branch)
+    try:
+        receipts = publish_pacts(files, broker=broker, version=version, tags=tag or ())
+    except BrokerError as exc:
+        raise _fail(str(exc), EXIT_RUN_ERROR) from None
+    console = Console()
+    for receipt in receipts:
+        console.print(
+            f"published {', '.join(receipt.pacts)} for {receipt.consumer} "
+            f"{receipt.version} (branch {receipt.branch or '-'})",
+            markup=False,
+        )
+        for notice in receipt.notices:
+            console.print(f"  {notice}", markup=False)
+
+
+@app.command("can-i-deploy")
+def can_i_deploy_command(
+    pacticipant: Annotated[str, typer.Option(help="The application (a service name).")],
+    version: Annotated[
+        str | None, typer.Option(help="Its version (default: the git commit sha).")
+    ] = None,
+    environment: Annotated[
+        str | None,
+        typer.Option(help="Target environment (default: against the latest of everything)."),
+    ] = None,
+    broker_url: BrokerUrlOption = None,
+) -> None:
+    """Ask the broker whether this version may be deployed; exit 0 only when it may."""
+    broker = _broker(broker_url)
+    if broker is None:
+        raise _fail("no broker: set PACT_BROKER_URL or pass --broker-url", EXIT_BAD_INPUT)
+    number = version or _version(None, None).number
+    try:
+        verdict = can_i_deploy(
+            broker=broker, pacticipant=pacticipant, version=number, environment=environment
+        )
+    except BrokerError as exc:
+        raise _fail(str(exc), EXIT_RUN_ERROR) from None
+    answer = {True: "[bold green]yes[/]", False: "[bold red]no[/]", None: "[yellow]unknown[/]"}
+    Console().print(
+        f"can {pacticipant} {number} be deployed? {answer[verdict.deployable]}: {verdict.reason}"
+    )
+    raise typer.Exit(0 if verdict.deployable else EXIT_FAILED)
