@@ -22,13 +22,25 @@ from shop.orders.schemas import (
 )
 from shop.orders.store import SagaStore
 
-_FAILURE = {"model": OrderError}
+# OpenAPI links: the order an answer is about, whether it was placed or failed (cancelled).
+_ORDER_LINKS = {
+    "GetOrder": {"operationId": "get_order", "parameters": {"order_id": "$response.body#/id"}}
+}
+_FAILED_ORDER_LINKS = {
+    "GetOrder": {"operationId": "get_order", "parameters": {"order_id": "$response.body#/order/id"}}
+}
+_FAILURE = {"model": OrderError, "links": _FAILED_ORDER_LINKS}
 PlaceResponses: dict[int | str, dict[str, Any]] = {
-    200: {"model": OrderOut, "description": "A replay: the order placed with this key before"},
+    201: {"description": "Placed: the saga completed", "links": _ORDER_LINKS},
+    200: {
+        "model": OrderOut,
+        "description": "A replay: the order placed with this key before",
+        "links": _ORDER_LINKS,
+    },
     402: {**_FAILURE, "description": "Card declined; the order is cancelled"},
     409: {**_FAILURE, "description": "Stock short (order cancelled), or the key was reused"},
-    422: {**_FAILURE, "description": "Invalid request, unknown user or unknown product"},
-    502: {**_FAILURE, "description": "A dependency gave an unexpected answer"},
+    422: {"model": OrderError, "description": "Invalid request, unknown user or unknown product"},
+    502: {"model": OrderError, "description": "A dependency gave an unexpected answer"},
     503: {**_FAILURE, "description": "A dependency is unavailable"},
 }
 

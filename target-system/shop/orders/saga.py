@@ -259,12 +259,11 @@ class SagaRunner:
                 order_id=ctx.order_id, items=ctx.items, idempotency_key=ctx.key("reserve")
             )
         except DependencyUnavailable as exc:
-            # Maybe reserved after all: compensation looks the reservation up by order.
-            effect = Effect.PENDING if exc.outcome_unknown else Effect.NONE
+            # Maybe reserved after all, even when the client says the last attempt never
+            # left (an earlier attempt may have): the reservation stays `pending`, and
+            # compensation looks it up by order before the order is cancelled.
             outcome = "unknown" if exc.outcome_unknown else "failure"
-            return self._fail(
-                ctx, step, Failure.unavailable(exc), outcome=outcome, reservation=effect
-            )
+            return self._fail(ctx, step, Failure.unavailable(exc), outcome=outcome)
         except Refused as exc:
             return self._fail(ctx, step, _reserve_failure(exc), reservation=Effect.NONE)
         return self._record(

@@ -43,6 +43,15 @@ def lost_answer(dependency: str) -> Fault:
     )
 
 
+def lost_then_refused(dependency: str) -> Fault:
+    """A retried call: the first attempt acted and lost its answer, the last was refused,
+    and the client reports only the last (outcome_unknown=False)."""
+    return Fault(
+        DependencyUnavailable(dependency, "connect_error", outcome_unknown=False),
+        after_effect=True,
+    )
+
+
 def refused(dependency: str, status: int, error: str) -> Fault:
     return Fault(Refused(dependency, status, error))
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
-from saga_fakes import SagaWorld, lost_answer, refused, unavailable
+from saga_fakes import Fault, SagaWorld, lost_answer, lost_then_refused, refused, unavailable
 from shop.common.metrics import sample_value
 from shop.orders.models import Effect, SagaState
 from shop.orders.saga import SagaOptions
@@ -90,6 +90,18 @@ async def test_saga_releases_a_reservation_whose_answer_was_lost(world: SagaWorl
     [reservation] = world.inventory.reservations.values()
     assert reservation.status == "cancelled"
     assert "list_reservations" in world.inventory.calls
+    assert_cancelled_cleanly(world, order.id, "dependency_unavailable")
+
+
+@pytest.mark.parametrize("fault", [lost_answer, lost_then_refused])
+async def test_saga_releases_a_reservation_made_by_an_earlier_attempt(
+    world: SagaWorld, fault: Callable[[str], Fault]
+) -> None:
+    world.inventory.fail_next("reserve", fault("inventory"))
+    order, saga = world.new_saga()
+    done = await world.runner.run(saga.id)
+    assert done.state == SagaState.COMPENSATED
+    assert [r.status for r in world.inventory.reservations.values()] == ["cancelled"]
     assert_cancelled_cleanly(world, order.id, "dependency_unavailable")
 
 
