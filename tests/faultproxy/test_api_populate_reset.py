@@ -79,10 +79,14 @@ def test_populate_keeps_earlier_proxies_when_a_later_listen_fails(api: Api) -> N
 def test_populate_keeps_an_identical_proxy_untouched(api: Api, echo_server: TcpServer) -> None:
     proxy = api.create_proxy(echo_server.address)
     api.add_toxic(proxy, "noop")
-    status, _ = populate(
+    status, body = populate(
         api, [{"name": proxy.name, "listen": proxy.listen, "upstream": echo_server.address}]
     )
     assert status == 201
+    if api.http.get("/version").json()["version"] == "2.8.0":
+        # 2.8.0 reports a fresh, unstarted object for the kept proxy (fixed in 2.12).
+        (reported,) = body["proxies"]
+        assert (reported["enabled"], reported["toxics"]) == (False, [])
     current = api.http.get(f"/proxies/{proxy.name}").json()
     assert current["enabled"] is True
     assert current["listen"] == proxy.listen
