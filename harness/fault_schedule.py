@@ -21,7 +21,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Annotated, Any, Literal, Protocol
+from typing import Annotated, Any, Literal, Protocol, Self
 
 from pydantic import (
     BaseModel,
@@ -29,6 +29,7 @@ from pydantic import (
     ConfigDict,
     Discriminator,
     Field,
+    PrivateAttr,
     Tag,
     TypeAdapter,
     ValidationError,
@@ -48,6 +49,7 @@ __all__ = [
     "FaultTarget",
     "MonotonicClock",
     "ProcessFault",
+    "Repeat",
     "Seconds",
     "TimelineEvent",
     "check_targets",
@@ -113,12 +115,51 @@ EdgeName = Annotated[str, BeforeValidator(_normalise_edge)]
 # --- the model -------------------------------------------------------------------------
 
 
+class Repeat(BaseModel):
+    """Pulses: the fault happens `times` times, one every `every` seconds from `start`."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    every: Annotated[float, BeforeValidator(parse_seconds), Field(gt=0)]
+    times: int = Field(ge=2, le=1000)
+
+
 class _Fault(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     start: Seconds = 0.0
     duration: Seconds | None = None
     label: str | None = None
+    repeat: Repeat | None = None
+
+    _declared_index: int | None = PrivateAttr(default=None)
+
+    @model_validator(mode="after")
+    def _pulses_do_not_overlap(self) -> _Fault:
+        instant = isinstance(self, ProcessFault) and self.action == "restart"
+        too_long = self.duration is None or (
+            self.repeat is not None and self.duration >= self.repeat.every
+        )
+        if self.repeat is not None and not instant and too_long:
+            raise ValueError(
+                "a repeated fault needs a `duration` shorter than `repeat.every`, "
+                "so that one pulse ends before the next begins"
+            )
+        return self
+
+    def pulses(self) -> list[Self]:
+        """This fault once per repetition (itself when it does not repeat)."""
+        if self.repeat is None:
+            return [self]
+        return [
+            self.model_copy(update={"start": self.start + n * self.repeat.every, "repeat": None})
+            for n in range(self.repeat.times)
+        ]
+
+    @property
+    def declared_index(self) -> int | None:
+        """Index of the entry in the file this fault came from (set by the parser)."""
+        return self._declared_index
 
     @property
     def end(self) -> float | None:
@@ -267,11 +308,19 @@ def parse_fault_schedule(
     overlapping faults on one target are rejected (see `check_overlaps`).
     """
     try:
-        faults = _SCHEDULE.validate_python(data)
+        declared = _SCHEDULE.validate_python(data)
     except ValidationError as exc:
         message = describe_validation_error(exc, source=source, prefix=prefix)
         raise FaultScheduleError(message) from None
-    _check_overlaps(faults, source=source, prefix=prefix)
+    faults: list[EdgeFault | ProcessFault] = []
+    origins: list[int] = []
+    for index, fault in enumerate(declared):
+        pulses = fault.pulses()
+        for pulse in pulses:
+            pulse._declared_index = index
+        faults += pulses
+        origins += [index] * len(pulses)
+    _check_overlaps(faults, origins, source=source, prefix=prefix)
     return faults
 
 
@@ -284,10 +333,17 @@ def _exclusive_key(fault: EdgeFault | ProcessFault) -> str | None:
 
 
 def _check_overlaps(
-    faults: Sequence[EdgeFault | ProcessFault], *, source: str, prefix: str
+    faults: Sequence[EdgeFault | ProcessFault],
+    origins: Sequence[int],
+    *,
+    source: str,
+    prefix: str,
 ) -> None:
+    """Reject exclusive faults on one target that overlap; `origins` maps each (expanded)
+    fault back to its index in the file."""
     seen: dict[str, list[tuple[int, EdgeFault | ProcessFault]]] = {}
-    for index, fault in enumerate(faults):
+    for position, fault in enumerate(faults):
+        index = origins[position]
         key = _exclusive_key(fault)
         if key is None:
             continue
@@ -313,7 +369,8 @@ def check_targets(
 ) -> None:
     """Raise FaultScheduleError when a fault names an edge or service the system lacks."""
     known_edges, known_services = sorted(edges), sorted(services)
-    for index, fault in enumerate(faults):
+    for position, fault in enumerate(faults):
+        index = fault.declared_index if fault.declared_index is not None else position
         if isinstance(fault, EdgeFault) and fault.edge not in known_edges:
             raise FaultScheduleError(
                 f"{source}: {prefix}.{index}.edge: unknown edge {fault.edge!r}; "

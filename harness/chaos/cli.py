@@ -54,7 +54,7 @@ def _load_all(paths: list[Path], console: Console) -> list[Experiment]:
         except ExperimentError as exc:
             problems.append(str(exc))
     for problem in problems:
-        console.print(problem, style="red", highlight=False)
+        console.print(problem, style="red", highlight=False, markup=False, soft_wrap=True)
     if problems:
         raise typer.Exit(EXIT_USAGE)
     if not experiments:
@@ -126,7 +126,7 @@ def run(
                     console=console,
                     live=live,
                 )
-                console.print(render_text(result), highlight=False)
+                console.print(render_text(result), highlight=False, markup=False, soft_wrap=True)
                 results.append(result)
     console.print(summary_table(results))
     if not all(result.passed for result in results):

@@ -65,14 +65,16 @@ class Anchors:
         self._times[key] = at
 
     def record_fault_events(self, events: Iterable[TimelineEvent]) -> None:
-        """`label.start` from a fault's successful apply, `label.end` from its removal."""
+        """`label.start` from a fault's first successful apply, `label.end` from its last
+        removal (a repeated fault spans all its pulses)."""
         for event in events:
             if event.label is None:
                 continue
             if event.action == "apply" and event.ok:
                 self._times.setdefault(f"{event.label}.start", event.at)
             elif event.action in ("remove", "rollback"):
-                self._times.setdefault(f"{event.label}.end", event.at)
+                key = f"{event.label}.end"
+                self._times[key] = max(event.at, self._times.get(key, event.at))
 
     def time_of_key(self, key: str) -> float | None:
         """`start`, `end`, `traffic.end`, `<label>.start`, ... (None: not happened yet)."""

@@ -21,7 +21,7 @@ from harness.chaos.result import AssertionResult, RunEvent
 
 __all__ = ["LiveState", "LiveView", "NullReporter", "PlainReporter", "Reporter", "make_reporter"]
 
-_STATUS_STYLE = {"passed": "green", "failed": "bold red", "pending": "yellow"}
+_STATUS_STYLE = {"passed": "green", "failed": "bold red", "pending": "yellow", "skipped": "dim"}
 _BREAKER_STYLE = {"closed": "green", "open": "bold red", "half_open": "yellow"}
 
 
@@ -72,7 +72,11 @@ class PlainReporter:
         style = "" if event.ok else "red"
         with self._lock:
             self._console.print(
-                f"{offset} {event.kind:<10} {event.message}", style=style, highlight=False
+                f"{offset} {event.kind:<10} {event.message}",
+                style=style,
+                highlight=False,
+                markup=False,
+                soft_wrap=True,
             )
 
     def update(self, state: LiveState) -> None:

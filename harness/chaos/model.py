@@ -510,6 +510,11 @@ class Method(_Model):
     duration: Seconds | None = Field(
         default=None, description="default: the end of the last fault or of the traffic"
     )
+    after_faults: Seconds = Field(
+        default=0.0,
+        description="the method lasts at least this long after the last fault was really "
+        "removed (a restart that takes longer than planned stretches the method)",
+    )
 
     @model_validator(mode="after")
     def _long_enough(self) -> Method:
@@ -532,13 +537,11 @@ class Method(_Model):
         return end
 
     @property
-    def traffic_duration(self) -> float:
-        """Seconds of traffic: its own `duration`, else until the method ends."""
+    def traffic_duration(self) -> float | None:
+        """Seconds of traffic: its own `duration`, else None (it runs until the method ends)."""
         if self.traffic is None:
             return 0.0
-        if self.traffic.duration is not None:
-            return self.traffic.duration
-        return max(0.0, self.effective_duration - self.traffic.start)
+        return self.traffic.duration
 
 
 class Rollback(_Model):

@@ -18,7 +18,7 @@ from harness.timeline import BREAKER_STATE_METRIC
 
 __all__ = ["render_html", "render_text", "summary_table", "write_html_report"]
 
-_MARK = {"passed": "PASS", "failed": "FAIL", "pending": "----"}
+_MARK = {"passed": "PASS", "failed": "FAIL", "pending": "----", "skipped": "SKIP"}
 _STATUS_STYLE = {
     "passed": "green",
     "failed": "bold red",
@@ -88,7 +88,7 @@ body{font:14px/1.45 system-ui,sans-serif;margin:2em auto;max-width:1100px;color:
 h1{font-size:1.4em}h2{font-size:1.1em;margin-top:1.6em}
 .badge{padding:.15em .6em;border-radius:.3em;color:#fff;font-weight:600}
 .passed{background:#2e7d32}.failed,.aborted{background:#c62828}.interrupted{background:#ef6c00}
-.pending{background:#888}
+.pending,.skipped{background:#888}
 table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #ddd;padding:.3em .5em;
 text-align:left;vertical-align:top}code{background:#f4f4f4;padding:0 .3em}
 .muted{color:#666}svg{border:1px solid #eee;background:#fcfcfc}

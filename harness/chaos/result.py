@@ -25,7 +25,7 @@ class AssertionResult:
     name: str
     kind: str
     expectation: str
-    status: Literal["pending", "passed", "failed"] = "pending"
+    status: Literal["pending", "passed", "failed", "skipped"] = "pending"
     summary: str = ""
     evidence: Mapping[str, Any] = field(default_factory=dict)
     resolved_at: float | None = None
@@ -114,7 +114,13 @@ class ExperimentResult:
 
     @property
     def failed_assertions(self) -> list[AssertionResult]:
+        """Assertions that did not pass (failed, or skipped after a fail-fast stop)."""
         return [a for a in self.assertions if a.status != "passed"]
+
+    @property
+    def failed_names(self) -> list[str]:
+        """Names of the assertions that were judged and failed."""
+        return [a.name for a in self.assertions if a.status == "failed"]
 
     @property
     def replay_command(self) -> str:

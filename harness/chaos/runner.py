@@ -80,6 +80,7 @@ def run_experiment(
     scrape_interval: float = 1.0,
     tick: float = 0.25,
     transport: httpx.BaseTransport | None = None,
+    fail_fast: bool = False,
 ) -> ExperimentResult:
     """Run `experiment` against `system` and return its result (never raises on failure).
 
@@ -92,6 +93,8 @@ def run_experiment(
         tick: seconds between assertion evaluations (default 0.25).
         transport: httpx transport for every request the run makes (probes, scrapes,
             traffic); default: real HTTP. Tests pass `httpx.MockTransport`.
+        fail_fast: stop the method at the first failed assertion (rollback still runs;
+            assertions not judged yet are `skipped`). Default False: judge them all.
 
     KeyboardInterrupt still rolls back and writes the journal (status `interrupted`), then
     propagates.
@@ -108,6 +111,7 @@ def run_experiment(
         interval=scrape_interval,
         tick=tick,
         transport=transport,
+        fail_fast=fail_fast,
     )
     try:
         run.execute()
@@ -188,7 +192,10 @@ class _Run:
         interval: float,
         tick: float,
         transport: httpx.BaseTransport | None,
+        fail_fast: bool = False,
     ) -> None:
+        self.fail_fast = fail_fast
+        self.stopped_early = False
         self.experiment = experiment
         self.system = system
         self.reporter = reporter
@@ -319,17 +326,20 @@ class _Run:
             self.traffic.start(delay=method.traffic.start)
             self.anchors.set("traffic.start", start + method.traffic.start)
         self._start_load()
-        self._watch(end_due=start + method.effective_duration)
+        self._watch(planned_end=start + method.effective_duration)
 
-    def _watch(self, *, end_due: float) -> None:
+    def _watch(self, *, planned_end: float) -> None:
         hard_deadline = self.result.started_at + self.experiment.timeout
         while True:
             now = time.time()
-            self._note_progress(now, end_due)
+            self._note_progress(now, planned_end)
             self._judge(now, final=False)
             self._show()
             ended = self.anchors.time_of_key("end") is not None
             if ended and all(a.status != "pending" for a in self.result.assertions):
+                return
+            if self.fail_fast and any(a.status == "failed" for a in self.result.assertions):
+                self._stop_early()
                 return
             if now > hard_deadline:
                 self._event(
@@ -341,23 +351,41 @@ class _Run:
                 return
             time.sleep(self.tick)
 
-    def _note_progress(self, now: float, end_due: float) -> None:
+    def _stop_early(self) -> None:
+        self.stopped_early = True
+        for outcome in self.result.assertions:
+            if outcome.status == "pending":
+                outcome.status = "skipped"
+                outcome.summary = "not judged: the run stopped at the first failure (fail fast)"
+        self._event("method", "stopped at the first failed assertion (fail fast)", ok=False)
+
+    def _note_progress(self, now: float, planned_end: float) -> None:
         assert self.executor is not None
         self.anchors.record_fault_events(self.executor.timeline)
-        if (
-            self.traffic is not None
-            and self.traffic.done
-            and self.anchors.time_of_key("traffic.end") is None
-        ):
-            self.traffic.wait(0)
-            self.anchors.set("traffic.end", self.traffic.ended_at or now)
-            self._event("traffic", f"finished: {_traffic_counts(self.traffic.stats())}")
-        if self.anchors.time_of_key("end") is None and now >= end_due and self.executor.wait(0):
-            self.executor.stop()  # faults without a duration last until the method ends
-            self.anchors.record_fault_events(self.executor.timeline)
-            self.anchors.set("end", time.time())
-            self._set_phase("observing")
-            self._event("method", "ended; waiting for pending assertions")
+        if self.anchors.time_of_key("end") is None and self.executor.wait(0):
+            end_due = max(planned_end, self._last_removal() + self.experiment.method.after_faults)
+            if now >= end_due:
+                self._end_method()
+        traffic = self.traffic
+        if traffic is not None and traffic.done and self.anchors.time_of_key("traffic.end") is None:
+            traffic.wait(0)
+            self.anchors.set("traffic.end", traffic.ended_at or now)
+            self._event("traffic", f"finished: {_traffic_counts(traffic.stats())}")
+
+    def _last_removal(self) -> float:
+        assert self.executor is not None
+        removals = [e.at for e in self.executor.timeline if e.action == "remove"]
+        return max(removals, default=self.anchors.origin or time.time())
+
+    def _end_method(self) -> None:
+        assert self.executor is not None
+        self.executor.stop()  # faults without a duration last until the method ends
+        self.anchors.record_fault_events(self.executor.timeline)
+        if self.traffic is not None:
+            self.traffic.request_stop()  # traffic without its own duration ends with the method
+        self.anchors.set("end", time.time())
+        self._set_phase("observing")
+        self._event("method", "ended; waiting for pending assertions")
 
     # -- judging ------------------------------------------------------------------------
 

@@ -89,7 +89,7 @@ class ShopTrafficGenerator:
         config: the experiment's `method.traffic`.
         gateway_url / inventory_url: base URLs (setup creates products in inventory).
         seed: draws operations, products and quantities.
-        duration: seconds of traffic after `start()`.
+        duration: seconds of traffic after `start()`; None: until `stop()`.
         transport: an httpx transport (tests pass `httpx.MockTransport`).
     """
 
@@ -100,7 +100,7 @@ class ShopTrafficGenerator:
         gateway_url: str,
         inventory_url: str,
         seed: int,
-        duration: float,
+        duration: float | None,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
         self.config = config
@@ -179,7 +179,7 @@ class ShopTrafficGenerator:
         self.started_at = time.time() + delay
         begin = time.monotonic() + delay
         pacer = _Pacer(rate=self.config.rate, next_at=begin)
-        deadline = begin + self.duration
+        deadline = float("inf") if self.duration is None else begin + self.duration
         for index in range(self.config.concurrency):
             thread = threading.Thread(
                 target=self._worker, args=(pacer, deadline), name=f"traffic-{index}", daemon=True
@@ -196,6 +196,10 @@ class ShopTrafficGenerator:
                 return False
         self._mark_ended()
         return True
+
+    def request_stop(self) -> None:
+        """Issue no new request (returns at once; `done` turns true when workers exit)."""
+        self._stop.set()
 
     def stop(self) -> None:
         """Stop issuing requests; requests in flight finish (bounded by the timeout)."""

@@ -89,7 +89,7 @@ def test_a_complete_experiment_parses_into_typed_models(tmp_path: Path) -> None:
     assert isinstance(fault, EdgeFault)
     assert fault.edge == "orders->payments"
     assert experiment.method.effective_duration == 20.0
-    assert experiment.method.traffic_duration == 20.0
+    assert experiment.method.traffic_duration is None  # runs until the method ends
     opens, transitions, sagas, fast, invariant = experiment.assertions
     assert isinstance(opens, BreakerAssertion)
     assert (opens.after.name, opens.after.edge, opens.within) == ("slow-payments", "start", 5.0)

@@ -265,3 +265,39 @@ def test_each_event_reaches_the_listener_as_it_happens() -> None:
 def test_malformed_edge_error_points_at_the_edge_key() -> None:
     with pytest.raises(FaultScheduleError, match=r"^test.yaml: faults\.0\.edge: expected an edge"):
         _schedule({"edge": "orders", "toxic": "partition"})
+
+
+def test_a_repeated_fault_becomes_pulses_with_its_label_and_file_index() -> None:
+    faults = _schedule(
+        {"service": "orders", "action": "pause", "start": 0, "duration": 1},
+        {
+            "label": "resets",
+            "edge": "a->b",
+            "toxic": "reset_peer",
+            "start": "2s",
+            "duration": "300ms",
+            "repeat": {"every": "600ms", "times": 3},
+        },
+    )
+    pulses = faults[1:]
+    assert [(f.start, f.end) for f in pulses] == pytest.approx([(2.0, 2.3), (2.6, 2.9), (3.2, 3.5)])
+    assert {f.label for f in pulses} == {"resets"}
+    assert [f.declared_index for f in faults] == [0, 1, 1, 1]
+    timeline = FaultScheduleExecutor(faults, FakeSystem(), clock=FakeClock()).run()
+    assert [e.action for e in timeline if e.label == "resets"] == ["apply", "remove"] * 3
+
+
+def test_pulses_longer_than_their_period_are_rejected() -> None:
+    with pytest.raises(FaultScheduleError, match=r"faults\.0: a repeated fault needs a `duration`"):
+        _schedule(
+            {"edge": "a->b", "toxic": "latency", "duration": 2, "repeat": {"every": 1, "times": 2}}
+        )
+
+
+def test_unknown_edge_in_a_repeated_fault_names_the_entry_in_the_file() -> None:
+    faults = _schedule(
+        {"edge": "a->b", "toxic": "latency", "duration": 1, "repeat": {"every": 2, "times": 3}},
+        {"edge": "x->y", "toxic": "latency"},
+    )
+    with pytest.raises(FaultScheduleError, match=r"faults\.1\.edge: unknown edge 'x->y'"):
+        check_targets(faults, edges=["a->b"], services=[])

@@ -231,3 +231,34 @@ def test_a_fault_without_duration_lasts_until_the_method_ends_then_is_rolled_bac
     assert [e.action for e in result.fault_events] == ["apply", "rollback"]
     assert system.injector.partitioned == set()
     assert result.anchors["cut.end"] <= result.anchors["end"]
+
+
+def test_fail_fast_stops_at_the_first_failure_and_skips_the_rest(tmp_path: Path) -> None:
+    system = fake_system()
+    shop = FakeShop(system, breaker_follows_faults=False)
+    experiment = _experiment(
+        tmp_path,
+        assertions=[
+            {
+                "name": "breaker opens",
+                "breaker": "orders->payments",
+                "state": "open",
+                "after": "slow-payments.start",
+                "within": "0.2s",
+            },
+            {
+                "name": "gateway answers long after",
+                "http": {"service": "gateway"},
+                "after": "end + 30s",
+                "within": "5s",
+            },
+        ],
+    )
+    result = run_experiment(
+        experiment, system, transport=shop.transport, scrape_interval=0.1, tick=0.05, fail_fast=True
+    )
+    assert result.status == "failed"
+    assert result.failed_names == ["breaker opens"]
+    assert [a.status for a in result.assertions] == ["failed", "skipped"]
+    assert result.anchors.get("end") is None
+    assert system.injector.active_toxics() == []
