@@ -119,11 +119,23 @@ class ProviderStates:
 
     async def apply(self, change: StateChange) -> dict[str, Any]:
         """Run a setup or the teardown; returns the values a setup hands back."""
+        return dict(await _maybe_await(self._dispatch(change)) or {})
+
+    def apply_sync(self, change: StateChange) -> dict[str, Any]:
+        """`apply` for synchronous setups and teardown (a WSGI service has no event loop)."""
+        result = self._dispatch(change)
+        if inspect.isawaitable(result):
+            if inspect.iscoroutine(result):
+                result.close()
+            raise TypeError(f"provider state {change.state!r} is async; use `apply`")
+        return dict(result or {})
+
+    def _dispatch(self, change: StateChange) -> Any:
+        """Call the teardown or the state's setup; its result may be awaitable."""
         if change.action == "teardown":
-            await _maybe_await(self._teardown())
-            return {}
+            return self._teardown()
         if not change.state:
-            return {}
+            return None
         state = self._states.get(change.state)
         if state is None:
             known = ", ".join(repr(n) for n in self.names) or "none"
@@ -135,8 +147,7 @@ class ProviderStates:
         except ValidationError as exc:
             detail = f"provider state {change.state!r}: {_errors(exc)}"
             raise ApiError(400, "bad_provider_state_params", detail) from exc
-        values = await _maybe_await(state.setup(params))
-        return dict(values or {})
+        return state.setup(params)
 
 
 async def _maybe_await(result: Any) -> Any:

@@ -6,7 +6,6 @@ Setups upsert, so a state can be set up again without a teardown in between.
 
 from __future__ import annotations
 
-import asyncio
 from typing import Literal
 
 from flask import Flask, Response
@@ -112,5 +111,4 @@ def add_provider_state_route(app: Flask, states: ProviderStates) -> None:
     @app.post(PROVIDER_STATES_PATH)
     def change_provider_state() -> Response:
         change = parse_body(StateChange, json_body())
-        # Setups are synchronous here; a private loop runs the shared async dispatcher.
-        return json_response(asyncio.run(states.apply(change)))
+        return json_response(states.apply_sync(change))
