@@ -9,10 +9,11 @@ partial run (`-k`, a node id, a failure) can never drop interactions from the co
 from __future__ import annotations
 
 import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from consumer_support import NewPact
 from pact import Pact
 
 CONSUMERS_DIR = Path(__file__).parent
@@ -21,8 +22,6 @@ PACTS_DIR = CONSUMERS_DIR.parent / "pacts"
 _session_dir = pytest.StashKey[Path]()
 _partial = pytest.StashKey[list[str]]()
 _outcome = pytest.StashKey[str]()
-
-NewPact = Callable[[str, str], Pact]
 
 
 def pytest_configure(config: pytest.Config) -> None:

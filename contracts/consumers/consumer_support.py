@@ -3,12 +3,12 @@ real clients pointed at a Pact mock server."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
-from pact import match
+from pact import Pact, match
 from pact.match.matcher import AbstractMatcher
 from shop.common.client import ResilientClient
 from shop.common.db import make_engine
@@ -27,6 +27,9 @@ ORDER_STATUS = r"^(pending|confirmed|cancelled)$"
 # Nothing listens here: a dependency a test does not use must never be called.
 UNUSED_URL = "http://127.0.0.1:9"
 BEARER = {"Authorization": "Bearer demo-token"}
+
+NewPact = Callable[[str, str], Pact]
+"""The `new_pact` fixture: `new_pact(consumer, provider)`, a V4 pact written at test end."""
 
 
 def timestamp(example: str = "2026-01-31T12:00:00.000000+00:00") -> AbstractMatcher[Any]:

@@ -4,9 +4,9 @@ and `GET /api/orders/{id}`, the order with its payment and its user."""
 from __future__ import annotations
 
 import pytest
-from conftest import NewPact
 from consumer_support import (
     PAYMENT_STATUS,
+    NewPact,
     error_body,
     gateway,
     idempotency_key,

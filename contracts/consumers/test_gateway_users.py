@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import NewPact
-from consumer_support import error_body, gateway, user_body
+from consumer_support import NewPact, error_body, gateway, user_body
 from pact import match
 
 pytestmark = pytest.mark.anyio

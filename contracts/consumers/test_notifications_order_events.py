@@ -13,8 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import NewPact
-from consumer_support import sku, timestamp
+from consumer_support import NewPact, sku, timestamp
 from pact import match
 from shop.notifications.app import build_app
 from shop.notifications.settings import NotificationsSettings

@@ -6,9 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from conftest import NewPact
 from consumer_support import (
     RESERVATION_STATUS,
+    NewPact,
     error_body,
     idempotency_key,
     one_of,

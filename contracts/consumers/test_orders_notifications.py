@@ -10,8 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from conftest import NewPact
-from consumer_support import orders_client, sku, timestamp
+from consumer_support import NewPact, orders_client, sku, timestamp
 from pact import match
 from shop.common.db import make_engine
 from shop.orders.clients import NotificationsClient

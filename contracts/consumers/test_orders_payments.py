@@ -6,8 +6,14 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from conftest import NewPact
-from consumer_support import PAYMENT_STATUS, error_body, idempotency_key, one_of, orders_client
+from consumer_support import (
+    PAYMENT_STATUS,
+    NewPact,
+    error_body,
+    idempotency_key,
+    one_of,
+    orders_client,
+)
 from pact import match
 from shop.orders.clients import PaymentsClient
 from shop.orders.ports import PaymentRecord, Refused

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import NewPact
-from consumer_support import orders_client
+from consumer_support import NewPact, orders_client
 from shop.orders.clients import UsersClient
 
 pytestmark = pytest.mark.anyio
