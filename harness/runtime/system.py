@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness.faults import FaultInjector
+from harness.faults import FaultInjector, UnknownEdgeError
 from harness.runtime.errors import NotStartedByHarness, ServiceUnhealthyError, UnknownServiceError
 from harness.runtime.health import HealthTarget, probe_all, wait_all_healthy
 from harness.runtime.processes import ManagedProcess, tail_lines
@@ -177,12 +177,13 @@ class RunningSystem:
         return self._record(service).url
 
     def edge(self, name: str) -> EdgeHandle:
+        """The edge `orders->payments` (spaces around the arrow are ignored)."""
         key = normalize_edge_name(name)
         try:
             return self.edges[key]
         except KeyError:
             known = ", ".join(sorted(self._state.edges)) or "(none)"
-            raise UnknownServiceError(f"unknown edge {name!r}; edges are: {known}") from None
+            raise UnknownEdgeError(f"unknown edge {name!r}; edges are: {known}") from None
 
     def _record(self, service: str) -> ServiceRecord:
         try:
