@@ -11,6 +11,7 @@ import importlib
 import typer
 
 from harness.cli import system as system_commands
+from harness.pipeline import cli as pipeline_commands
 
 __all__ = ["SUBCOMMANDS", "app", "main"]
 
@@ -22,9 +23,16 @@ app = typer.Typer(
     add_completion=False,
 )
 system_commands.register(app)
+pipeline_commands.register(app)
 
 # (command name, module holding `app: typer.Typer`)
-SUBCOMMANDS: tuple[tuple[str, str], ...] = (("toxiproxy", "harness.faultproxy.cli"),)
+SUBCOMMANDS: tuple[tuple[str, str], ...] = (
+    ("toxiproxy", "harness.faultproxy.cli"),
+    ("chaos", "harness.chaos.cli"),
+    ("load", "harness.load.cli"),
+    ("fuzz", "harness.fuzz.cli"),
+    ("contracts", "harness.contracts.cli"),
+)
 
 
 def _mount_subcommands() -> None:
