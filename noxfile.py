@@ -53,11 +53,22 @@ def tests(session: nox.Session) -> None:
 
 
 @nox.session(python=PYTHON)
+def run(session: nox.Session) -> None:
+    """The main job: `harness run` on the reference system (contracts, fuzz, chaos, load).
+
+    Extra arguments go to `harness run`, e.g. `nox -s run -- --only chaos --seed 7`.
+    """
+    _install(session)
+    session.run("harness", "run", *session.posargs, env=QUIET_ENV)
+
+
+@nox.session(python=PYTHON)
 def ci(session: nox.Session) -> None:
-    """What CI runs: lint, typecheck, tests."""
+    """What CI runs: lint, typecheck, tests, then the main job."""
     session.notify("lint")
     session.notify("typecheck")
     session.notify("tests")
+    session.notify("run")
 
 
 if os.environ.get("CI"):
