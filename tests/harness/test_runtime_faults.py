@@ -20,7 +20,7 @@ from harness.topology import Topology, parse_topology
 
 pytestmark = [pytest.mark.integration, needs_fault_proxy]
 
-LATENCY_MS = 1500
+LATENCY_MS = 2000  # far above any local call, even on a busy machine
 
 
 @pytest.fixture(scope="module")
