@@ -45,6 +45,23 @@ _NOT_FOUND: dict[int | str, dict[str, Any]] = {
     404: {"model": ErrorBody, "description": "Not found"}
 }
 
+# OpenAPI links: what a client (and schemathesis' stateful phase) can do with an answer.
+_USER_LINKS = {
+    "GetUser": {"operationId": "get_user", "parameters": {"user_id": "$response.body#/id"}}
+}
+_ORDER_LINKS = {
+    "GetOrderView": {
+        "operationId": "get_order_view",
+        "parameters": {"order_id": "$response.body#/id"},
+    }
+}
+_FAILED_ORDER_LINKS = {
+    "GetOrderView": {
+        "operationId": "get_order_view",
+        "parameters": {"order_id": "$response.body#/order/id"},
+    }
+}
+
 Id = Annotated[int, Path(ge=1, le=MAX_DB_INT)]
 Sku = Annotated[str, Path(pattern=r"^SKU-[0-9]{1,32}$")]
 
@@ -74,7 +91,10 @@ def build_router(*, clients: Mapping[str, ResilientClient], require: Authorizer)
         "/users",
         status_code=201,
         response_model=User,
-        responses={409: {"model": ErrorBody, "description": "Email taken"}},
+        responses={
+            201: {"description": "Created", "links": _USER_LINKS},
+            409: {"model": ErrorBody, "description": "Email taken"},
+        },
         operation_id="create_user",
     )
     async def create_user(
@@ -112,16 +132,22 @@ def build_router(*, clients: Mapping[str, ResilientClient], require: Authorizer)
         status_code=201,
         response_model=OrderOut,
         responses={
-            200: {"model": OrderOut, "description": "A replay of this Idempotency-Key"},
+            201: {"description": "Placed: the saga completed", "links": _ORDER_LINKS},
+            200: {
+                "model": OrderOut,
+                "description": "A replay of this Idempotency-Key",
+                "links": _ORDER_LINKS,
+            },
             **{
-                code: {"model": OrderError, "description": text}
+                code: {"model": OrderError, "description": text, "links": _FAILED_ORDER_LINKS}
                 for code, text in (
                     (402, "Card declined; the order is cancelled"),
-                    (409, "Stock short, or the key was reused"),
-                    (422, "Invalid request, unknown user or product"),
-                    (502, "A service gave an unexpected answer"),
+                    (409, "Stock short (order cancelled), or the key was reused"),
+                    (503, "A service is unavailable; a placed order is cancelled"),
                 )
             },
+            422: {"model": OrderError, "description": "Invalid request, unknown user or product"},
+            502: {"model": OrderError, "description": "A service gave an unexpected answer"},
         },
         operation_id="place_order",
     )

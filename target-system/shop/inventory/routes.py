@@ -31,6 +31,17 @@ Offset = Annotated[NonNegativeDbInt, Query()]
 
 RESERVATION_NOT_FOUND = error_responses({404: "No reservation with this id"})
 
+# OpenAPI links: what a client (and schemathesis' stateful phase) can do next.
+PRODUCT_LINKS = {
+    "GetProduct": {"operationId": "get_product", "parameters": {"sku": "$response.body#/sku"}},
+}
+_RESERVATION_ID = {"reservation_id": "$response.body#/id"}
+RESERVATION_LINKS = {
+    "GetReservation": {"operationId": "get_reservation", "parameters": _RESERVATION_ID},
+    "ConfirmReservation": {"operationId": "confirm_reservation", "parameters": _RESERVATION_ID},
+    "CancelReservation": {"operationId": "cancel_reservation", "parameters": _RESERVATION_ID},
+}
+
 
 def build_router(engine: Engine) -> APIRouter:
     router = APIRouter()
@@ -44,7 +55,11 @@ def _add_product_routes(router: APIRouter, engine: Engine) -> None:
         "/products",
         status_code=201,
         tags=["products"],
-        responses=error_responses({409: "A product with this sku exists"}),
+        responses={
+            201: {"description": "Created", "links": PRODUCT_LINKS},
+            **error_responses({409: "A product with this sku exists"}),
+        },
+        operation_id="create_product",
     )
     def create_product(body: ProductCreate) -> Product:
         row = ProductRow(
@@ -57,7 +72,7 @@ def _add_product_routes(router: APIRouter, engine: Engine) -> None:
             raise Conflict(f"product {body.sku} exists", error="duplicate_sku") from exc
         return Product.model_validate(row)
 
-    @router.get("/products", tags=["products"])
+    @router.get("/products", tags=["products"], operation_id="list_products")
     def list_products(limit: Limit = 100, offset: Offset = 0) -> ProductPage:
         with session_scope(engine) as session:
             total = session.scalar(select(func.count()).select_from(ProductRow)) or 0
@@ -70,6 +85,7 @@ def _add_product_routes(router: APIRouter, engine: Engine) -> None:
         "/products/{sku}",
         tags=["products"],
         responses=error_responses({404: "No product with this sku"}),
+        operation_id="get_product",
     )
     def get_product(sku: Sku) -> Product:
         with session_scope(engine) as session:
@@ -86,9 +102,11 @@ def _add_reservation_routes(router: APIRouter, engine: Engine) -> None:
         response_model=Reservation,
         tags=["reservations"],
         responses={
+            201: {"description": "Reserved", "links": RESERVATION_LINKS},
             200: {
                 "model": Reservation,
                 "description": "Replay: the reservation made with this key",
+                "links": RESERVATION_LINKS,
             },
             **error_responses(
                 {
@@ -97,6 +115,7 @@ def _add_reservation_routes(router: APIRouter, engine: Engine) -> None:
                 }
             ),
         },
+        operation_id="create_reservation",
     )
     def create_reservation(
         body: ReservationCreate, idempotency_key: Annotated[IdempotencyKey, Header()]
@@ -113,6 +132,7 @@ def _add_reservation_routes(router: APIRouter, engine: Engine) -> None:
         responses=error_responses(
             {404: "No reservation with this id", 409: "The reservation was cancelled"}
         ),
+        operation_id="confirm_reservation",
     )
     def confirm_reservation(reservation_id: DbId) -> Reservation:
         return stock.confirm(engine, reservation_id)
@@ -123,12 +143,16 @@ def _add_reservation_routes(router: APIRouter, engine: Engine) -> None:
         responses=error_responses(
             {404: "No reservation with this id", 409: "The reservation was confirmed"}
         ),
+        operation_id="cancel_reservation",
     )
     def cancel_reservation(reservation_id: DbId) -> Reservation:
         return stock.cancel(engine, reservation_id)
 
     @router.get(
-        "/reservations/{reservation_id}", tags=["reservations"], responses=RESERVATION_NOT_FOUND
+        "/reservations/{reservation_id}",
+        tags=["reservations"],
+        responses=RESERVATION_NOT_FOUND,
+        operation_id="get_reservation",
     )
     def get_reservation(reservation_id: DbId) -> Reservation:
         with session_scope(engine) as session:
@@ -137,7 +161,7 @@ def _add_reservation_routes(router: APIRouter, engine: Engine) -> None:
                 raise NotFound(f"reservation {reservation_id} not found")
             return Reservation.model_validate(row)
 
-    @router.get("/reservations", tags=["reservations"])
+    @router.get("/reservations", tags=["reservations"], operation_id="list_reservations")
     def list_reservations(
         order_id: Annotated[DbId | None, Query()] = None, limit: Limit = 100, offset: Offset = 0
     ) -> ReservationPage:
