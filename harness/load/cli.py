@@ -67,6 +67,11 @@ def run_command(
     except LoadRunError as exc:
         console.print(f"[bold red]load run failed:[/] {exc}")
         raise typer.Exit(EXIT_RUN_ERROR) from exc
+    except KeyboardInterrupt:
+        # Everything was already torn down on the way out (faults rolled back, Locust and
+        # the system stopped); no report is written for a run cut short.
+        console.print("[yellow]interrupted[/]: faults rolled back, Locust and the system stopped")
+        raise typer.Exit(130) from None
     except ValueError as exc:  # ProfileError, TopologyError, FaultScheduleError: bad input
         console.print(f"[bold red]error:[/] {exc}")
         raise typer.Exit(EXIT_BAD_INPUT) from exc

@@ -61,6 +61,7 @@ EXIT_RUN_ERROR = 3  # the run itself broke (Locust did not start or left no resu
 START_TIMEOUT_S = 90.0
 # Beyond the profile's duration: Locust's shutdown, the workers' last reports.
 FINISH_GRACE_S = 60.0
+WORKER_REPORT_INTERVAL_S = 3.0  # Locust's WORKER_REPORT_INTERVAL
 TIMELINE_FILE = "timeline.json"
 LOCUST_RESULT_FILE = "locust-result.json"
 # What is kept of the metrics timeline next to the report (all of it would be megabytes).
@@ -215,6 +216,9 @@ def run_load(
         master_bind_host=master_bind_host,
         master_port=master_port,
         extra_env=service_url_env(system),
+        # Workers report to the master every 3 s; finer ticks would alternate between
+        # three seconds of requests and none.
+        interval=WORKER_REPORT_INTERVAL_S if workers + remote_workers else 1.0,
     )
     run = _Run(profile, system, launch, console)
     run.execute()
