@@ -1,0 +1,54 @@
+"""Schemathesis fuzzing of every service of a topology: seeded, stateful through OpenAPI
+links, fault-aware, with a one-line reproduction for every failure.
+
+    from harness.fuzz import FuzzOptions, run_fuzz
+
+    result = run_fuzz(Path("target-system/system.toml"), options=FuzzOptions(max_examples=25))
+    result.passed, result.figures, result.report_path, result.junit_path
+
+`harness fuzz` (harness/fuzz/cli.py) is the command-line face of `run_fuzz`. The checks the
+harness adds to schemathesis' own live in `harness.fuzz.checks`.
+"""
+
+from harness.fuzz.checks import dependency_outage_answer, error_body_shape, keyed_replay
+from harness.fuzz.config import (
+    ALL_PHASES,
+    FuzzConfigError,
+    PassSettings,
+    build_config,
+    fault_checks,
+    standard_checks,
+)
+from harness.fuzz.engine import SchemaLoadError, load_app_schema, load_url_schema, run_pass
+from harness.fuzz.options import DEFAULT_MAX_EXAMPLES, DEFAULT_SEED, FuzzOptions
+from harness.fuzz.report import figures_line, print_summary
+from harness.fuzz.results import FailureReport, FuzzFigures, FuzzResult, PassResult
+from harness.fuzz.runner import FuzzRunError, fuzz_system, run_fuzz
+
+__all__ = [
+    "ALL_PHASES",
+    "DEFAULT_MAX_EXAMPLES",
+    "DEFAULT_SEED",
+    "FailureReport",
+    "FuzzConfigError",
+    "FuzzFigures",
+    "FuzzOptions",
+    "FuzzResult",
+    "FuzzRunError",
+    "PassResult",
+    "PassSettings",
+    "SchemaLoadError",
+    "build_config",
+    "dependency_outage_answer",
+    "error_body_shape",
+    "fault_checks",
+    "figures_line",
+    "fuzz_system",
+    "keyed_replay",
+    "load_app_schema",
+    "load_url_schema",
+    "print_summary",
+    "run_fuzz",
+    "run_pass",
+    "standard_checks",
+]

@@ -1,0 +1,146 @@
+"""`harness fuzz`: schemathesis over every service of a topology that has an OpenAPI document.
+
+    harness fuzz [--topology FILE] [--seed N] [--max-examples N] [--junit FILE]
+                 [--service NAME]... [--config schemathesis.toml] [--no-faults]
+
+Exit codes: 0 no failure; 1 a check failed or a pass could not complete; 2 bad input
+(topology, config, options), nothing was fuzzed; 3 the system did not start.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from harness.fuzz.config import ALL_PHASES
+from harness.fuzz.options import DEFAULT_MAX_EXAMPLES, DEFAULT_SEED, FuzzOptions
+from harness.fuzz.report import print_summary
+
+__all__ = ["DEFAULT_TOPOLOGY", "EXIT_BAD_INPUT", "EXIT_FAILED", "EXIT_RUN_ERROR", "app"]
+
+DEFAULT_TOPOLOGY = Path("target-system/system.toml")
+EXIT_FAILED = 1
+EXIT_BAD_INPUT = 2
+EXIT_RUN_ERROR = 3
+
+app = typer.Typer(
+    name="fuzz",
+    help="Fuzz every service's OpenAPI document with schemathesis (seeded, fault-aware).",
+    add_completion=False,
+)
+
+
+def _topology_path(option: Path | None) -> Path:
+    if option is not None:
+        return option
+    env = os.environ.get("HARNESS_TOPOLOGY")
+    return Path(env) if env else DEFAULT_TOPOLOGY
+
+
+def _openapi_paths(values: list[str]) -> dict[str, str]:
+    paths: dict[str, str] = {}
+    for value in values:
+        service, sep, path = value.partition("=")
+        if not sep or not service or not path:
+            raise typer.BadParameter(
+                f"expected SERVICE=/path, got {value!r}", param_hint="--openapi-path"
+            )
+        paths[service.strip()] = path.strip()
+    return paths
+
+
+def _phases(value: str | None) -> tuple[str, ...]:
+    if value is None:
+        return ALL_PHASES
+    phases = tuple(part.strip() for part in value.split(",") if part.strip())
+    unknown = [phase for phase in phases if phase not in ALL_PHASES]
+    if unknown or not phases:
+        raise typer.BadParameter(
+            f"expected a comma-separated subset of {','.join(ALL_PHASES)}, got {value!r}",
+            param_hint="--phases",
+        )
+    return phases
+
+
+@app.callback(invoke_without_command=True)
+def fuzz(
+    topology: Annotated[
+        Path | None,
+        typer.Option(
+            help="system.toml to start ($HARNESS_TOPOLOGY, else target-system/system.toml)"
+        ),
+    ] = None,
+    seed: Annotated[int, typer.Option(help="seed of every pass (same seed, same requests)")] = (
+        DEFAULT_SEED
+    ),
+    max_examples: Annotated[
+        int, typer.Option(min=1, help="generated examples per operation (fuzzing, stateful)")
+    ] = DEFAULT_MAX_EXAMPLES,
+    junit: Annotated[
+        Path | None, typer.Option(help="JUnit XML output (default: <out>/junit.xml)")
+    ] = None,
+    service: Annotated[
+        list[str] | None, typer.Option(help="fuzz only this service (repeatable)")
+    ] = None,
+    config: Annotated[
+        Path | None,
+        typer.Option(help="schemathesis.toml with per-API settings (auth, expected statuses)"),
+    ] = None,
+    openapi_path: Annotated[
+        list[str] | None,
+        typer.Option(help="SERVICE=/path of a document not at /openapi.json (repeatable)"),
+    ] = None,
+    phases: Annotated[
+        str | None,
+        typer.Option(help=f"phases of the ordinary pass (default {','.join(ALL_PHASES)})"),
+    ] = None,
+    faults: Annotated[
+        bool, typer.Option("--faults/--no-faults", help="a pass per edge, that edge partitioned")
+    ] = True,
+    fault_max_examples: Annotated[
+        int | None, typer.Option(min=1, help="budget of a fault pass (default: max-examples/3)")
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="where report.json and junit.xml go (runs/fuzz/<time>)")
+    ] = None,
+    backend: Annotated[str, typer.Option(help="runtime backend: process or attach")] = "process",
+) -> None:
+    """Start the system, fuzz each service (then each again with each dependency cut),
+    print the figures and every failure with the command that reproduces it."""
+    from harness.fuzz.runner import FuzzRunError, run_fuzz
+    from harness.runtime import HarnessRuntimeError
+    from harness.topology import TopologyError
+
+    console = Console(stderr=True)
+    try:
+        options = FuzzOptions(
+            seed=seed,
+            max_examples=max_examples,
+            services=service or None,
+            phases=_phases(phases),
+            fault_passes=faults,
+            fault_max_examples=fault_max_examples,
+            openapi_paths=_openapi_paths(openapi_path or []),
+            schemathesis_config=config,
+            out_dir=out,
+            junit_path=junit,
+        )
+        result = run_fuzz(
+            _topology_path(topology), options=options, backend=backend, console=console
+        )
+    except typer.BadParameter:
+        raise
+    except (FuzzRunError, TopologyError, ValueError) as exc:
+        console.print(f"error: {exc}", style="red", highlight=False, markup=False)
+        raise typer.Exit(EXIT_BAD_INPUT) from None
+    except HarnessRuntimeError as exc:
+        console.print(
+            f"the system did not start: {exc}", style="red", highlight=False, markup=False
+        )
+        raise typer.Exit(EXIT_RUN_ERROR) from None
+    print_summary(result, console=Console())
+    raise typer.Exit(0 if result.passed else EXIT_FAILED)

@@ -1,0 +1,99 @@
+"""JUnit XML for CI: one test suite per pass, one test case per operation.
+
+An operation's failures become its `<failure>` (with the reproduction commands); an
+operation that never got an answer is `<skipped>`; problems that stopped part of a pass
+(schema or network errors) are an `<error>` test case named `schemathesis`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from pathlib import Path
+from xml.etree import ElementTree
+
+from harness.fuzz.results import FailureReport, FuzzResult, PassResult
+
+__all__ = ["render_junit", "write_junit"]
+
+# Characters XML 1.0 cannot carry, even escaped.
+_ILLEGAL_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def _clean(text: str) -> str:
+    return _ILLEGAL_XML.sub("\N{REPLACEMENT CHARACTER}", text)
+
+
+def failure_text(failure: FailureReport) -> str:
+    lines = [f"[{failure.code}] {failure.title} ({failure.check}, {failure.phase} phase)", ""]
+    lines.append(failure.message)
+    lines += ["", "reproduce:"]
+    lines += [f"  {step}" for step in failure.steps]
+    lines.append(f"  {failure.reproduce}")
+    if failure.rerun:
+        lines += ["rerun:", f"  {failure.rerun}"]
+    return _clean("\n".join(lines))
+
+
+def _suite(outcome: PassResult) -> ElementTree.Element:
+    suite = ElementTree.Element("testsuite", name=f"{outcome.service} ({outcome.name})")
+    failures_by_operation: dict[str, list[FailureReport]] = defaultdict(list)
+    for failure in outcome.failures:
+        failures_by_operation[failure.operation].append(failure)
+    operations = list(dict.fromkeys([*outcome.operations, *failures_by_operation]))
+    share = outcome.duration / max(len(operations), 1)
+    counts = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
+    for operation in operations:
+        case = ElementTree.SubElement(
+            suite, "testcase", classname=outcome.service, name=operation, time=f"{share:.3f}"
+        )
+        counts["tests"] += 1
+        found = failures_by_operation.get(operation)
+        if found:
+            counts["failures"] += 1
+            element = ElementTree.SubElement(
+                case, "failure", message=_clean(", ".join(f.title for f in found))
+            )
+            element.text = "\n\n".join(failure_text(f) for f in found)
+        elif operation not in outcome.covered:
+            counts["skipped"] += 1
+            ElementTree.SubElement(case, "skipped", message="no request got an answer")
+    if outcome.skipped is not None:
+        case = ElementTree.SubElement(suite, "testcase", classname=outcome.service, name="document")
+        ElementTree.SubElement(case, "skipped", message=_clean(outcome.skipped))
+        counts["tests"] += 1
+        counts["skipped"] += 1
+    if outcome.errors:
+        case = ElementTree.SubElement(
+            suite, "testcase", classname=outcome.service, name="schemathesis"
+        )
+        error = ElementTree.SubElement(case, "error", message="the run could not complete")
+        error.text = _clean("\n\n".join(outcome.errors))
+        counts["tests"] += 1
+        counts["errors"] += 1
+    for key, value in counts.items():
+        suite.set(key, str(value))
+    suite.set("time", f"{outcome.duration:.3f}")
+    return suite
+
+
+def render_junit(result: FuzzResult) -> str:
+    """The JUnit XML document of `result`."""
+    root = ElementTree.Element("testsuites", name="harness fuzz")
+    totals = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
+    for outcome in result.passes:
+        suite = _suite(outcome)
+        root.append(suite)
+        for key in totals:
+            totals[key] += int(suite.get(key, "0"))
+    for key, value in totals.items():
+        root.set(key, str(value))
+    root.set("time", f"{result.duration:.3f}")
+    ElementTree.indent(root)
+    return ElementTree.tostring(root, encoding="unicode", xml_declaration=True) + "\n"
+
+
+def write_junit(result: FuzzResult, path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(render_junit(result), encoding="utf-8")
+    return path

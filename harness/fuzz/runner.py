@@ -1,0 +1,246 @@
+"""`run_fuzz`: fuzz every service of a topology that serves an OpenAPI document.
+
+For a running system (started here, or handed in by the caller):
+
+1. each selected service, callees before callers, gets an ordinary pass: every phase,
+   every built-in check plus the harness's (`error_body_shape`, `keyed_replay`);
+2. then, for every edge `service -> dependency`, the service gets a fault pass with that
+   edge partitioned through its fault proxy (`dependency_outage_answer` on);
+3. report.json and junit.xml are written, and a `FuzzResult` comes back.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from rich.console import Console
+
+from harness.fuzz.config import (
+    FuzzConfigError,
+    PassSettings,
+    build_config,
+    fault_checks,
+    standard_checks,
+)
+from harness.fuzz.discovery import DocumentProbe, dependency_order, probe_document
+from harness.fuzz.engine import SchemaLoadError, load_url_schema, run_pass
+from harness.fuzz.junit import write_junit
+from harness.fuzz.options import FuzzOptions
+from harness.fuzz.report import write_json_report
+from harness.fuzz.results import FuzzResult, PassResult
+from harness.topology import Topology, load_topology
+
+if TYPE_CHECKING:
+    from harness.runtime import RunningSystem
+
+__all__ = ["FUZZ_PASS", "FuzzRunError", "fuzz_system", "run_fuzz"]
+
+FUZZ_PASS = "fuzz"
+DEFAULT_RUNS_DIR = Path("runs/fuzz")
+
+
+class FuzzRunError(ValueError):
+    """Bad input for a fuzzing run (unknown service, unusable config); nothing was fuzzed."""
+
+
+def run_fuzz(
+    topology: Topology | Path,
+    *,
+    options: FuzzOptions | None = None,
+    system: RunningSystem | None = None,
+    backend: str = "process",
+    console: Console | None = None,
+) -> FuzzResult:
+    """Fuzz `topology`'s services; returns the result (see `FuzzResult.passed`, `.figures`,
+    `.report_path`, `.junit_path`).
+
+    Keyword-only: `options` (FuzzOptions()), `system` (None: the topology is started with
+    `backend` and stopped at the end; else that running system is used and left running),
+    `backend` ("process" or "attach"), `console` (progress and notes; default stderr).
+    Raises `FuzzRunError` (or `TopologyError`) on bad input, before anything runs.
+    """
+    options = options or FuzzOptions()
+    console = console or Console(stderr=True)
+    if not isinstance(topology, Topology):
+        topology = load_topology(topology)
+    _check_inputs(topology, options)
+    if system is not None:
+        return fuzz_system(system, options=options, console=console)
+    from harness.runtime import start_system
+
+    console.print(f"starting {topology.system.name} ({len(topology.services)} services)")
+    with start_system(topology, backend=backend) as started:
+        return fuzz_system(started, options=options, console=console)
+
+
+def _check_inputs(topology: Topology, options: FuzzOptions) -> None:
+    known = set(topology.services)
+    unknown = sorted(set(options.services or ()) - known)
+    if unknown:
+        raise FuzzRunError(
+            f"unknown service(s) {', '.join(unknown)}; the topology has {', '.join(sorted(known))}"
+        )
+    unknown = sorted(set(options.openapi_paths) - known)
+    if unknown:
+        raise FuzzRunError(f"--openapi-path names unknown service(s) {', '.join(unknown)}")
+    # A broken config file must stop the run before the system starts.
+    try:
+        build_config(_settings(options, checks={}), base_file=options.schemathesis_config)
+    except FuzzConfigError as exc:
+        raise FuzzRunError(str(exc)) from None
+
+
+def fuzz_system(
+    system: RunningSystem, *, options: FuzzOptions, console: Console | None = None
+) -> FuzzResult:
+    """Fuzz a running system (see the module doc); the system is left as it was found."""
+    console = console or Console(stderr=True)
+    topology = system.topology
+    started = time.monotonic()
+    result = FuzzResult(
+        passes=[],
+        seed=options.seed,
+        max_examples=options.max_examples,
+        rerun=options.rerun_command(topology=topology.path),
+    )
+    documents: dict[str, DocumentProbe] = {}
+    for service in dependency_order(topology, options.services):
+        probe = probe_document(service, system.url(service), path=options.openapi_path(service))
+        documents[service] = probe
+        if not probe.found:
+            result.passes.append(_skipped(service, probe, explicit=bool(options.services)))
+            continue
+        with _progress(console, f"fuzzing {service}") as progress:
+            result.passes.append(_pass(probe, system, options, name=FUZZ_PASS, progress=progress))
+        _note(console, result.passes[-1])
+    if options.fault_passes:
+        for service, probe in documents.items():
+            if probe.found:
+                for edge in topology.dependencies(service):
+                    result.passes.append(_fault_pass(probe, system, options, edge.name, console))
+    result.duration = time.monotonic() - started
+    _write_reports(result, options)
+    return result
+
+
+def _settings(
+    options: FuzzOptions, *, checks: dict[str, object], **overrides: object
+) -> PassSettings:
+    values: dict[str, object] = {
+        "seed": options.seed,
+        "max_examples": options.max_examples,
+        "phases": tuple(options.phases),
+        "checks": checks,
+        **overrides,
+    }
+    return PassSettings(**values)  # type: ignore[arg-type]
+
+
+def _pass(
+    probe: DocumentProbe,
+    system: RunningSystem,
+    options: FuzzOptions,
+    *,
+    name: str,
+    checks: dict[str, object] | None = None,
+    progress: Callable[[str], None] | None = None,
+    **overrides: object,
+) -> PassResult:
+    settings = _settings(
+        options,
+        checks=checks or standard_checks(idempotency_header=options.idempotency_header),
+        base_url=system.url(probe.service),
+        **overrides,
+    )
+    rerun = options.rerun_command(topology=system.topology.path, service=probe.service)
+    try:
+        config = build_config(settings, base_file=options.schemathesis_config)
+        schema = load_url_schema(probe.url, config=config)
+    except (FuzzConfigError, SchemaLoadError) as exc:
+        failed = PassResult(service=probe.service, name=name)
+        failed.errors.append(str(exc))
+        return failed
+    return run_pass(schema, service=probe.service, name=name, rerun=rerun, progress=progress)
+
+
+def _fault_pass(
+    probe: DocumentProbe,
+    system: RunningSystem,
+    options: FuzzOptions,
+    edge: str,
+    console: Console,
+) -> PassResult:
+    from harness.faults import FaultProxyError
+
+    name = f"partition {edge}"
+    checks = fault_checks(
+        edge=edge,
+        idempotency_header=options.idempotency_header,
+        outage_statuses=tuple(options.outage_statuses),
+    )
+    try:
+        with system.faults.partitioned(edge), _progress(console, f"{name}: fuzzing") as progress:
+            outcome = _pass(
+                probe,
+                system,
+                options,
+                name=name,
+                checks=checks,
+                progress=progress,
+                max_examples=options.fault_budget,
+                phases=("fuzzing",),
+            )
+    except FaultProxyError as exc:
+        outcome = PassResult(service=probe.service, name=name, skipped=f"cannot partition: {exc}")
+    _note(console, outcome)
+    return outcome
+
+
+def _skipped(service: str, probe: DocumentProbe, *, explicit: bool) -> PassResult:
+    outcome = PassResult(
+        service=service,
+        name=FUZZ_PASS,
+        skipped=f"no OpenAPI document at {probe.url} ({probe.reason})",
+    )
+    if explicit:  # asked for by name: not finding its document is an error
+        outcome.skipped = None
+        outcome.errors.append(f"no OpenAPI document at {probe.url}: {probe.reason}")
+    return outcome
+
+
+@contextmanager
+def _progress(console: Console, title: str) -> Iterator[Callable[[str], None]]:
+    if not console.is_terminal:
+        with nullcontext():
+            yield lambda _label: None
+        return
+    with console.status(title) as status:
+        yield lambda label: status.update(f"{title}: {label}")
+
+
+def _note(console: Console, outcome: PassResult) -> None:
+    if outcome.skipped is not None:
+        console.print(f"  {outcome.service} ({outcome.name}): skipped, {outcome.skipped}")
+        return
+    figures = outcome.figures
+    mark = "[green]ok[/]" if outcome.passed else "[red]FAILED[/]"
+    console.print(
+        f"  {mark} {outcome.service} ({outcome.name}): {figures.operations_covered}/"
+        f"{figures.operations_total} operations, {figures.cases} cases, {figures.checks} checks, "
+        f"{figures.failures} failures, {outcome.duration:.1f}s",
+        highlight=False,
+    )
+
+
+def _write_reports(result: FuzzResult, options: FuzzOptions) -> None:
+    out_dir = options.out_dir or DEFAULT_RUNS_DIR / datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    result.junit_path = options.junit_path or out_dir / "junit.xml"
+    result.report_path = out_dir / "report.json"
+    write_junit(result, result.junit_path)
+    write_json_report(result, result.report_path)
