@@ -96,3 +96,34 @@ def bench_faultproxy(session: nox.Session) -> None:
     """Fault proxy vs direct (wrk + nginx-light): req/s, p50/p99, and a 100 ms latency toxic."""
     _install(session)
     session.run("python", "bench/faultproxy_bench.py", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def contracts(session: nox.Session) -> None:
+    """Consumer Pact tests (they write contracts/pacts), then every provider of the reference
+    shop, started for real in test mode, verified against them; prints the edges covered.
+
+    With PACT_BROKER_URL set: publish the pacts (git sha and branch), verify from the broker
+    (results published), then can-i-deploy for every service.
+    """
+    _install(session)
+    session.run("pytest", "contracts/consumers", "-p", "no:cacheprovider", env=QUIET_ENV)
+    contracts_cli = ("python", "-m", "harness.contracts")
+    broker = bool(os.environ.get("PACT_BROKER_URL"))
+    if broker:
+        session.run(*contracts_cli, "publish", "--pacts", "contracts/pacts", env=QUIET_ENV)
+    session.run(
+        *contracts_cli,
+        "verify",
+        "--topology",
+        "target-system/system.toml",
+        "--pacts",
+        "contracts/pacts",
+        "--require-all-edges",
+        "--out",
+        "runs/contracts",
+        env=QUIET_ENV,
+    )
+    if broker:
+        for service in ("gateway", "orders", "notifications", "users", "inventory", "payments"):
+            session.run(*contracts_cli, "can-i-deploy", "--pacticipant", service, env=QUIET_ENV)
