@@ -182,7 +182,12 @@ def standin_broker() -> Iterator[BrokerState]:
     state = BrokerState()
     server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(state))
     state.url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, name="standin-broker", daemon=True)
+    thread = threading.Thread(
+        target=server.serve_forever,
+        kwargs={"poll_interval": 0.05},  # shutdown() waits up to one poll
+        name="standin-broker",
+        daemon=True,
+    )
     thread.start()
     try:
         yield state
