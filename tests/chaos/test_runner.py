@@ -262,3 +262,50 @@ def test_fail_fast_stops_at_the_first_failure_and_skips_the_rest(tmp_path: Path)
     assert [a.status for a in result.assertions] == ["failed", "skipped"]
     assert result.anchors.get("end") is None
     assert system.injector.active_toxics() == []
+
+
+def test_the_live_view_shows_faults_breakers_traffic_and_assertions(tmp_path: Path) -> None:
+    import io
+
+    from rich.console import Console
+
+    system = fake_system()
+    shop = FakeShop(system)
+    screen = io.StringIO()
+    console = Console(file=screen, force_terminal=True, width=160, color_system=None)
+    result = run_experiment(
+        _experiment(tmp_path),
+        system,
+        transport=shop.transport,
+        scrape_interval=0.1,
+        tick=0.05,
+        console=console,
+        live=True,
+    )
+    assert result.passed, result.summary()
+    shown = screen.getvalue()
+    assert "breaker opens within 5 s of the fault" in shown
+    assert "orders->payments=" in shown
+    assert "place_order" in shown
+    assert "passed" in shown
+
+
+def test_plain_lines_replace_the_live_view_off_a_terminal(tmp_path: Path) -> None:
+    import io
+
+    from rich.console import Console
+
+    system = fake_system()
+    screen = io.StringIO()
+    console = Console(file=screen, width=200, color_system=None)
+    run_experiment(
+        _experiment(tmp_path, assertions=[]),
+        system,
+        transport=FakeShop(system).transport,
+        scrape_interval=0.1,
+        tick=0.05,
+        console=console,
+    )
+    lines = screen.getvalue().splitlines()
+    assert any("fault" in line and "applied" in line for line in lines)
+    assert any("verdict" in line and "PASSED" in line for line in lines)
