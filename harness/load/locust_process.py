@@ -18,6 +18,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
+from typing import IO
 
 from harness.load.profile import LoadProfile
 
@@ -120,7 +121,7 @@ class LocustProcesses:
         self.port = launch.master_port or (
             free_port(launch.master_bind_host) if launch.distributed else 0
         )
-        self._logs: list[object] = []
+        self._logs: list[IO[bytes]] = []
 
     @property
     def pids(self) -> list[int]:
@@ -185,7 +186,7 @@ class LocustProcesses:
                 _signal(process, signal.SIGKILL)
                 process.wait(timeout=5)
         for log in self._logs:
-            log.close()  # type: ignore[attr-defined]
+            log.close()
         self._logs.clear()
 
     def tail(self, lines: int = 20) -> str:

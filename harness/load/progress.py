@@ -11,7 +11,7 @@ from pathlib import Path
 from types import TracebackType
 
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from harness.load.results import HistoryTick, percentile
 from harness.timeline import BREAKER_STATE_METRIC, BREAKER_STATE_NAMES, Timeline
@@ -54,7 +54,7 @@ class LoadProgress:
         self._last_text = 0.0
         self._recent: list[HistoryTick] = []
         self._progress: Progress | None = None
-        self._task: int | None = None
+        self._task: TaskID | None = None
 
     def __enter__(self) -> LoadProgress:
         if self.console.is_terminal:
@@ -92,7 +92,7 @@ class LoadProgress:
         status = self._status(faults, timeline)
         if self._progress is not None and self._task is not None:
             completed = min(elapsed, self.total_s)
-            self._progress.update(self._task, completed=completed, description=status)  # type: ignore[arg-type]
+            self._progress.update(self._task, completed=completed, description=status)
         elif time.monotonic() - self._last_text >= self._text_every:
             self._last_text = time.monotonic()
             self.console.log(f"{self.title}: {elapsed:5.0f}s/{self.total_s:.0f}s {status}")

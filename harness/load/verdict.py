@@ -17,6 +17,7 @@ from harness.load.results import TOTAL, LocustResult
 __all__ = ["Check", "evaluate_slos"]
 
 CheckKind = Literal["slo", "assertion", "invariant", "run"]
+Comparison = Literal["<=", ">="]
 
 
 class Check(BaseModel):
@@ -31,7 +32,7 @@ class Check(BaseModel):
     observed: float | None = None
     limit: float | None = None
     unit: str = ""
-    comparison: Literal["<=", ">="] | None = None
+    comparison: Comparison | None = None
 
     @property
     def miss(self) -> float | None:
@@ -47,8 +48,8 @@ class Check(BaseModel):
         return self.miss / self.limit
 
 
-# (objective field, label, percentile or None, unit, comparison)
-_OBJECTIVES: tuple[tuple[str, str, str], ...] = (
+# (RequestSLO field, label in check names, how the observed figure must compare)
+_OBJECTIVES: tuple[tuple[str, str, Comparison], ...] = (
     ("p50_ms", "p50", "<="),
     ("p95_ms", "p95", "<="),
     ("p99_ms", "p99", "<="),
@@ -79,7 +80,7 @@ def evaluate_slos(slos: dict[str, RequestSLO], result: LocustResult) -> list[Che
                         passed=False,
                         limit=float(limit),
                         unit=_UNITS.get(field, ""),
-                        comparison=comparison,  # type: ignore[arg-type]
+                        comparison=comparison,
                         detail=f"no requests named {selector!r} were made; "
                         f"known: {', '.join(r.key for r in result.requests) or 'none'}",
                     )
@@ -97,7 +98,9 @@ def evaluate_slos(slos: dict[str, RequestSLO], result: LocustResult) -> list[Che
     return checks
 
 
-def _compare(name: str, observed: float | None, limit: float, field: str, comparison: str) -> Check:
+def _compare(
+    name: str, observed: float | None, limit: float, field: str, comparison: Comparison
+) -> Check:
     unit = _UNITS.get(field, "")
     value = 0.0 if observed is None else observed
     passed = value <= limit if comparison == "<=" else value >= limit
@@ -121,7 +124,7 @@ def _compare(name: str, observed: float | None, limit: float, field: str, compar
         observed=value,
         limit=limit,
         unit=unit,
-        comparison=comparison,  # type: ignore[arg-type]
+        comparison=comparison,
     )
 
 
