@@ -11,7 +11,7 @@ Locust itself is never imported here (it monkey-patches the process with gevent)
 """
 
 from harness.load.profile import LoadProfile, ProfileError, load_profile, parse_profile
-from harness.load.runner import LoadRunError, run_load, run_profile
+from harness.load.runner import LoadRunError, render_saved_report, run_load, run_profile
 from harness.load.summary import LoadSummary
 from harness.load.verdict import Check
 
@@ -23,6 +23,7 @@ __all__ = [
     "ProfileError",
     "load_profile",
     "parse_profile",
+    "render_saved_report",
     "run_load",
     "run_profile",
 ]

@@ -7,6 +7,9 @@ fast anything was.
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from html import escape
 from pathlib import Path
 from typing import Any
@@ -15,6 +18,7 @@ import pytest
 from load_fakes import FakeSystem
 
 from harness.load import load_profile, run_load
+from harness.load.locust_process import locust_plugin_path
 from harness.load.summary import LoadSummary
 
 pytestmark = pytest.mark.integration
@@ -139,3 +143,38 @@ def test_master_with_local_workers_aggregates_their_requests(
     assert summary.total is not None
     assert summary.total.requests >= 10
     assert len(summary.log_paths) == 3
+
+
+def test_hand_run_locust_with_the_plugin_gates_on_the_profile_slos(
+    fake_system: FakeSystem, write_profile: Any, tmp_path: Path
+) -> None:
+    """`locust -f locustfile,locust_plugin.py` with HARNESS_LOAD_PROFILE exits 1 on a missed SLO."""
+    profile = write_profile(IMPOSSIBLE)
+    locustfile = load_profile(profile).locustfile
+    env = {
+        **os.environ,
+        "HARNESS_LOAD_PROFILE": str(profile),
+        "HARNESS_LOAD_STAGES": '[{"duration": 2, "users": 2, "spawn_rate": 2}]',
+        "HARNESS_LOAD_RESULT": str(tmp_path / "result.json"),
+    }
+    completed = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "locust",
+            "-f",
+            f"{locustfile},{locust_plugin_path()}",
+            "--headless",
+            "--host",
+            fake_system.url("gateway"),
+            "--only-summary",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert completed.returncode == 1, completed.stderr[-2000:]
+    assert "p95 of GET /slow was" in completed.stderr
+    assert (tmp_path / "result.json").exists()
