@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BeforeValidator, Field
+from pydantic import AfterValidator, BeforeValidator, Field
 
 MAX_DB_INT = 2**53 - 1
 
@@ -47,3 +47,19 @@ JsonNonNegativeInt = Annotated[int, Field(ge=0, le=MAX_DB_INT), BeforeValidator(
 
 JsonPositiveInt = Annotated[int, Field(ge=1, le=MAX_DB_INT), BeforeValidator(_json_number_only)]
 """A quantity or amount (> 0) in a JSON body."""
+
+
+def _not_blank(value: str) -> str:
+    stripped = value.strip()
+    if not stripped:
+        raise ValueError("must contain a character other than whitespace")
+    return stripped
+
+
+# For name-like strings, after their length constraints (checked on the text as sent, so the
+# document's `maxLength` means what it says): at least one character is not whitespace, the
+# document says so with the pattern `\S` (a bare `minLength: 1` let "   " look valid), and
+# the value is stored without surrounding whitespace. Usage:
+# `Annotated[str, StringConstraints(min_length=1, max_length=100), NOT_BLANK, NOT_BLANK_DOC]`
+NOT_BLANK = AfterValidator(_not_blank)
+NOT_BLANK_DOC = Field(json_schema_extra={"pattern": r"\S"})

@@ -9,11 +9,20 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
-from shop.common.validation import JsonId, JsonNonNegativeInt, JsonPositiveInt
+from shop.common.validation import (
+    NOT_BLANK,
+    NOT_BLANK_DOC,
+    JsonId,
+    JsonNonNegativeInt,
+    JsonPositiveInt,
+)
 
 # [0-9], not \d: pydantic's regex engine takes \d to mean any Unicode digit.
 Sku = Annotated[str, StringConstraints(pattern=r"^SKU-[0-9]{1,32}$")]
-ProductName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+# Not blank: "   " is a 422, and the document says so (schemathesis found " " refused).
+ProductName = Annotated[
+    str, StringConstraints(min_length=1, max_length=200), NOT_BLANK, NOT_BLANK_DOC
+]
 IdempotencyKey = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 ReservationStatus = Literal["held", "confirmed", "cancelled"]
 

@@ -16,7 +16,10 @@ from pydantic import (
 )
 from pydantic.json_schema import SkipJsonSchema
 
-UserName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+from shop.common.validation import NOT_BLANK, NOT_BLANK_DOC
+
+# Not blank: "   " is a 422, and the document says so (schemathesis found " " refused).
+UserName = Annotated[str, StringConstraints(min_length=1, max_length=100), NOT_BLANK, NOT_BLANK_DOC]
 
 
 def _normalise_email(value: str) -> str:
