@@ -16,7 +16,8 @@ MAX_ITEMS = 20
 # What payments accepts as `amount_cents`.
 MAX_TOTAL_CENTS = MAX_DB_INT
 IDEMPOTENCY_KEY_PATTERN = r"^[!-~]{1,200}$"
-SKU_PATTERN = r"^SKU-\d{1,18}$"
+# As inventory has it ([0-9], not \d: pydantic's \d takes any Unicode digit).
+SKU_PATTERN = r"^SKU-[0-9]{1,32}$"
 
 
 class OrderItem(BaseModel):
