@@ -352,7 +352,17 @@ class _Run:
             time.sleep(self.tick)
 
     def _stop_early(self) -> None:
+        """Fail fast: judge what can already be judged (windows that have closed), skip
+        the rest, so the verdict does not depend on which of two failures came first."""
         self.stopped_early = True
+        now = time.time()
+        closed = [
+            index
+            for index, assertion in enumerate(self.experiment.assertions)
+            if self.result.assertions[index].status == "pending"
+            and _window_closed(assertion, self.anchors, now)
+        ]
+        self._judge(now, final=True, only=closed)
         for outcome in self.result.assertions:
             if outcome.status == "pending":
                 outcome.status = "skipped"
@@ -389,11 +399,11 @@ class _Run:
 
     # -- judging ------------------------------------------------------------------------
 
-    def _judge(self, now: float, *, final: bool) -> None:
+    def _judge(self, now: float, *, final: bool, only: list[int] | None = None) -> None:
         for index, (assertion, outcome) in enumerate(
             zip(self.experiment.assertions, self.result.assertions, strict=True)
         ):
-            if outcome.status != "pending":
+            if outcome.status != "pending" or (only is not None and index not in only):
                 continue
             verdict = self._verdict(index, assertion, now, final=final)
             outcome.summary = verdict.summary
@@ -625,6 +635,11 @@ class _Run:
             if points:
                 states[edge] = BREAKER_STATE_NAMES.get(int(points[-1].value), str(points[-1].value))
         return states
+
+
+def _window_closed(assertion: Assertion, anchors: Anchors, now: float) -> bool:
+    window = window_of(assertion.after, assertion.within, assertion.until, anchors)
+    return window is not None and window.end is not None and window.end <= now
 
 
 def _traffic_counts(stats: Mapping[str, Mapping[str, int]]) -> str:

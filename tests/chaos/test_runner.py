@@ -309,3 +309,20 @@ def test_plain_lines_replace_the_live_view_off_a_terminal(tmp_path: Path) -> Non
     lines = screen.getvalue().splitlines()
     assert any("fault" in line and "applied" in line for line in lines)
     assert any("verdict" in line and "PASSED" in line for line in lines)
+
+
+def test_fail_fast_still_judges_assertions_whose_window_has_closed(tmp_path: Path) -> None:
+    system = fake_system()
+    shop = FakeShop(system)
+    missing = {"http": {"service": "gateway", "path": "/missing"}, "after": "start", "within": 0.3}
+    experiment = _experiment(
+        tmp_path,
+        assertions=[
+            {"name": "first page", **missing, "interval": 0.05},
+            {"name": "second page", **missing, "interval": 0.07},
+        ],
+    )
+    result = run_experiment(
+        experiment, system, transport=shop.transport, scrape_interval=0.1, tick=0.05, fail_fast=True
+    )
+    assert result.failed_names == ["first page", "second page"]
