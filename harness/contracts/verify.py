@@ -21,9 +21,15 @@ from urllib.parse import urlsplit
 from harness.contracts.pactfiles import PactFile
 from harness.contracts.results import InteractionResult, ProviderResult
 
-if TYPE_CHECKING:
+try:
+    # Imported here, not when first used: under pytest, a late first import of pact's modules
+    # (which pytest rewrites, as a plugin's) has failed with CPython 3.11's "AST constructor
+    # recursion depth mismatch".
     from pact import Verifier
+except ImportError:  # pragma: no cover - the `pipeline` extra is not installed
+    Verifier = None  # type: ignore[assignment,misc]
 
+if TYPE_CHECKING:
     from harness.contracts.broker import BrokerVerification
 
 __all__ = [
@@ -100,10 +106,10 @@ def _verifier(
     broker: BrokerVerification | None,
     options: VerifyOptions,
 ) -> Verifier:
+    if Verifier is None:
+        raise RuntimeError("provider verification needs pact-python: install harness[pipeline]")
     # The FFI would send anonymous usage data; nothing the harness does leaves loopback.
     os.environ.setdefault("PACT_DO_NOT_TRACK", "true")
-    from pact import Verifier
-
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname or not parts.port:
         raise ValueError(f"{provider}: expected a URL such as http://127.0.0.1:8101, got {url!r}")
