@@ -19,9 +19,10 @@ log = logging.getLogger(__name__)
 
 
 def run_load_in_background(
-    spec: LoadSpec, system: Any, base_dir: Path, result: ExperimentResult
+    spec: LoadSpec, system: Any, base_dir: Path, out_dir: Path, result: ExperimentResult
 ) -> None:
-    """Run the profile against `system`; store a summary (or the error) in `result.load`."""
+    """Run the profile against `system` (report in `out_dir`); store a summary (or the
+    error) in `result.load`."""
     try:
         from harness.load.profile import load_profile
         from harness.load.runner import run_load
@@ -29,7 +30,6 @@ def run_load_in_background(
         result.load = {"passed": False, "error": f"the load layer is not available: {exc}"}
         return
     path = (base_dir / spec.profile).resolve()
-    out_dir = path.parent / "runs" / f"chaos-load-{result.seed}"
     try:
         profile = load_profile(path)
         summary = run_load(profile, system=system, out_dir=out_dir)

@@ -112,6 +112,7 @@ def run_experiment(
         tick=tick,
         transport=transport,
         fail_fast=fail_fast,
+        journal_dir=Path(journal_dir) if journal_dir is not None else None,
     )
     try:
         run.execute()
@@ -193,9 +194,11 @@ class _Run:
         tick: float,
         transport: httpx.BaseTransport | None,
         fail_fast: bool = False,
+        journal_dir: Path | None = None,
     ) -> None:
         self.fail_fast = fail_fast
         self.stopped_early = False
+        self.journal_dir = journal_dir
         self.experiment = experiment
         self.system = system
         self.reporter = reporter
@@ -372,7 +375,8 @@ class _Run:
     def _note_progress(self, now: float, planned_end: float) -> None:
         assert self.executor is not None
         self.anchors.record_fault_events(self.executor.timeline)
-        if self.anchors.time_of_key("end") is None and self.executor.wait(0):
+        load_running = self.load_thread is not None and self.load_thread.is_alive()
+        if self.anchors.time_of_key("end") is None and self.executor.wait(0) and not load_running:
             end_due = max(planned_end, self._last_removal() + self.experiment.method.after_faults)
             if now >= end_due:
                 self._end_method()
@@ -525,6 +529,10 @@ class _Run:
             ]
         if self.traffic is not None:
             result.traffic = self.traffic.records
+        if result.load is not None and not result.load.get("passed", True):
+            failed = [check.get("name", "?") for check in result.load.get("failed_checks", [])]
+            why = result.load.get("error") or f"failed checks: {', '.join(failed)}"
+            result.errors.append(f"load profile {result.load.get('profile', '')}: {why}")
         result.anchors = self.anchors.as_offsets()
         result.ended_at = time.time()
         if interrupted:
@@ -535,12 +543,6 @@ class _Run:
             result.status = "failed"
         else:
             result.status = "passed"
-        if (
-            result.load is not None
-            and not result.load.get("passed", True)
-            and result.status == "passed"
-        ):
-            result.status = "failed"
         self._event(
             "verdict",
             f"{result.status.upper()} in {result.duration:.1f}s (seed {result.seed})",
@@ -555,13 +557,21 @@ class _Run:
         spec = self.experiment.method.load
         if spec is None:
             return
+        import tempfile
         import threading
 
         from harness.chaos.load import run_load_in_background
 
+        out_dir = self.journal_dir or Path(tempfile.mkdtemp(prefix="chaos-load-"))
         self.load_thread = threading.Thread(
             target=run_load_in_background,
-            args=(spec, self.system, self.base_dir, self.result),
+            args=(
+                spec,
+                self.system,
+                self.base_dir,
+                out_dir / f"load-{self.result.seed}",
+                self.result,
+            ),
             name="chaos-load",
             daemon=True,
         )

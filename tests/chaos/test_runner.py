@@ -326,3 +326,19 @@ def test_fail_fast_still_judges_assertions_whose_window_has_closed(tmp_path: Pat
         experiment, system, transport=shop.transport, scrape_interval=0.1, tick=0.05, fail_fast=True
     )
     assert result.failed_names == ["first page", "second page"]
+
+
+def test_a_load_profile_that_cannot_run_fails_the_experiment_with_the_reason(
+    tmp_path: Path,
+) -> None:
+    system = fake_system()
+    experiment = _experiment(
+        tmp_path,
+        method={"duration": 0.3, "load": {"profile": "missing.yaml"}},
+        assertions=[],
+    )
+    result = _run(experiment, system, FakeShop(system), tmp_path / "journals")
+    assert result.status == "failed"
+    assert result.load is not None
+    assert "missing.yaml" in str(result.load["error"])
+    assert any(error.startswith("load profile") for error in result.errors)
