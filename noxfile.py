@@ -64,11 +64,9 @@ def run(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def ci(session: nox.Session) -> None:
-    """What CI runs: lint, typecheck, tests, then the main job."""
-    session.notify("lint")
-    session.notify("typecheck")
-    session.notify("tests")
-    session.notify("run")
+    """What CI runs: lint, typecheck, tests, contracts, then the main job."""
+    for name in ("lint", "typecheck", "tests", "contracts", "run"):
+        session.notify(name)
 
 
 if os.environ.get("CI"):
