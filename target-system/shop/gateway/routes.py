@@ -47,7 +47,12 @@ _NOT_FOUND: dict[int | str, dict[str, Any]] = {
 
 # OpenAPI links: what a client (and schemathesis' stateful phase) can do with an answer.
 _USER_LINKS = {
-    "GetUser": {"operationId": "get_user", "parameters": {"user_id": "$response.body#/id"}}
+    "GetUser": {"operationId": "get_user", "parameters": {"user_id": "$response.body#/id"}},
+    # The rest of the order's body is the client's; only its user comes from this answer.
+    "PlaceOrderForUser": {
+        "operationId": "place_order",
+        "requestBody": {"user_id": "$response.body#/id"},
+    },
 }
 _ORDER_LINKS = {
     "GetOrderView": {

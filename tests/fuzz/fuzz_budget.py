@@ -1,0 +1,83 @@
+"""Seed, example budget and schemathesis settings shared by the fuzz tests.
+
+The budget is set from the command line through the environment (the schemas are built
+when pytest collects, before any fixture runs):
+
+    HARNESS_FUZZ_MAX_EXAMPLES=100 HARNESS_FUZZ_SEED=7 pytest tests/fuzz
+
+The defaults keep the whole directory within about two minutes on a loaded 2-core machine.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Literal
+
+from hypothesis import HealthCheck, settings
+
+from harness.fuzz import (
+    ALL_PHASES,
+    DEFAULT_SEED,
+    PassSettings,
+    build_config,
+    load_app_schema,
+    standard_checks,
+)
+
+SHOP_CONFIG = Path(__file__).with_name("shop.schemathesis.toml")
+SEED = int(os.environ.get("HARNESS_FUZZ_SEED", DEFAULT_SEED))
+MAX_EXAMPLES = int(os.environ.get("HARNESS_FUZZ_MAX_EXAMPLES", "12"))
+STATEFUL_EXAMPLES = int(os.environ.get("HARNESS_FUZZ_STATEFUL_EXAMPLES", "25"))
+STATEFUL_STEPS = 6
+
+OPERATION_SETTINGS = settings(
+    max_examples=MAX_EXAMPLES,
+    deadline=None,
+    database=None,
+    suppress_health_check=list(HealthCheck),
+)
+STATEFUL_SETTINGS = settings(
+    max_examples=STATEFUL_EXAMPLES,
+    stateful_step_count=STATEFUL_STEPS,
+    deadline=None,
+    database=None,
+    derandomize=True,  # state machines take no @seed: derandomized, every run is the same
+    suppress_health_check=list(HealthCheck),
+)
+
+
+def shop_schema(
+    app: Any, *, kind: Literal["asgi", "wsgi"] = "asgi", authenticated: bool = True
+) -> Any:
+    """An in-process app's document under the harness's settings and checks, with the shop's
+    schemathesis settings (the gateway's token) unless `authenticated` is False."""
+    config = build_config(
+        PassSettings(
+            seed=SEED,
+            max_examples=MAX_EXAMPLES,
+            phases=ALL_PHASES,
+            checks=standard_checks(idempotency_header="Idempotency-Key"),
+        ),
+        base_file=SHOP_CONFIG if authenticated else None,
+    )
+    return load_app_schema(app, config=config, kind=kind)
+
+
+def stateful_test(schema: Any, *, reset: Callable[[], None], machine: Any = None) -> Any:
+    """The unittest TestCase running `schema`'s links as a state machine.
+
+    `reset` runs before every example, so that each starts from the same data; `machine`
+    (a subclass of `schema.as_state_machine()`) adds assertions of its own.
+    """
+    base = machine or schema.as_state_machine()
+
+    class Workflows(base):  # type: ignore[misc, valid-type]
+        def setup(self) -> None:
+            reset()
+            super().setup()
+
+    test_case = Workflows.TestCase
+    test_case.settings = STATEFUL_SETTINGS
+    return test_case
