@@ -22,6 +22,7 @@ from typing import Any, Literal
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from fastapi.routing import iter_route_contexts
 from pydantic import BaseModel
 from sqlalchemy import Engine
 from starlette.datastructures import Headers, MutableHeaders
@@ -285,13 +286,15 @@ def _allowed_methods(request: Request) -> list[str]:
 
     Starlette's 405 lists only the methods of the first route matching the path; `GET /users`
     and `POST /users` are two routes, and `Allow` must name both (RFC 9110, found by
-    schemathesis' allow_header_conformance).
+    schemathesis' allow_header_conformance). Routes of included routers count too: FastAPI
+    keeps them nested in `app.router.routes`, and `iter_route_contexts` walks them with their
+    prefixes applied.
     """
     methods: set[str] = set()
-    for route in request.app.router.routes:
+    for route in iter_route_contexts(request.app.router.routes):
         pattern = getattr(route, "path_regex", None)
         if pattern is not None and pattern.match(request.url.path):
-            methods.update(getattr(route, "methods", None) or ())
+            methods.update(route.methods or ())
     return sorted(methods)
 
 

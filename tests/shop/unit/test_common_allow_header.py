@@ -11,7 +11,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 from shop.common.app import create_app
 from shop.common.db import make_engine
 from shop.common.settings import ServiceSettings
@@ -54,3 +54,29 @@ async def test_method_not_allowed_lists_every_method_served_at_the_path(
     assert response.status_code == 405
     assert response.headers["Allow"] == allowed
     assert response.json()["error"] == "method_not_allowed"
+
+
+@pytest.mark.anyio
+async def test_method_not_allowed_lists_the_methods_of_an_included_router(
+    unique_service: str, tmp_path: Path, app_client: AppClient
+) -> None:
+    app = create_app(
+        service=unique_service,
+        settings=ServiceSettings(),
+        engine=make_engine(f"sqlite:///{tmp_path / 'demo.db'}"),
+    )
+    router = APIRouter(prefix="/api")
+
+    @router.get("/orders/{order_id}")
+    def get_order(order_id: int) -> dict[str, int]:
+        return {"id": order_id}
+
+    @router.put("/orders/{order_id}")
+    def replace_order(order_id: int) -> dict[str, int]:
+        return {"id": order_id}
+
+    app.include_router(router)
+    client = await app_client(app)
+    response = await client.delete("/api/orders/1")
+    assert response.status_code == 405
+    assert response.headers["Allow"] == "GET, PUT"
