@@ -33,7 +33,7 @@ _STATUS_STYLE = {
 def summary_table(results: Sequence[ExperimentResult]) -> Table:
     """One row per experiment: status, duration, seed, what failed."""
     table = Table(title="chaos experiments", show_lines=False)
-    table.add_column("experiment")
+    table.add_column("experiment", overflow="fold", min_width=24)
     table.add_column("status")
     table.add_column("duration", justify="right")
     table.add_column("seed", justify="right")
@@ -45,7 +45,7 @@ def summary_table(results: Sequence[ExperimentResult]) -> Table:
             [result.reason] if result.reason else []
         )
         table.add_row(
-            Path(result.experiment.source).name or result.experiment.title,
+            Path(result.experiment.source).stem or result.experiment.title,
             Text(result.status.upper(), style=_STATUS_STYLE.get(result.status, "")),
             f"{result.duration:.1f}s",
             str(result.seed),
