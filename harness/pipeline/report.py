@@ -22,7 +22,7 @@ color:#fff;font-size:1.3rem;margin:.6rem 0}
 table{border-collapse:collapse;width:100%;margin:.6rem 0}
 th,td{text-align:left;padding:.35rem .6rem;border-bottom:1px solid #e8ebf0;vertical-align:top}
 th{background:#f4f6f9;font-weight:600}
-td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
+td.check{min-width:16rem;max-width:28rem}td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 pre{white-space:pre-wrap;margin:0;font-size:.82rem;color:#4a5366}
 .meta{color:#5b6477;font-size:.9rem}a{color:#1f5fbf}
 """
@@ -60,7 +60,7 @@ def _stage_section(stage: StageResult, base: Path) -> str:
         # Failures first: they are what a reader came for.
         ordered = sorted(stage.checks, key=lambda c: c.passed)
         rows = "".join(
-            f"<tr><td>{_tag(c.passed)}</td><td>"
+            f'<tr><td>{_tag(c.passed)}</td><td class="check">'
             + (_link(c.link, base, c.name) if c.link else html.escape(c.name))
             + f"</td><td><pre>{html.escape(c.detail)}</pre></td></tr>"
             for c in ordered
