@@ -14,7 +14,7 @@ from pathlib import Path
 
 from harness.faults import ToxiproxyClient
 from harness.runtime.errors import StartupError
-from harness.runtime.ports import LOOPBACK
+from harness.runtime.ports import LOOPBACK, port_is_listening
 from harness.runtime.processes import ManagedProcess, tail_lines
 
 __all__ = ["FAULT_PROXY_LOG", "FAULT_PROXY_NAME", "SEED_ENV", "spawn_fault_proxy", "wait_api"]
@@ -35,7 +35,7 @@ def spawn_fault_proxy(*, run_dir: Path, port: int) -> ManagedProcess:
 def wait_api(client: ToxiproxyClient, process: ManagedProcess | None, *, timeout: float) -> None:
     """Wait until the proxy's API answers; raises `StartupError` with its log tail."""
     deadline = time.monotonic() + timeout
-    while not client.is_up():
+    while not (port_is_listening(client.port, host=client.host) and client.is_up()):
         reason = None
         if process is not None and process.exit_status() is not None:
             reason = process.exit_status()
