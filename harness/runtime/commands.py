@@ -37,16 +37,20 @@ def service_cwd(service: ServiceSpec, values: Mapping[str, str], base_dir: Path)
 
 
 def service_argv(service: ServiceSpec, values: Mapping[str, str]) -> list[str]:
-    """argv for a startable service (`app` or `command`)."""
-    port = values["port"]
+    """argv for a startable service (`app` or `command`).
+
+    `values` (see `template_values`) also say which Python runs an `app` and where it binds
+    (`python`, `host`): the containers backend passes its own.
+    """
+    port, python, host = values["port"], values["python"], values["host"]
     if service.command is not None:
         return [render_template(part, values) for part in service.command]
     if service.app is None:
         raise ValueError(f"service {service.name!r} has neither 'app' nor 'command'")
     if service.kind == "wsgi":
         return [
-            sys.executable, "-m", "gunicorn", service.app,
-            "--bind", f"{LOOPBACK}:{port}",
+            python, "-m", "gunicorn", service.app,
+            "--bind", f"{host}:{port}",
             "--workers", str(service.workers),
             "--threads", str(service.threads),
             "--graceful-timeout", str(GRACEFUL_SECONDS),
@@ -55,8 +59,8 @@ def service_argv(service: ServiceSpec, values: Mapping[str, str]) -> list[str]:
             "--no-control-socket",  # gunicorn 27 defaults to one shared ~/.gunicorn/gunicorn.ctl
         ]  # fmt: skip
     return [
-        sys.executable, "-m", "uvicorn", service.app,
-        "--host", LOOPBACK,
+        python, "-m", "uvicorn", service.app,
+        "--host", host,
         "--port", port,
         "--timeout-graceful-shutdown", str(GRACEFUL_SECONDS),
     ]  # fmt: skip
