@@ -117,8 +117,10 @@ def replay_mismatch(
     if 200 <= first_status < 300 and replay_status in (first_status, 200) and replay == first:
         return None
     resource = _embedded_resource(first) if first_status >= 400 else None
-    if resource is not None and replay_status == 200 and replay == resource:
-        return None
+    if resource is not None and replay_status == 200:
+        if replay == resource:
+            return None
+        return "the replay's body is not the resource the first answer carried"
     if replay_status >= 500 or replay_status == 429:
         return f"the replay failed ({replay_status}) where the first request got {first_status}"
     if replay_status != first_status and not (first_status == 201 and replay_status == 200):

@@ -11,7 +11,7 @@ The shop is built once per test process, with data that fuzzed orders can hit: p
 SKU-0..SKU-9 (hypothesis' favourite digits) with plenty of stock, and users 1..10.
 `SHOP.reset()` empties every database and puts that data back, so each example of a
 stateful test starts from the same state (hypothesis needs that to replay an example).
-`order_from_the_catalog(schema, ...)` steers generated orders towards that data.
+shop.schemathesis.toml steers generated orders towards that data.
 """
 
 from __future__ import annotations
@@ -22,7 +22,6 @@ from typing import Any
 import httpx
 from fastapi import FastAPI
 from flask import Flask
-from schemathesis.generation import GenerationMode
 from shop.common.db import delete_all_rows, make_engine, session_scope
 from shop.gateway.factory import build_app as build_gateway
 from shop.gateway.settings import GatewaySettings
@@ -117,36 +116,6 @@ class InProcessShop:
                 session.add(
                     ProductRow(sku=sku, name=sku.lower(), price_cents=100, stock=STOCK, reserved=0)
                 )
-
-
-def order_from_the_catalog(schema: Any, *, operation: str, seeded_user: bool) -> None:
-    """Make the valid (positive) bodies `schema` generates for `operation` order products
-    of the catalog, in small quantities, and with `seeded_user` for one of the seeded users.
-
-    Random skus and user ids almost never exist, so without this nearly every generated
-    order is a 422 and the saga, the payment and the links after it are never exercised.
-    Values stay valid per the document; invalid (negative) bodies are left as generated.
-    """
-
-    @schema.hook  # type: ignore[untyped-decorator]
-    def map_case(context: Any, case: Any) -> Any:
-        if context.operation is None or context.operation.label != operation:
-            return case
-        if case.meta is None or case.meta.generation.mode is not GenerationMode.POSITIVE:
-            return case
-        body = case.body
-        if not isinstance(body, dict) or not isinstance(body.get("items"), list):
-            return case
-        body["items"] = [
-            {
-                "sku": CATALOG[int(item["sku"].removeprefix("SKU-")) % len(CATALOG)],
-                "quantity": 1 + int(item["quantity"]) % 5,
-            }
-            for item in body["items"]
-        ]
-        if seeded_user:
-            body["user_id"] = 1 + int(body["user_id"]) % USERS
-        return case
 
 
 def _with_tables(app: FastAPI, metadata: MetaData, shop: InProcessShop) -> FastAPI:

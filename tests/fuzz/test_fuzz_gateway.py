@@ -9,10 +9,9 @@ from typing import Any
 import schemathesis
 from fuzz_budget import OPERATION_SETTINGS, SEED, shop_schema, stateful_test
 from hypothesis import seed
-from inprocess_shop import SHOP, order_from_the_catalog
+from inprocess_shop import SHOP
 
 SCHEMA = shop_schema(SHOP.asgi("gateway"))  # the shop's settings give it the demo token
-order_from_the_catalog(SCHEMA, operation="POST /api/orders", seeded_user=False)
 
 
 @SCHEMA.parametrize()

@@ -8,10 +8,9 @@ from typing import Any
 import schemathesis
 from fuzz_budget import OPERATION_SETTINGS, SEED, shop_schema, stateful_test
 from hypothesis import seed
-from inprocess_shop import SHOP, order_from_the_catalog
+from inprocess_shop import SHOP
 
 SCHEMA = shop_schema(SHOP.asgi("orders"))
-order_from_the_catalog(SCHEMA, operation="POST /orders", seeded_user=True)
 
 
 @SCHEMA.parametrize()
