@@ -7,7 +7,8 @@ outcome, retry, breaker transition and rejection is counted in the metrics contr
 Responses >= 500 count as breaker failures and are retried when the request is retryable;
 after the last attempt they raise `DependencyUnavailable`. Responses < 500 (4xx included)
 are returned as they are. Transport errors raise `DependencyUnavailable`, whose
-`outcome_unknown` says whether the request may have reached the dependency.
+`outcome_unknown` says whether the request may have reached the dependency in ANY of its
+attempts: a reset after sending followed by a refused retry is still unknown.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import random as _random
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from functools import partial
 from typing import Any
 
@@ -59,6 +60,24 @@ def classify_transport_error(exc: httpx.TransportError) -> tuple[str, bool]:
 
 def _should_retry(exc: BaseException) -> bool:
     return isinstance(exc, DependencyUnavailable) and exc.outcome in _RETRYABLE_OUTCOMES
+
+
+class _StickyUnknown:
+    """One logical request's attempts: once an attempt may have reached the dependency, every
+    later failure says so too (a retry refused at connect cannot undo what an earlier attempt
+    may have done)."""
+
+    def __init__(self, attempt: Callable[[], Awaitable[httpx.Response]]) -> None:
+        self._attempt = attempt
+        self.may_have_reached = False
+
+    async def __call__(self) -> httpx.Response:
+        try:
+            return await self._attempt()
+        except DependencyUnavailable as exc:
+            self.may_have_reached = self.may_have_reached or exc.outcome_unknown
+            exc.outcome_unknown = self.may_have_reached
+            raise
 
 
 class ResilientClient:
@@ -150,7 +169,7 @@ class ResilientClient:
         method = method.upper()
         sent_headers = self._outbound_headers(headers, idempotency_key)
         keyed = any(name.lower() == "idempotency-key" for name in sent_headers)
-        attempt = partial(self._attempt, method, path, json, params, sent_headers)
+        attempt = _StickyUnknown(partial(self._attempt, method, path, json, params, sent_headers))
         if not self.bulkhead.try_acquire():
             metrics.BULKHEAD_REJECTED.labels(**self._labels).inc()
             self._count(method, metrics.OUTCOME_REJECTED_BULKHEAD)

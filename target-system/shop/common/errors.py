@@ -70,7 +70,8 @@ class DependencyUnavailable(ApiError):
     `outcome_unknown` is True when the request may have reached the dependency and had an
     effect (read timeout, connection reset after sending, a 5xx answer): a caller must find
     out what happened before compensating. It is False when the request surely never left
-    (connect refused, breaker open, bulkhead full).
+    (connect refused, breaker open, bulkhead full). For a retried call it covers every
+    attempt: True once any attempt may have reached the dependency.
     """
 
     def __init__(

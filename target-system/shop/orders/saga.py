@@ -259,9 +259,9 @@ class SagaRunner:
                 order_id=ctx.order_id, items=ctx.items, idempotency_key=ctx.key("reserve")
             )
         except DependencyUnavailable as exc:
-            # Maybe reserved after all, even when the client says the last attempt never
-            # left (an earlier attempt may have): the reservation stays `pending`, and
-            # compensation looks it up by order before the order is cancelled.
+            # Maybe reserved: the reservation stays `pending` (even when the client says no
+            # attempt reached inventory: a lookup is cheap), and compensation looks it up by
+            # order before the order is cancelled.
             outcome = "unknown" if exc.outcome_unknown else "failure"
             return self._fail(ctx, step, Failure.unavailable(exc), outcome=outcome)
         except Refused as exc:
@@ -304,8 +304,8 @@ class SagaRunner:
     ) -> Saga:
         """The charge may or may not have happened: ask payments by key before compensating.
 
-        Resolved even when the client says the request never left, because a retried call
-        reports only its last attempt, and an earlier attempt may have charged.
+        Resolved even when the client says no attempt reached payments: a lookup by key is
+        cheap, and it keeps the saga safe whatever the client makes of a transport error.
         """
         step = Step.CHARGE_PAYMENT
         failure = Failure.unavailable(exc)
@@ -389,8 +389,8 @@ class SagaRunner:
     async def _reservation_status(self, reservation_id: int) -> str | None:
         """The reservation's status after a confirmation went unanswered (None: unknown).
 
-        Asked even when the client says the request never left: a retried call reports
-        only its last attempt, and an earlier attempt may have confirmed it.
+        Asked even when the client says no attempt reached inventory: a lookup is cheap, and
+        it keeps the saga safe whatever the client makes of a transport error.
         """
         try:
             reservation = await self.ports.inventory.get_reservation(reservation_id)

@@ -341,3 +341,66 @@ async def test_cancelled_call_frees_its_bulkhead_slot_and_half_open_permit(
     mode["answer"] = "ok"
     assert (await h.client.get("/payments/1")).status_code == 200  # the permit came back
     assert state_of(h.client) is BreakerState.CLOSED
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    ("answers", "last_outcome"),
+    [
+        pytest.param(
+            [httpx.ReadError("reset after sending"), httpx.ConnectError("refused")],
+            "connect_error",
+            id="reset-then-refused",
+        ),
+        pytest.param(
+            [read_timeout(), httpx.ConnectTimeout("connect timed out")],
+            "timeout",
+            id="read-timeout-then-connect-timeout",
+        ),
+        pytest.param([503, httpx.ConnectError("refused")], "connect_error", id="5xx-then-refused"),
+    ],
+)
+async def test_outcome_stays_unknown_once_any_attempt_may_have_reached_the_dependency(
+    unique_service: str, answers: list[int | Exception], last_outcome: str
+) -> None:
+    upstream = Upstream(*answers)
+    h = Harness(unique_service, upstream, breaker_min_calls=10)
+    with pytest.raises(DependencyUnavailable) as raised:
+        await h.client.post("/payments", json={"amount_cents": 1}, idempotency_key="k-2")
+    assert len(upstream.requests) == 3
+    assert raised.value.outcome == last_outcome  # the last attempt's own outcome
+    assert raised.value.outcome_unknown  # ... but the first may have charged
+
+
+@pytest.mark.anyio
+async def test_outcome_stays_unknown_when_the_breaker_rejects_the_retry(
+    unique_service: str,
+) -> None:
+    upstream = Upstream(read_timeout())
+    h = Harness(unique_service, upstream, retry_max_attempts=3, breaker_min_calls=1)
+    with pytest.raises(DependencyUnavailable) as raised:
+        await h.client.post("/payments", json={"amount_cents": 1}, idempotency_key="k-3")
+    assert len(upstream.requests) == 1
+    assert raised.value.outcome == "rejected_breaker"
+    assert raised.value.outcome_unknown
+
+
+@pytest.mark.anyio
+async def test_outcome_is_known_when_no_attempt_left(unique_service: str) -> None:
+    upstream = Upstream(httpx.ConnectError("refused"))
+    h = Harness(unique_service, upstream, breaker_min_calls=10)
+    with pytest.raises(DependencyUnavailable) as raised:
+        await h.client.post("/payments", json={"amount_cents": 1}, idempotency_key="k-4")
+    assert len(upstream.requests) == 3
+    assert not raised.value.outcome_unknown
+
+
+@pytest.mark.anyio
+async def test_a_request_after_an_unknown_one_starts_known_again(unique_service: str) -> None:
+    upstream = Upstream(read_timeout(), httpx.ConnectError("refused"))
+    h = Harness(unique_service, upstream, retry_max_attempts=1, breaker_min_calls=10)
+    with pytest.raises(DependencyUnavailable) as first:
+        await h.client.post("/payments", idempotency_key="k-5")
+    with pytest.raises(DependencyUnavailable) as second:
+        await h.client.post("/payments", idempotency_key="k-6")
+    assert (first.value.outcome_unknown, second.value.outcome_unknown) == (True, False)
