@@ -16,6 +16,7 @@ from harness.chaos.loader import (
 from harness.chaos.model import Experiment
 from harness.chaos.result import AssertionResult, ExperimentResult
 from harness.chaos.runner import run_experiment
+from harness.chaos.suite import expand_paths, run_suite
 from harness.chaos.systems import group_by_env, start_for, topology_with_env
 
 __all__ = [
@@ -26,10 +27,12 @@ __all__ = [
     "InvariantReport",
     "Violation",
     "check_against_system",
+    "expand_paths",
     "group_by_env",
     "load_experiment",
     "parse_experiment",
     "run_experiment",
+    "run_suite",
     "start_for",
     "topology_with_env",
 ]

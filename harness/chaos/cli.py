@@ -18,9 +18,7 @@ from rich.console import Console
 from harness.chaos.loader import ExperimentError, load_experiment
 from harness.chaos.model import Experiment
 from harness.chaos.report import render_text, summary_table
-from harness.chaos.result import ExperimentResult
-from harness.chaos.runner import run_experiment
-from harness.chaos.systems import group_by_env, start_for
+from harness.chaos.suite import expand_paths, run_suite
 
 __all__ = ["app"]
 
@@ -36,19 +34,9 @@ EXIT_USAGE = 2
 DEFAULT_TOPOLOGY = Path("target-system/system.toml")
 
 
-def _expand(paths: list[Path]) -> list[Path]:
-    files: list[Path] = []
-    for path in paths:
-        if path.is_dir():
-            files += sorted(p for p in path.iterdir() if p.suffix in (".yaml", ".yml"))
-        else:
-            files.append(path)
-    return files
-
-
 def _load_all(paths: list[Path], console: Console) -> list[Experiment]:
     experiments, problems = [], []
-    for path in _expand(paths):
+    for path in expand_paths(paths):
         try:
             experiments.append(load_experiment(path))
         except ExperimentError as exc:
@@ -99,6 +87,9 @@ def run(
         bool | None,
         typer.Option("--live/--no-live", help="rich live view (default: on a terminal)"),
     ] = None,
+    fail_fast: Annotated[
+        bool, typer.Option(help="stop an experiment at its first failed assertion")
+    ] = False,
 ) -> None:
     """Run experiments; exit non-zero when any assertion failed."""
     from harness.topology import TopologyError, load_topology
@@ -110,24 +101,19 @@ def run(
     except TopologyError as exc:
         console.print(str(exc), style="red", highlight=False)
         raise typer.Exit(EXIT_USAGE) from None
-    results: list[ExperimentResult] = []
-    for group in group_by_env(experiments):
-        settings = dict(group[0].env)
-        if settings:
-            shown = ", ".join(f"{k}={v}" for k, v in group[0].env_text.items())
-            console.print(f"starting the system with {shown}", style="dim")
-        with start_for(system_topology, settings, backend=backend) as system:
-            for experiment in group:
-                result = run_experiment(
-                    experiment,
-                    system,
-                    seed=seed,
-                    journal_dir=journal_dir,
-                    console=console,
-                    live=live,
-                )
-                console.print(render_text(result), highlight=False, markup=False, soft_wrap=True)
-                results.append(result)
+    results = run_suite(
+        experiments,
+        system_topology,
+        seed=seed,
+        journal_dir=journal_dir,
+        console=console,
+        live=live,
+        backend=backend,
+        fail_fast=fail_fast,
+        on_result=lambda result: console.print(
+            render_text(result), highlight=False, markup=False, soft_wrap=True
+        ),
+    )
     console.print(summary_table(results))
     if not all(result.passed for result in results):
         raise typer.Exit(EXIT_FAILED)

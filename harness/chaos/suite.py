@@ -1,12 +1,12 @@
-"""Run several experiments: one system per group of experiments that need the same settings.
+"""Run several experiments against one topology: the CLI's and the pipeline's loop.
 
-`harness chaos run` and the `harness run` pipeline both go through `run_suite`, so the way
-experiments are grouped, started and reported is the same from either.
+Experiments needing the same service settings (`env`) share one system, started from the
+topology with those settings added and torn down after the group.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 from rich.console import Console
@@ -19,13 +19,16 @@ from harness.topology import Topology
 
 __all__ = ["expand_paths", "run_suite"]
 
+EXPERIMENT_SUFFIXES = (".yaml", ".yml")
 
-def expand_paths(paths: Sequence[Path]) -> list[Path]:
-    """Experiment files: each file as given, each directory's *.yaml/*.yml in name order."""
+
+def expand_paths(paths: Iterable[Path]) -> list[Path]:
+    """Files as given; directories become their `*.yaml`/`*.yml` files, sorted by name."""
     files: list[Path] = []
     for path in paths:
+        path = Path(path)
         if path.is_dir():
-            files += sorted(p for p in path.iterdir() if p.suffix in (".yaml", ".yml"))
+            files += sorted(p for p in path.iterdir() if p.suffix in EXPERIMENT_SUFFIXES)
         else:
             files.append(path)
     return files
@@ -36,26 +39,30 @@ def run_suite(
     topology: Topology,
     *,
     seed: int | None = None,
-    journal_dir: Path = Path("runs/chaos"),
-    backend: str = "process",
+    journal_dir: Path | None = None,
     console: Console | None = None,
     live: bool | None = None,
+    backend: str = "process",
+    fail_fast: bool = False,
     on_result: Callable[[ExperimentResult], None] | None = None,
 ) -> list[ExperimentResult]:
-    """Run `experiments` against `topology`, in file order within each settings group.
+    """Run `experiments` (grouped by `env`, one system per group); results in run order.
 
-    Keyword-only: `seed` (None: each experiment's own), `journal_dir` (journals and HTML
-    reports), `backend` ("process" or "attach"), `console` (live view and notes; default
-    stderr), `live` (None: a live view on a terminal only), `on_result` (called after each
-    experiment, e.g. to print it).
+    Args:
+        seed: one seed for every experiment (default: each experiment's own).
+        journal_dir: where journals and HTML reports go (default: none written).
+        console / live: the live view or plain lines (see `run_experiment`).
+        backend: runtime backend, "process" (default) or "attach".
+        fail_fast: stop each experiment at its first failed assertion.
+        on_result: called with each result as soon as its experiment ends.
     """
-    console = console or Console(stderr=True)
     results: list[ExperimentResult] = []
     for group in group_by_env(experiments):
-        if group[0].env:
+        settings = dict(group[0].env)
+        if settings and console is not None:
             shown = ", ".join(f"{k}={v}" for k, v in group[0].env_text.items())
-            console.print(f"starting the system with {shown}", style="dim")
-        with start_for(topology, dict(group[0].env), backend=backend) as system:
+            console.print(f"starting the system with {shown}", style="dim", highlight=False)
+        with start_for(topology, settings, backend=backend) as system:
             for experiment in group:
                 result = run_experiment(
                     experiment,
@@ -64,6 +71,7 @@ def run_suite(
                     journal_dir=journal_dir,
                     console=console,
                     live=live,
+                    fail_fast=fail_fast,
                 )
                 results.append(result)
                 if on_result is not None:
