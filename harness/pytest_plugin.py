@@ -42,11 +42,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--harness-backend",
         default=None,
-        choices=("process", "attach"),
+        choices=("process", "attach", "containers"),
         help=f"runtime backend for the `system` fixture (default: process, or ${BACKEND_ENV})",
     )
     parser.addini("harness_topology", "system.toml for the `system` fixture", default="")
-    parser.addini("harness_backend", "runtime backend: process or attach", default="")
+    parser.addini("harness_backend", "runtime backend: process, attach or containers", default="")
 
 
 def _topology_path(config: pytest.Config) -> Path:

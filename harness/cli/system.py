@@ -43,6 +43,7 @@ err = Console(stderr=True, highlight=False)
 class BackendChoice(StrEnum):
     process = "process"
     attach = "attach"
+    containers = "containers"  # harness.runtime.containers_backend (needs a container engine)
 
 
 TOPOLOGY_CANDIDATES = (Path("system.toml"), Path("target-system/system.toml"))
@@ -107,7 +108,10 @@ def up(
     ] = None,
     backend: Annotated[
         BackendChoice,
-        typer.Option(help="process: start local processes; attach: use each service's url."),
+        typer.Option(
+            help="process: local processes; attach: each service's url; containers: one "
+            "container per service."
+        ),
     ] = BackendChoice.process,
     foreground: Annotated[
         bool,
