@@ -21,9 +21,10 @@ from harness.fuzz.config import (
 )
 from harness.fuzz.engine import SchemaLoadError, load_app_schema, load_url_schema, run_pass
 from harness.fuzz.options import DEFAULT_MAX_EXAMPLES, DEFAULT_SEED, FuzzOptions
+from harness.fuzz.prepare import PrepareError, load_prepare
 from harness.fuzz.report import figures_line, print_summary
 from harness.fuzz.results import FailureReport, FuzzFigures, FuzzResult, PassResult
-from harness.fuzz.runner import FuzzRunError, fuzz_system, run_fuzz
+from harness.fuzz.runner import FuzzPrepareFailed, FuzzRunError, fuzz_system, run_fuzz
 
 __all__ = [
     "ALL_PHASES",
@@ -33,10 +34,12 @@ __all__ = [
     "FuzzConfigError",
     "FuzzFigures",
     "FuzzOptions",
+    "FuzzPrepareFailed",
     "FuzzResult",
     "FuzzRunError",
     "PassResult",
     "PassSettings",
+    "PrepareError",
     "SchemaLoadError",
     "build_config",
     "dependency_outage_answer",
@@ -46,6 +49,7 @@ __all__ = [
     "fuzz_system",
     "keyed_replay",
     "load_app_schema",
+    "load_prepare",
     "load_url_schema",
     "print_summary",
     "run_fuzz",

@@ -1,15 +1,18 @@
 """`harness fuzz`: schemathesis over every service of a topology that has an OpenAPI document.
 
     harness fuzz [--topology FILE] [--seed N] [--max-examples N] [--junit FILE]
-                 [--service NAME]... [--config schemathesis.toml] [--no-faults]
+                 [--service NAME]... [--config schemathesis.toml] [--prepare FILE.py:FUNC]
+                 [--openapi-path SERVICE=/path]... [--phases LIST] [--no-faults]
 
 Exit codes: 0 no failure; 1 a check failed or a pass could not complete; 2 bad input
-(topology, config, options), nothing was fuzzed; 3 the system did not start.
+(topology, config, options), nothing was fuzzed; 3 the system did not start, or the
+prepare step failed.
 """
 
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -26,6 +29,7 @@ DEFAULT_TOPOLOGY = Path("target-system/system.toml")
 EXIT_FAILED = 1
 EXIT_BAD_INPUT = 2
 EXIT_RUN_ERROR = 3
+SUMMARY_WIDTH = 140
 
 app = typer.Typer(
     name="fuzz",
@@ -66,6 +70,13 @@ def _phases(value: str | None) -> tuple[str, ...]:
     return phases
 
 
+def _summary_console() -> Console:
+    # A CI log is not a terminal; rich would wrap at 80 columns and cut the table's cells.
+    if sys.stdout.isatty() or os.environ.get("COLUMNS"):
+        return Console()
+    return Console(width=SUMMARY_WIDTH)
+
+
 @app.callback(invoke_without_command=True)
 def fuzz(
     topology: Annotated[
@@ -89,6 +100,10 @@ def fuzz(
     config: Annotated[
         Path | None,
         typer.Option(help="schemathesis.toml with per-API settings (auth, expected statuses)"),
+    ] = None,
+    prepare: Annotated[
+        str | None,
+        typer.Option(help="puts test data in place first: file.py:function or module:function"),
     ] = None,
     openapi_path: Annotated[
         list[str] | None,
@@ -126,6 +141,7 @@ def fuzz(
             fault_max_examples=fault_max_examples,
             openapi_paths=_openapi_paths(openapi_path or []),
             schemathesis_config=config,
+            prepare=prepare,
             out_dir=out,
             junit_path=junit,
         )
@@ -142,5 +158,5 @@ def fuzz(
             f"the system did not start: {exc}", style="red", highlight=False, markup=False
         )
         raise typer.Exit(EXIT_RUN_ERROR) from None
-    print_summary(result, console=Console())
+    print_summary(result, console=_summary_console())
     raise typer.Exit(0 if result.passed else EXIT_FAILED)

@@ -9,24 +9,24 @@ import httpx
 
 from harness.topology import Topology
 
-__all__ = ["DEFAULT_OPENAPI_PATH", "DocumentProbe", "dependency_order", "probe_document"]
+__all__ = ["DEFAULT_OPENAPI_PATH", "DocumentProbe", "callers_first", "probe_document"]
 
 DEFAULT_OPENAPI_PATH = "/openapi.json"
 
 
-def dependency_order(topology: Topology, services: Iterable[str] | None = None) -> list[str]:
-    """`services` (default: all) with each service after the ones it calls.
+def callers_first(topology: Topology, services: Iterable[str] | None = None) -> list[str]:
+    """`services` (default: all) with each service before the ones it calls.
 
-    Fuzzing the callees first leaves data behind (users, products) that lets the callers'
-    generated requests go deeper (an order for a user that exists reaches payments).
-    Services caught in a cycle keep the topology's order.
+    Fuzzing a callee changes its data (the users fuzzer deletes users, the inventory fuzzer
+    reserves stock); its callers are fuzzed first, while the data prepared for them (see
+    `FuzzOptions.prepare`) is still as it was put. Services in a cycle keep the file order.
     """
     wanted = list(topology.services) if services is None else list(services)
-    callees = {name: {e.target for e in topology.dependencies(name)} for name in wanted}
+    callers = {name: {e.source for e in topology.edges if e.target == name} for name in wanted}
     ordered: list[str] = []
     remaining = list(wanted)
     while remaining:
-        ready = [s for s in remaining if not (callees[s] & set(remaining))]
+        ready = [s for s in remaining if not (callers[s] & set(remaining))]
         step = ready or remaining[:1]  # a cycle: take the first in file order
         for name in step:
             ordered.append(name)

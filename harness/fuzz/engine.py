@@ -65,6 +65,18 @@ def _request_identity(request: Request) -> bytes:
     )
 
 
+def _answer(recorder: ScenarioRecorder, case_id: str, limit: int = 500) -> str:
+    """`422 {"error": ...}`: what the failing request got (its status and body's start)."""
+    interaction = recorder.interactions.get(case_id)
+    if interaction is None or interaction.response is None:
+        return "no answer"
+    response = interaction.response
+    body = response.content.decode("utf-8", errors="replace")
+    if len(body) > limit:
+        body = body[:limit] + "..."
+    return f"{response.status_code} {body}".strip()
+
+
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
@@ -129,16 +141,18 @@ class _EventFolder:
                 answers[interaction.response.status_code] += 1
         self.result.fingerprint = self.digest.hexdigest()[:16]
         phase = event.phase.name.lower()
-        for checks in recorder.checks.values():
+        for case_id, checks in recorder.checks.items():
             self.result.checks += len(checks)
             for check in checks:
                 self.result.checks_run[check.name] += 1
                 if check.status == Status.FAILURE and check.failure_info is not None:
-                    self._failure(check, recorder, phase)
+                    self._failure(check, recorder, phase, _answer(recorder, case_id))
         if self.progress is not None:
             self.progress(event.label or f"{phase} scenario")
 
-    def _failure(self, check: CheckNode, recorder: ScenarioRecorder, phase: str) -> None:
+    def _failure(
+        self, check: CheckNode, recorder: ScenarioRecorder, phase: str, answer: str
+    ) -> None:
         info = check.failure_info
         assert info is not None
         failure = info.failure
@@ -161,5 +175,6 @@ class _EventFolder:
                 reproduce=curls[-1] if curls else "",
                 steps=tuple(curls[:-1]),
                 rerun=self.rerun,
+                answer=answer,
             )
         )

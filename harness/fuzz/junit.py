@@ -27,7 +27,7 @@ def _clean(text: str) -> str:
 def failure_text(failure: FailureReport) -> str:
     lines = [f"[{failure.code}] {failure.title} ({failure.check}, {failure.phase} phase)", ""]
     lines.append(failure.message)
-    lines += ["", "reproduce:"]
+    lines += ["", f"answer: {failure.answer}", "", "reproduce:"]
     lines += [f"  {step}" for step in failure.steps]
     lines.append(f"  {failure.reproduce}")
     if failure.rerun:

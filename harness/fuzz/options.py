@@ -10,6 +10,7 @@ from pathlib import Path
 from harness.fuzz.checks import DEFAULT_IDEMPOTENCY_HEADER, DEFAULT_OUTAGE_STATUSES
 from harness.fuzz.config import ALL_PHASES
 from harness.fuzz.discovery import DEFAULT_OPENAPI_PATH
+from harness.fuzz.prepare import Prepare
 
 __all__ = ["DEFAULT_MAX_EXAMPLES", "DEFAULT_SEED", "FuzzOptions"]
 
@@ -36,6 +37,9 @@ class FuzzOptions:
       expected statuses); the harness's seed, budget and checks override it.
     - `idempotency_header` ("Idempotency-Key"): the header whose requests must replay.
     - `outage_statuses` ((503,)): the 5xx a caller may answer while a dependency is down.
+    - `prepare` (None): puts test data in place once the system is up, before any pass: a
+      callable taking the `RunningSystem`, or its name ("file.py:function",
+      "package.module:function"; only a name can be part of the rerun command).
     - `out_dir` (None: `runs/fuzz/<time>`): where report.json and junit.xml go.
     - `junit_path` (None: `<out_dir>/junit.xml`).
     """
@@ -50,6 +54,7 @@ class FuzzOptions:
     schemathesis_config: Path | None = None
     idempotency_header: str = DEFAULT_IDEMPOTENCY_HEADER
     outage_statuses: Sequence[int] = DEFAULT_OUTAGE_STATUSES
+    prepare: str | Prepare | None = None
     out_dir: Path | None = None
     junit_path: Path | None = None
 
@@ -94,6 +99,8 @@ class FuzzOptions:
             parts.append("--no-faults")
         if self.schemathesis_config is not None:
             parts += ["--config", str(self.schemathesis_config)]
+        if isinstance(self.prepare, str):
+            parts += ["--prepare", self.prepare]
         for name, path in sorted(self.openapi_paths.items()):
             parts += ["--openapi-path", f"{name}={path}"]
         return shlex.join(parts)

@@ -66,11 +66,19 @@ def print_summary(result: FuzzResult, *, console: Console) -> None:
         print_failure(failure, console=console)
     for error in result.errors:
         console.print(f"[red]error[/] {error}", highlight=False, markup=False)
-    console.print(figures_line(result), highlight=False)
+    console.print(figures_line(result), highlight=False, soft_wrap=True)
     verdict = "[green]passed[/]" if result.passed else "[red]failed[/]"
-    console.print(f"{verdict} in {result.duration:.1f}s; rerun: {result.rerun}", highlight=False)
+    console.print(
+        f"{verdict} in {result.duration:.1f}s; rerun: {result.rerun}",
+        highlight=False,
+        soft_wrap=True,
+    )
     if result.report_path is not None:
-        console.print(f"report: {result.report_path}  junit: {result.junit_path}", highlight=False)
+        console.print(
+            f"report: {result.report_path}  junit: {result.junit_path}",
+            highlight=False,
+            soft_wrap=True,
+        )
 
 
 def print_failure(failure: FailureReport, *, console: Console) -> None:
@@ -79,7 +87,8 @@ def print_failure(failure: FailureReport, *, console: Console) -> None:
         f"{failure.title} [{failure.check}, {failure.phase}]",
         highlight=False,
     )
-    console.print(failure.message, highlight=False, markup=False)
+    console.print(failure.message, highlight=False, markup=False, soft_wrap=True)
+    console.print(f"  answer: {failure.answer}", highlight=False, markup=False, soft_wrap=True)
     for step in failure.steps:
         console.print(f"  before: {step}", highlight=False, markup=False, soft_wrap=True)
     console.print(

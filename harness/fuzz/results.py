@@ -17,7 +17,8 @@ class FailureReport:
 
     `reproduce` is a one-line command sending the failing request (curl); `steps` are the
     requests before it that a stateful failure needs (curl lines, oldest first); `rerun` is
-    the harness command that runs the same seeded pass again.
+    the harness command that runs the same seeded pass again; `answer` is the status and
+    the start of the body the failing request got.
     """
 
     service: str
@@ -31,7 +32,7 @@ class FailureReport:
     reproduce: str
     rerun: str
     steps: tuple[str, ...] = ()
-    occurrences: int = 1
+    answer: str = ""
 
     @property
     def key(self) -> tuple[str, str, str, str, str]:
@@ -50,7 +51,7 @@ class FailureReport:
             "reproduce": self.reproduce,
             "steps": list(self.steps),
             "rerun": self.rerun,
-            "occurrences": self.occurrences,
+            "answer": self.answer,
         }
 
 

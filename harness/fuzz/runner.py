@@ -2,9 +2,10 @@
 
 For a running system (started here, or handed in by the caller):
 
-1. each selected service, callees before callers, gets an ordinary pass: every phase,
-   every built-in check plus the harness's (`error_body_shape`, `keyed_replay`);
-2. then, for every edge `service -> dependency`, the service gets a fault pass with that
+1. the prepare step, if any, puts test data in place;
+2. each selected service, callers before callees (see `callers_first`), gets an ordinary
+   pass: every phase, every built-in check plus the harness's (`error_body_shape`,
+   `keyed_replay`); then, for every edge `service -> dependency`, a fault pass with that
    edge partitioned through its fault proxy (`dependency_outage_answer` on);
 3. report.json and junit.xml are written, and a `FuzzResult` comes back.
 """
@@ -27,10 +28,11 @@ from harness.fuzz.config import (
     fault_checks,
     standard_checks,
 )
-from harness.fuzz.discovery import DocumentProbe, dependency_order, probe_document
+from harness.fuzz.discovery import DocumentProbe, callers_first, probe_document
 from harness.fuzz.engine import SchemaLoadError, load_url_schema, run_pass
 from harness.fuzz.junit import write_junit
 from harness.fuzz.options import FuzzOptions
+from harness.fuzz.prepare import Prepare, PrepareError, load_prepare
 from harness.fuzz.report import write_json_report
 from harness.fuzz.results import FuzzResult, PassResult
 from harness.topology import Topology, load_topology
@@ -38,7 +40,7 @@ from harness.topology import Topology, load_topology
 if TYPE_CHECKING:
     from harness.runtime import RunningSystem
 
-__all__ = ["FUZZ_PASS", "FuzzRunError", "fuzz_system", "run_fuzz"]
+__all__ = ["FUZZ_PASS", "FuzzPrepareFailed", "FuzzRunError", "fuzz_system", "run_fuzz"]
 
 FUZZ_PASS = "fuzz"
 DEFAULT_RUNS_DIR = Path("runs/fuzz")
@@ -46,6 +48,10 @@ DEFAULT_RUNS_DIR = Path("runs/fuzz")
 
 class FuzzRunError(ValueError):
     """Bad input for a fuzzing run (unknown service, unusable config); nothing was fuzzed."""
+
+
+class FuzzPrepareFailed(RuntimeError):
+    """The prepare step raised; nothing was fuzzed."""
 
 
 def run_fuzz(
@@ -88,17 +94,24 @@ def _check_inputs(topology: Topology, options: FuzzOptions) -> None:
     unknown = sorted(set(options.openapi_paths) - known)
     if unknown:
         raise FuzzRunError(f"--openapi-path names unknown service(s) {', '.join(unknown)}")
-    # A broken config file must stop the run before the system starts.
+    # A broken config file or prepare step must stop the run before the system starts.
     try:
         build_config(_settings(options, checks={}), base_file=options.schemathesis_config)
-    except FuzzConfigError as exc:
+        _prepare_step(options)
+    except (FuzzConfigError, PrepareError) as exc:
         raise FuzzRunError(str(exc)) from None
+
+
+def _prepare_step(options: FuzzOptions) -> Prepare | None:
+    if isinstance(options.prepare, str):
+        return load_prepare(options.prepare)
+    return options.prepare
 
 
 def fuzz_system(
     system: RunningSystem, *, options: FuzzOptions, console: Console | None = None
 ) -> FuzzResult:
-    """Fuzz a running system (see the module doc); the system is left as it was found."""
+    """Fuzz a running system (see the module doc); every partition is healed afterwards."""
     console = console or Console(stderr=True)
     topology = system.topology
     started = time.monotonic()
@@ -108,21 +121,24 @@ def fuzz_system(
         max_examples=options.max_examples,
         rerun=options.rerun_command(topology=topology.path),
     )
-    documents: dict[str, DocumentProbe] = {}
-    for service in dependency_order(topology, options.services):
+    prepare = _prepare_step(options)
+    if prepare is not None:
+        console.print("preparing the test data")
+        try:
+            prepare(system)
+        except Exception as exc:
+            raise FuzzPrepareFailed(f"the prepare step failed: {exc!r}") from exc
+    for service in callers_first(topology, options.services):
         probe = probe_document(service, system.url(service), path=options.openapi_path(service))
-        documents[service] = probe
         if not probe.found:
             result.passes.append(_skipped(service, probe, explicit=bool(options.services)))
             continue
         with _progress(console, f"fuzzing {service}") as progress:
             result.passes.append(_pass(probe, system, options, name=FUZZ_PASS, progress=progress))
         _note(console, result.passes[-1])
-    if options.fault_passes:
-        for service, probe in documents.items():
-            if probe.found:
-                for edge in topology.dependencies(service):
-                    result.passes.append(_fault_pass(probe, system, options, edge.name, console))
+        if options.fault_passes:
+            for edge in topology.dependencies(service):
+                result.passes.append(_fault_pass(probe, system, options, edge.name, console))
     result.duration = time.monotonic() - started
     _write_reports(result, options)
     return result
@@ -225,7 +241,9 @@ def _progress(console: Console, title: str) -> Iterator[Callable[[str], None]]:
 
 def _note(console: Console, outcome: PassResult) -> None:
     if outcome.skipped is not None:
-        console.print(f"  {outcome.service} ({outcome.name}): skipped, {outcome.skipped}")
+        console.print(
+            f"  {outcome.service} ({outcome.name}): skipped, {outcome.skipped}", soft_wrap=True
+        )
         return
     figures = outcome.figures
     mark = "[green]ok[/]" if outcome.passed else "[red]FAILED[/]"
@@ -234,6 +252,7 @@ def _note(console: Console, outcome: PassResult) -> None:
         f"{figures.operations_total} operations, {figures.cases} cases, {figures.checks} checks, "
         f"{figures.failures} failures, {outcome.duration:.1f}s",
         highlight=False,
+        soft_wrap=True,
     )
 
 

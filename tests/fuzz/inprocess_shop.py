@@ -7,8 +7,8 @@ in-memory SQLite database; tables are created here and no lifespan runs (schemat
 start and stop an app's lifespan around every test, and a stopped shop app has closed its
 clients): no background task, so orders' outbox events stay undelivered.
 
-The shop is built once per test process, with data that fuzzed orders can hit: products
-SKU-0..SKU-9 (hypothesis' favourite digits) with plenty of stock, and users 1..10.
+The shop is built once per test process, with shop_data's users and products, the data
+that generated orders are steered to (shop.schemathesis.toml).
 `SHOP.reset()` empties every database and puts that data back, so each example of a
 stateful test starts from the same state (hypothesis needs that to replay an example).
 shop.schemathesis.toml steers generated orders towards that data.
@@ -43,6 +43,7 @@ from shop.users.app import build_app as build_users
 from shop.users.models import Base as UsersBase
 from shop.users.models import UserRow
 from shop.users.settings import UsersSettings
+from shop_data import products, shoppers
 from sqlalchemy import Engine, MetaData
 
 IN_MEMORY = "sqlite://"
@@ -54,9 +55,6 @@ FAST: dict[str, Any] = {
     "retry_budget_min_retries": 1000,
     "breaker_open_seconds": 0.1,
 }
-CATALOG = tuple(f"SKU-{digit}" for digit in range(10))
-USERS = 10
-STOCK = 1_000_000
 
 
 def without_lifespan(app: Any) -> Any:
@@ -106,16 +104,14 @@ class InProcessShop:
         self.seed()
 
     def seed(self) -> None:
-        # Straight into the tables: a reset runs before every stateful example.
+        """shop_data's users (ids 1..10) and products, straight into the tables: a reset
+        runs before every stateful example."""
         with session_scope(self.apps["users"].state.engine, write=True) as session:
-            for n in range(1, USERS + 1):
-                email = f"shopper{n}@shop.test"
-                session.add(UserRow(id=n, name=f"Shopper {n}", email=email, email_key=email))
+            for n, user in enumerate(shoppers(), start=1):
+                session.add(UserRow(id=n, **user, email_key=user["email"]))
         with session_scope(self.apps["inventory"].state.engine, write=True) as session:
-            for sku in CATALOG:
-                session.add(
-                    ProductRow(sku=sku, name=sku.lower(), price_cents=100, stock=STOCK, reserved=0)
-                )
+            for product in products():
+                session.add(ProductRow(**product, reserved=0))
 
 
 def _with_tables(app: FastAPI, metadata: MetaData, shop: InProcessShop) -> FastAPI:

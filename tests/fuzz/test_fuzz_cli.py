@@ -1,0 +1,93 @@
+"""`harness fuzz` on the toy topology (real processes): bad input starts nothing; the
+planted bugs fail the run with reproduction commands, in the summary, report.json and the
+JUnit XML; without them the run passes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from xml.etree import ElementTree
+
+import pytest
+from toy_apps import TOY_SYSTEM, TOY_SYSTEM_WITH_BUGS
+from typer.testing import CliRunner
+
+from harness.fuzz.cli import EXIT_BAD_INPUT, EXIT_FAILED, app
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A private HARNESS_HOME: runs and their cleanup never touch anyone else's."""
+    path = tmp_path / "home"
+    monkeypatch.setenv("HARNESS_HOME", str(path))
+    monkeypatch.delenv("TOXIPROXY_URL", raising=False)
+    return path
+
+
+def fuzz(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(app, list(args), env={"COLUMNS": "200", "NO_COLOR": "1"})
+    return result.exit_code, result.output
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--topology", "no/such/system.toml"], "cannot read the topology file"),
+        (["--topology", str(TOY_SYSTEM), "--service", "nope"], "unknown service(s) nope"),
+        (["--topology", str(TOY_SYSTEM), "--openapi-path", "front"], "expected SERVICE=/path"),
+        (["--topology", str(TOY_SYSTEM), "--phases", "fuzzing,chaos"], "--phases"),
+        (["--topology", str(TOY_SYSTEM), "--prepare", "nowhere.py:seed"], "no such file"),
+        (["--topology", str(TOY_SYSTEM), "--config", "no/such.toml"], "cannot read"),
+    ],
+)
+def test_bad_input_exits_2_naming_the_problem_before_anything_starts(
+    args: list[str], message: str, home: Path
+) -> None:
+    code, output = fuzz(*args)
+    assert code == EXIT_BAD_INPUT, output
+    assert message in " ".join(output.split())
+    assert not (home / "runs").exists()  # no system was started
+
+
+@pytest.mark.integration
+def test_planted_bugs_fail_the_run_with_commands_that_reproduce_them(
+    home: Path, tmp_path: Path
+) -> None:
+    junit = tmp_path / "fuzz.xml"
+    code, output = fuzz(
+        "--topology", str(TOY_SYSTEM_WITH_BUGS), "--max-examples", "8", "--seed", "5",
+        "--junit", str(junit), "--out", str(tmp_path / "out"),
+    )  # fmt: skip
+    assert code == EXIT_FAILED, output
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    failures = {(f["pass"], f["check"]): f for p in report["passes"] for f in p["failures"]}
+    replay = failures[("fuzz", "keyed_replay")]
+    outage = failures[("partition front->back", "dependency_outage_answer")]
+    assert outage["operation"] == "GET /welcome/{name}"
+    for failure in (replay, outage):
+        assert failure["reproduce"].startswith("curl -X ")
+        assert failure["reproduce"] in output  # printed, one line each
+        assert failure["rerun"].startswith("harness fuzz --topology ")
+        assert "--seed 5 --max-examples 8" in failure["rerun"]
+    assert "back: no OpenAPI document at" in " ".join(output.split())
+    suites = {s.get("name"): s for s in ElementTree.parse(junit).getroot()}
+    failed = suites["front (partition front->back)"].find("testcase[@name='GET /welcome/{name}']")
+    assert failed is not None
+    text = failed.find("failure").text  # type: ignore[union-attr]
+    assert "reproduce:" in text
+    assert outage["reproduce"] in text
+
+
+@pytest.mark.integration
+def test_the_toy_without_its_bugs_passes_and_prints_the_figures(home: Path, tmp_path: Path) -> None:
+    code, output = fuzz(
+        "--topology", str(TOY_SYSTEM), "--max-examples", "8", "--out", str(tmp_path),
+    )  # fmt: skip
+    assert code == 0, output
+    assert "operations covered 3/3" in output
+    assert "failures 0" in output
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert report["passed"] is True
+    assert report["figures"]["cases"] > 0
+    assert report["figures"]["checks"] > report["figures"]["cases"]
+    assert [p["pass"] for p in report["passes"]] == ["fuzz", "partition front->back", "fuzz"]
