@@ -28,8 +28,8 @@ from harness.topology import Topology, TopologyError, parse_topology
 
 __all__ = ["Backend", "launch", "open_run", "start_system", "terminate_on_sigterm"]
 
-Backend = Literal["process", "attach"]
-BACKENDS: tuple[Backend, ...] = ("process", "attach")
+Backend = Literal["process", "attach", "containers"]
+BACKENDS: tuple[Backend, ...] = ("process", "attach", "containers")
 
 
 @contextmanager
@@ -44,8 +44,9 @@ def start_system(
     """Bring `topology` up; stop everything on exit (also on Ctrl-C, SIGTERM or an error).
 
     Args:
-        backend: "process" (start local processes, the default) or "attach" (use each
-            service's `url`; nothing is started).
+        backend: "process" (start local processes, the default), "attach" (use each
+            service's `url`; nothing is started) or "containers" (a container per service
+            and for the fault proxy, through testcontainers; see `containers_backend`).
         run_dir: where logs, databases and the state file go; default: a new directory
             under `<home>/runs/`.
         toxiproxy_url: a real Toxiproxy server to create the proxies on; default:
@@ -83,6 +84,10 @@ def launch(
     run_dir = _prepare_run_dir(run_dir, home)
     if backend == "attach":
         return attach_system(topology, run_dir=run_dir, home=home, toxiproxy_url=toxiproxy_url)
+    if backend == "containers":  # imported here: only this backend needs testcontainers
+        from harness.runtime.containers_backend import launch_containers
+
+        return launch_containers(topology, run_dir=run_dir, home=home, toxiproxy_url=toxiproxy_url)
     return launch_processes(topology, run_dir=run_dir, home=home, toxiproxy_url=toxiproxy_url)
 
 
@@ -116,6 +121,10 @@ def open_run(run_dir: Path | None = None, *, home: Path | None = None) -> Runnin
         topology = parse_topology(state.topology, source=source)
     except TopologyError as exc:
         raise RunNotFoundError(f"the state in {run_dir} holds an unusable topology: {exc}") from exc
+    if state.backend == "containers":
+        from harness.runtime.containers_backend import open_container_run
+
+        return open_container_run(run_dir, state, topology, home=home)
     processes = {
         name: ManagedProcess(record.process)
         for name, record in state.services.items()

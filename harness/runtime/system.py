@@ -246,6 +246,21 @@ class RunningSystem:
             self._record(service).paused = False
             self._save()
 
+    def disconnect(self, service: str) -> None:
+        """Take the service off the network (a real partition): the containers backend only.
+
+        Elsewhere, partition its edges instead (`faults.partition(edge)`).
+        """
+        self._record(service)
+        raise NotStartedByHarness(
+            f"disconnecting {service!r} from the network needs the containers backend (this "
+            f"system runs on the {self._state.backend} backend); partition its edges instead"
+        )
+
+    def reconnect(self, service: str) -> None:
+        """Undo `disconnect`: the containers backend only."""
+        self.disconnect(service)
+
     def is_alive(self, service: str) -> bool:
         process = self._processes.get(service)
         return process.is_alive() if process is not None else True

@@ -53,6 +53,10 @@ def run_is_stale(state: RunState) -> bool:
         return False
     if not state.detached:
         return True
+    if state.backend == "containers":  # a detached run lives as long as its containers
+        from harness.runtime.containers.cleanup import run_has_live_containers
+
+        return not run_has_live_containers(state.run_id)
     return not any(ManagedProcess(record).is_alive() for record in state.processes())
 
 
@@ -74,10 +78,20 @@ def stop_run(
     handles = list(processes) if processes is not None else _from_records(state)
     survivors = stop_groups(handles, grace=grace)
     report = StopReport(run_dir=run_dir, survivors=[_describe(p) for p in survivors])
+    report.survivors += _remove_containers(state)
     report.busy_ports = wait_ports_closed(state.ports(), timeout=2.0 if survivors else 5.0)
     state.status = "stopped"
     write_state(run_dir, state)
     return report
+
+
+def _remove_containers(state: RunState) -> list[str]:
+    """The containers and network of a containers-backend run (found by their run label)."""
+    if state.backend != "containers":
+        return []
+    from harness.runtime.containers.cleanup import remove_run
+
+    return remove_run(state.run_id)
 
 
 def _from_records(state: RunState) -> list[ManagedProcess]:
