@@ -45,16 +45,14 @@ def _topology_path(option: Path | None) -> Path:
     return Path(env) if env else DEFAULT_TOPOLOGY
 
 
-def _openapi_paths(values: list[str]) -> dict[str, str]:
-    paths: dict[str, str] = {}
+def _pairs(values: list[str], *, option: str, what: str) -> dict[str, str]:
+    pairs: dict[str, str] = {}
     for value in values:
-        service, sep, path = value.partition("=")
-        if not sep or not service or not path:
-            raise typer.BadParameter(
-                f"expected SERVICE=/path, got {value!r}", param_hint="--openapi-path"
-            )
-        paths[service.strip()] = path.strip()
-    return paths
+        key, sep, rest = value.partition("=")
+        if not sep or not key.strip() or not rest.strip():
+            raise typer.BadParameter(f"expected {what}, got {value!r}", param_hint=option)
+        pairs[key.strip()] = rest.strip()
+    return pairs
 
 
 def _phases(value: str | None) -> tuple[str, ...]:
@@ -116,6 +114,14 @@ def fuzz(
     faults: Annotated[
         bool, typer.Option("--faults/--no-faults", help="a pass per edge, that edge partitioned")
     ] = True,
+    settle: Annotated[
+        float,
+        typer.Option(min=0, help="seconds to wait after healing a partition (breakers close)"),
+    ] = 0.0,
+    env: Annotated[
+        list[str] | None,
+        typer.Option(help="KEY=VALUE added to every service's environment (repeatable)"),
+    ] = None,
     fault_max_examples: Annotated[
         int | None, typer.Option(min=1, help="budget of a fault pass (default: max-examples/3)")
     ] = None,
@@ -139,7 +145,9 @@ def fuzz(
             phases=_phases(phases),
             fault_passes=faults,
             fault_max_examples=fault_max_examples,
-            openapi_paths=_openapi_paths(openapi_path or []),
+            settle_seconds=settle,
+            env=_pairs(env or [], option="--env", what="KEY=VALUE"),
+            openapi_paths=_pairs(openapi_path or [], option="--openapi-path", what="SERVICE=/path"),
             schemathesis_config=config,
             prepare=prepare,
             out_dir=out,

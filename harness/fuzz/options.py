@@ -37,6 +37,11 @@ class FuzzOptions:
       expected statuses); the harness's seed, budget and checks override it.
     - `idempotency_header` ("Idempotency-Key"): the header whose requests must replay.
     - `outage_statuses` ((503,)): the 5xx a caller may answer while a dependency is down.
+    - `settle_seconds` (0): how long to wait after healing a partition before the next pass,
+      so that the caller's circuit breakers close again (otherwise the next pass only sees
+      the previous edge's open breaker).
+    - `env` ({}): environment added to every service when the run starts the system (e.g.
+      a shorter breaker open time, to settle faster).
     - `prepare` (None): puts test data in place once the system is up, before any pass: a
       callable taking the `RunningSystem`, or its name ("file.py:function",
       "package.module:function"; only a name can be part of the rerun command).
@@ -54,6 +59,8 @@ class FuzzOptions:
     schemathesis_config: Path | None = None
     idempotency_header: str = DEFAULT_IDEMPOTENCY_HEADER
     outage_statuses: Sequence[int] = DEFAULT_OUTAGE_STATUSES
+    settle_seconds: float = 0.0
+    env: Mapping[str, str] = field(default_factory=dict)
     prepare: str | Prepare | None = None
     out_dir: Path | None = None
     junit_path: Path | None = None
@@ -70,6 +77,8 @@ class FuzzOptions:
             raise ValueError(
                 f"unknown phase(s) {', '.join(unknown)}; expected some of {', '.join(ALL_PHASES)}"
             )
+        if self.settle_seconds < 0:
+            raise ValueError(f"settle_seconds must be >= 0, got {self.settle_seconds}")
         for service, path in self.openapi_paths.items():
             if not path.startswith("/"):
                 raise ValueError(f"openapi path of {service} must start with '/', got {path!r}")
@@ -97,6 +106,10 @@ class FuzzOptions:
             parts += ["--phases", ",".join(self.phases)]
         if not self.fault_passes:
             parts.append("--no-faults")
+        if self.settle_seconds:
+            parts += ["--settle", f"{self.settle_seconds:g}"]
+        for key, value in sorted(self.env.items()):
+            parts += ["--env", f"{key}={value}"]
         if self.schemathesis_config is not None:
             parts += ["--config", str(self.schemathesis_config)]
         if isinstance(self.prepare, str):

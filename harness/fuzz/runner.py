@@ -77,10 +77,11 @@ def run_fuzz(
     _check_inputs(topology, options)
     if system is not None:
         return fuzz_system(system, options=options, console=console)
+    from harness.chaos.systems import topology_with_env
     from harness.runtime import start_system
 
     console.print(f"starting {topology.system.name} ({len(topology.services)} services)")
-    with start_system(topology, backend=backend) as started:
+    with start_system(topology_with_env(topology, options.env), backend=backend) as started:
         return fuzz_system(started, options=options, console=console)
 
 
@@ -213,6 +214,8 @@ def _fault_pass(
             )
     except FaultProxyError as exc:
         outcome = PassResult(service=probe.service, name=name, skipped=f"cannot partition: {exc}")
+    else:
+        time.sleep(options.settle_seconds)  # healed: let the caller's breakers close again
     _note(console, outcome)
     return outcome
 
