@@ -126,6 +126,8 @@ class _EventFolder:
                 self.result.errors.append(f"{failure.title}: {failure.message}")
         elif isinstance(event, events.FatalError):
             self.result.errors.append(f"schemathesis stopped: {event.exception!r}")
+        elif isinstance(event, events.Interrupted):
+            self.result.errors.append("interrupted: the pass did not complete")
 
     def _scenario(self, event: events.ScenarioFinished) -> None:
         recorder = event.recorder

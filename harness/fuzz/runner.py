@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -146,16 +146,20 @@ def fuzz_system(
 
 
 def _settings(
-    options: FuzzOptions, *, checks: dict[str, object], **overrides: object
+    options: FuzzOptions,
+    *,
+    checks: dict[str, object],
+    base_url: str | None = None,
+    fault_pass: bool = False,
 ) -> PassSettings:
-    values: dict[str, object] = {
-        "seed": options.seed,
-        "max_examples": options.max_examples,
-        "phases": tuple(options.phases),
-        "checks": checks,
-        **overrides,
-    }
-    return PassSettings(**values)  # type: ignore[arg-type]
+    """An ordinary pass: every phase of `options`; a fault pass: fuzzing, a smaller budget."""
+    return PassSettings(
+        seed=options.seed,
+        max_examples=options.fault_budget if fault_pass else options.max_examples,
+        phases=("fuzzing",) if fault_pass else tuple(options.phases),
+        checks=checks,
+        base_url=base_url,
+    )
 
 
 def _pass(
@@ -166,13 +170,13 @@ def _pass(
     name: str,
     checks: dict[str, object] | None = None,
     progress: Callable[[str], None] | None = None,
-    **overrides: object,
+    fault_pass: bool = False,
 ) -> PassResult:
     settings = _settings(
         options,
         checks=checks or standard_checks(idempotency_header=options.idempotency_header),
         base_url=system.url(probe.service),
-        **overrides,
+        fault_pass=fault_pass,
     )
     rerun = options.rerun_command(topology=system.topology.path, service=probe.service)
     try:
@@ -209,8 +213,7 @@ def _fault_pass(
                 name=name,
                 checks=checks,
                 progress=progress,
-                max_examples=options.fault_budget,
-                phases=("fuzzing",),
+                fault_pass=True,
             )
     except FaultProxyError as exc:
         outcome = PassResult(service=probe.service, name=name, skipped=f"cannot partition: {exc}")
@@ -234,9 +237,8 @@ def _skipped(service: str, probe: DocumentProbe, *, explicit: bool) -> PassResul
 
 @contextmanager
 def _progress(console: Console, title: str) -> Iterator[Callable[[str], None]]:
-    if not console.is_terminal:
-        with nullcontext():
-            yield lambda _label: None
+    if not console.is_terminal:  # a log gets the one-line notes, not a spinner
+        yield lambda _label: None
         return
     with console.status(title) as status:
         yield lambda label: status.update(f"{title}: {label}")
