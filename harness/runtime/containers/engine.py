@@ -46,9 +46,22 @@ class EngineUnavailable(HarnessRuntimeError):
 
 
 def containers_dir() -> Path:
-    """`$HARNESS_CONTAINERS_DIR`, else `<harness home>/containers` (engine, caches, builds)."""
+    """Where the engine's settings, caches and build contexts live.
+
+    `$HARNESS_CONTAINERS_DIR`; else the first `.harness/containers` holding an `engine.env`
+    in the harness home, the current directory or one of its parents (a run's home may be
+    elsewhere, e.g. a test's temporary directory; the engine stays the project's); else
+    `<harness home>/containers`.
+    """
     configured = os.environ.get(CONTAINERS_DIR_ENV)
-    return Path(configured) if configured else harness_home() / "containers"
+    if configured:
+        return Path(configured)
+    default = harness_home() / "containers"
+    cwd = Path.cwd().resolve()
+    for candidate in [default, *(p / ".harness" / "containers" for p in (cwd, *cwd.parents))]:
+        if (candidate / ENGINE_ENV_FILE).is_file():
+            return candidate
+    return default
 
 
 def read_engine_env(path: Path) -> dict[str, str]:

@@ -238,24 +238,27 @@ class ContainerSystem(RunningSystem):
         return tail_lines(self._container_record(service).log_path, lines)
 
     def restore(self) -> None:
-        """Undo every fault: reconnect, resume, start what is dead, reset the proxies."""
-        restarted = []
+        """Undo every fault: reconnect, resume, start what is dead, reset the proxies; then
+        wait until every service touched is healthy again."""
+        touched = []
         with self._lock:
             for name, record in self.records.services.items():
                 if record.disconnected:
                     self.reconnect(name)
+                    touched.append(name)
                 if record.paused:
                     self.resume(name)
+                    touched.append(name)
                 if not self.is_alive(name):
                     container = self._container(name)
                     container.start()
                     self._refresh_port(name, container)
                     self._forget_status(name)
-                    restarted.append(name)
+                    touched.append(name)
             self._save()
         self.faults.reset()
-        if restarted:
-            self._wait_healthy(restarted, None)
+        if touched:
+            self._wait_healthy(sorted(set(touched)), None)
 
     # -- lifetime ------------------------------------------------------------------------------
 
