@@ -15,6 +15,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -43,6 +44,7 @@ if TYPE_CHECKING:
 __all__ = ["FUZZ_PASS", "FuzzPrepareFailed", "FuzzRunError", "fuzz_system", "run_fuzz"]
 
 FUZZ_PASS = "fuzz"
+CONFIG_BESIDE_TOPOLOGY = "schemathesis.toml"
 DEFAULT_RUNS_DIR = Path("runs/fuzz")
 
 
@@ -65,15 +67,18 @@ def run_fuzz(
     """Fuzz `topology`'s services; returns the result (see `FuzzResult.passed`, `.figures`,
     `.report_path`, `.junit_path`).
 
-    Keyword-only: `options` (FuzzOptions()), `system` (None: the topology is started with
-    `backend` and stopped at the end; else that running system is used and left running),
-    `backend` ("process" or "attach"), `console` (progress and notes; default stderr).
+    Keyword-only: `options` (FuzzOptions(); without `schemathesis_config`, a
+    `schemathesis.toml` next to the topology file is used when there is one), `system`
+    (None: the topology is started with `backend` and stopped at the end; else that running
+    system is used and left running), `backend` ("process" or "attach"), `console`
+    (progress and notes; default stderr).
     Raises `FuzzRunError` (or `TopologyError`) on bad input, before anything runs.
     """
     options = options or FuzzOptions()
     console = console or Console(stderr=True)
     if not isinstance(topology, Topology):
         topology = load_topology(topology)
+    options = _with_config_beside(topology, options)
     _check_inputs(topology, options)
     if system is not None:
         return fuzz_system(system, options=options, console=console)
@@ -83,6 +88,14 @@ def run_fuzz(
     console.print(f"starting {topology.system.name} ({len(topology.services)} services)")
     with start_system(topology_with_env(topology, options.env), backend=backend) as started:
         return fuzz_system(started, options=options, console=console)
+
+
+def _with_config_beside(topology: Topology, options: FuzzOptions) -> FuzzOptions:
+    """No config given: a `schemathesis.toml` next to the topology file is the system's."""
+    if options.schemathesis_config is not None or topology.path is None:
+        return options
+    beside = topology.path.parent / CONFIG_BESIDE_TOPOLOGY
+    return replace(options, schemathesis_config=beside) if beside.is_file() else options
 
 
 def _check_inputs(topology: Topology, options: FuzzOptions) -> None:

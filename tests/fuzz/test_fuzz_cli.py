@@ -91,3 +91,17 @@ def test_the_toy_without_its_bugs_passes_and_prints_the_figures(home: Path, tmp_
     assert report["figures"]["cases"] > 0
     assert report["figures"]["checks"] > report["figures"]["cases"]
     assert [p["pass"] for p in report["passes"]] == ["fuzz", "partition front->back", "fuzz"]
+
+
+def test_a_schemathesis_toml_beside_the_topology_is_the_systems_config(
+    home: Path, tmp_path: Path
+) -> None:
+    topology = tmp_path / "system.toml"
+    topology.write_text(
+        TOY_SYSTEM.read_text().replace('app = "', f'cwd = "{TOY_SYSTEM.parent}"\napp = "')
+    )
+    (tmp_path / "schemathesis.toml").write_text("[checks\n")  # read, and refused, before a start
+    code, output = fuzz("--topology", str(topology))
+    assert code == EXIT_BAD_INPUT, output
+    assert f"{tmp_path / 'schemathesis.toml'}: not valid TOML" in " ".join(output.split())
+    assert not (home / "runs").exists()
