@@ -128,7 +128,9 @@ def fuzz(
     out: Annotated[
         Path | None, typer.Option(help="where report.json and junit.xml go (runs/fuzz/<time>)")
     ] = None,
-    backend: Annotated[str, typer.Option(help="runtime backend: process or attach")] = "process",
+    backend: Annotated[
+        str, typer.Option(help="runtime backend: process, attach or containers")
+    ] = "process",
 ) -> None:
     """Start the system, fuzz each service (then each again with each dependency cut),
     print the figures and every failure with the command that reproduces it."""
