@@ -54,6 +54,7 @@ from pydantic import (
 __all__ = [
     "PLACEHOLDERS",
     "EdgeSpec",
+    "EnvValue",
     "ServiceSpec",
     "SystemSettings",
     "Topology",
@@ -378,6 +379,35 @@ class Topology(_Model):
             if edge.name == wanted:
                 return edge
         raise KeyError(f"unknown edge {name!r}; edges are: {', '.join(e.name for e in self.edges)}")
+
+    def with_env(self, env: Mapping[str, EnvValue]) -> Topology:
+        """A copy whose shared `[system] env` also sets `env` (its values win).
+
+        Every service gets `env`, except where a service's own `env` sets the same variable
+        (a service's env wins over the shared one). An empty `env` returns this topology.
+        """
+        if not env:
+            return self
+        system = self.system.model_copy(update={"env": {**self.system.env, **env}})
+        return self.model_copy(update={"system": system})
+
+    def with_service_env(self, service_env: Mapping[str, Mapping[str, EnvValue]]) -> Topology:
+        """A copy in which each named service's own `env` also sets the given variables.
+
+        `service_env` maps a service name to the variables to add (they win over the
+        service's own and the shared env). Raises `TopologyError` naming an unknown service.
+        """
+        services = dict(self.services)
+        for name, env in service_env.items():
+            if name not in services:
+                known = ", ".join(sorted(services))
+                raise TopologyError(
+                    f"service_env.{name}: no service {name!r} in the topology; "
+                    f"expected one of {known}"
+                )
+            spec = services[name]
+            services[name] = spec.model_copy(update={"env": {**spec.env, **env}})
+        return self.model_copy(update={"services": services})
 
 
 def normalize_edge_name(name: str) -> str:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.contracts import TEST_MODE_ENV, edge_coverage, load_pacts, verify_provider, with_env
+from harness.contracts import TEST_MODE_ENV, edge_coverage, load_pacts, verify_provider
 from harness.runtime import RunningSystem, start_system
 from harness.topology import load_topology
 
@@ -24,7 +24,7 @@ pytestmark = pytest.mark.integration
 @pytest.fixture(scope="module")
 def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSystem]:
     home = tmp_path_factory.mktemp("harness-home")
-    with start_system(with_env(TOPOLOGY, TEST_MODE_ENV), home=home) as system:
+    with start_system(TOPOLOGY.with_env(TEST_MODE_ENV), home=home) as system:
         yield system
 
 

@@ -685,7 +685,7 @@ def env_mismatch(experiment: Experiment, system: object) -> str | None:
     return (
         f"{experiment.source}: the experiment needs {', '.join(problems)}; start the system "
         "with these settings (`harness chaos run` does; from Python use "
-        "harness.chaos.topology_with_env)"
+        "Topology.with_env)"
     )
 
 

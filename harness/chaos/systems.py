@@ -14,11 +14,8 @@ __all__ = ["env_key", "group_by_env", "start_for", "topology_with_env"]
 
 
 def topology_with_env(topology: Topology, env: Mapping[str, EnvValue]) -> Topology:
-    """A copy of `topology` whose shared `[system.env]` also sets `env` (it wins)."""
-    if not env:
-        return topology
-    system = topology.system.model_copy(update={"env": {**topology.system.env, **env}})
-    return topology.model_copy(update={"system": system})
+    """Deprecated spelling of `Topology.with_env`, kept until its last caller moves."""
+    return topology.with_env(env)
 
 
 def env_key(experiment: Experiment) -> tuple[tuple[str, str], ...]:
@@ -40,5 +37,5 @@ def start_for(
     """Start `topology` with `env` added (torn down on exit); yields the RunningSystem."""
     from harness.runtime import start_system
 
-    with start_system(topology_with_env(topology, env), backend=backend) as system:
+    with start_system(topology.with_env(env), backend=backend) as system:
         yield system

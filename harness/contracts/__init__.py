@@ -25,7 +25,7 @@ from harness.contracts.broker import (
 from harness.contracts.coverage import EdgeCoverage, edge_coverage, pacts_without_edge
 from harness.contracts.pactfiles import Interaction, PactFile, PactFileError, load_pacts, read_pact
 from harness.contracts.results import ContractsResult, InteractionResult, ProviderResult
-from harness.contracts.run import DEFAULT_PACT_DIR, TEST_MODE_ENV, run_contracts, with_env
+from harness.contracts.run import DEFAULT_PACT_DIR, TEST_MODE_ENV, run_contracts
 from harness.contracts.verify import VerifyOptions, verify_provider
 
 __all__ = [
@@ -54,5 +54,4 @@ __all__ = [
     "run_contracts",
     "verify_provider",
     "version_from_git",
-    "with_env",
 ]

@@ -146,16 +146,8 @@ def _system(
     from harness.runtime import start_system
 
     say(f"starting {topology.system.name} ({len(topology.services)} services, {backend})")
-    with start_system(with_env(topology, env), backend=backend) as running:
+    with start_system(topology.with_env(env), backend=backend) as running:
         yield running
-
-
-def with_env(topology: Topology, env: Mapping[str, EnvValue]) -> Topology:
-    """`topology` with `env` added to the environment every service gets."""
-    if not env:
-        return topology
-    system = topology.system.model_copy(update={"env": {**topology.system.env, **env}})
-    return topology.model_copy(update={"system": system})
 
 
 def _figures(

@@ -16,7 +16,7 @@ import json
 import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 from rich.console import Console
 
@@ -39,9 +39,7 @@ from harness.load.summary import (
 )
 from harness.load.verdict import Check, evaluate_slos
 from harness.timeline import Timeline, TimelineRecorder, metrics_urls
-
-if TYPE_CHECKING:
-    from harness.topology import Topology
+from harness.topology import Topology, TopologyError
 
 __all__ = [
     "EXIT_FAILED",
@@ -157,17 +155,10 @@ def run_profile(
 
 def with_service_env(topology: Topology, profile: LoadProfile) -> Topology:
     """The topology with the profile's `service_env` added to its services' environments."""
-    services = dict(topology.services)
-    for name, env in profile.service_env.items():
-        if name not in services:
-            known = ", ".join(sorted(services))
-            raise ProfileError(
-                f"{profile.source}: service_env.{name}: no service {name!r} in the topology; "
-                f"expected one of {known}"
-            )
-        spec = services[name]
-        services[name] = spec.model_copy(update={"env": {**spec.env, **env}})
-    return topology.model_copy(update={"services": services})
+    try:
+        return topology.with_service_env(profile.service_env)
+    except TopologyError as exc:  # name the profile file the bad key is in
+        raise ProfileError(f"{profile.source}: {exc}") from None
 
 
 def default_out_dir(profile: LoadProfile) -> Path:

@@ -208,7 +208,7 @@ def test_env_the_running_system_lacks_aborts_with_what_to_do(tmp_path: Path) -> 
     result = _run(experiment, system, FakeShop(system))
     assert result.status == "aborted"
     assert "needs BREAKER_OPEN_SECONDS=2 (service orders has 5)" in result.reason
-    assert "topology_with_env" in result.reason
+    assert "Topology.with_env" in result.reason
 
 
 def test_a_fault_without_duration_lasts_until_the_method_ends_then_is_rolled_back(

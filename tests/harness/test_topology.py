@@ -146,3 +146,26 @@ def test_edge_env_var_must_not_also_be_set_by_hand() -> None:
     }
     with pytest.raises(TopologyError, match=r"services\.a\.env\.B_URL: set by edge"):
         parse_topology(data)
+
+
+def test_with_env_adds_shared_env_that_wins_and_keeps_the_file(tmp_path: Path) -> None:
+    topology = load_topology(write(tmp_path, VALID))
+    changed = topology.with_env({"RETRIES": 0, "EXTRA": "x"})
+    assert changed.system.env == {"LOG_LEVEL": "DEBUG", "RETRIES": 0, "ENABLED": True, "EXTRA": "x"}
+    assert topology.system.env["RETRIES"] == 3  # the original is untouched
+    assert changed.path == topology.path
+    assert topology.with_env({}) is topology
+
+
+def test_with_service_env_adds_to_the_named_services_only(tmp_path: Path) -> None:
+    topology = load_topology(write(tmp_path, VALID))
+    changed = topology.with_service_env({"orders": {"DATABASE_URL": "sqlite://", "SLOW": "1"}})
+    assert changed.services["orders"].env == {"DATABASE_URL": "sqlite://", "SLOW": "1"}
+    assert changed.services["gateway"].env == {}
+    assert topology.services["orders"].env["DATABASE_URL"].startswith("sqlite:///{run_dir}")
+
+
+def test_with_service_env_names_an_unknown_service(tmp_path: Path) -> None:
+    topology = load_topology(write(tmp_path, VALID))
+    with pytest.raises(TopologyError, match=r"service_env\.billing: no service 'billing'"):
+        topology.with_service_env({"billing": {"X": "1"}})
