@@ -19,7 +19,7 @@ import httpx
 from harness.chaos.invariants import (
     InvariantError,
     InvariantReport,
-    call_invariant,
+    invariant_report,
     resolve_invariant,
 )
 from harness.chaos.model import (
@@ -176,7 +176,7 @@ def _check_breaker(probe: BreakerProbe, ctx: ProbeContext) -> ProbeResult:
 def check_invariant(reference: str, rules: list[str] | None, ctx: ProbeContext) -> ProbeResult:
     try:
         check = resolve_invariant(reference, base_dir=ctx.base_dir)
-        report = call_invariant(check, ctx.system, ctx.invariant_context)
+        report = invariant_report(check, ctx.system, ctx.invariant_context)
     except InvariantError as exc:
         return ProbeResult(False, str(exc))
     except Exception as exc:  # a checker that crashes is a failed check, with the reason

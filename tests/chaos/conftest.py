@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from harness.chaos.invariants import resolve_invariant
+from harness.invariants import resolve_invariant
 
 ROOT = Path(__file__).resolve().parents[2]
 CHAOS_DIR = ROOT / "chaos"

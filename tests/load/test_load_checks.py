@@ -283,6 +283,47 @@ def test_invariant_report_object_is_understood(tmp_path: Path) -> None:
     assert check.detail == "order 7: two captured payments"
 
 
+def test_invariant_gets_the_context_keywords_it_accepts_and_no_others(tmp_path: Path) -> None:
+    checks_file = tmp_path / "stocked.py"
+    checks_file.write_text(
+        "def stocked(system, *, initial_stock=None):\n    return initial_stock == {'SKU-1': 5}\n"
+        "def plain(system):\n    return True\n"
+    )
+    stocked, plain = run_invariants(
+        [f"{checks_file}:stocked", f"{checks_file}:plain"],
+        system=None,
+        settle=0,
+        context={"initial_stock": {"SKU-1": 5}},
+    )
+    assert stocked.passed
+    assert plain.passed
+
+
+def test_a_checker_file_that_fails_to_import_is_a_failed_check(tmp_path: Path) -> None:
+    checks_file = tmp_path / "broken_import.py"
+    checks_file.write_text("raise RuntimeError('no database driver')\n")
+    [check] = run_invariants([f"{checks_file}:check"], system=None, settle=0)
+    assert not check.passed
+    assert "failed to import: no database driver" in check.detail
+
+
+def test_resolving_the_shop_invariants_does_not_import_the_chaos_layer() -> None:
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[2]
+    code = (
+        "import sys\n"
+        "from harness.invariants import resolve_invariant\n"
+        "resolve_invariant('chaos/shop_invariants.py:check_shop_invariants')\n"
+        "assert 'harness.chaos' not in sys.modules, sorted(sys.modules)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=root, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+
+
 # -- benchmark and report ---------------------------------------------------------------
 
 
