@@ -140,16 +140,7 @@ def fuzz(session: nox.Session) -> None:
         "-m",
         "harness.fuzz",
         "--topology",
-        "target-system/system.toml",
-        "--config",
-        "tests/fuzz/shop.schemathesis.toml",
-        "--prepare",
-        "tests/fuzz/shop_data.py:seed_shop",
-        # Breakers opened by one partition close before the next pass (see FuzzOptions).
-        "--env",
-        "BREAKER_OPEN_SECONDS=1",
-        "--settle",
-        "1.5",
+        "target-system/system.toml",  # its [fuzz] table and schemathesis.toml set the rest
         "--out",
         "runs/fuzz/shop",
         *session.posargs,

@@ -55,10 +55,12 @@ __all__ = [
     "PLACEHOLDERS",
     "EdgeSpec",
     "EnvValue",
+    "FuzzSettings",
     "ServiceSpec",
     "SystemSettings",
     "Topology",
     "TopologyError",
+    "env_text",
     "load_topology",
     "parse_topology",
     "render_template",
@@ -105,7 +107,7 @@ def render_template(template: str, values: Mapping[str, str]) -> str:
     return template.format_map(dict(values))
 
 
-def _env_text(value: EnvValue) -> str:
+def env_text(value: EnvValue) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)
@@ -149,7 +151,7 @@ class SystemSettings(_Model):
 
 
 def render_env(env: Mapping[str, EnvValue], values: Mapping[str, str]) -> dict[str, str]:
-    return {key: render_template(_env_text(value), values) for key, value in env.items()}
+    return {key: render_template(env_text(value), values) for key, value in env.items()}
 
 
 def _validate_env(env: dict[str, EnvValue]) -> dict[str, EnvValue]:
@@ -159,6 +161,38 @@ def _validate_env(env: dict[str, EnvValue]) -> dict[str, EnvValue]:
         if isinstance(value, str):
             _check_template(value)
     return env
+
+
+class FuzzSettings(_Model):
+    """The `[fuzz]` table: how `harness fuzz` and `harness run` fuzz this system.
+
+    Command-line options and explicit `FuzzOptions` win over these. A `schemathesis.toml`
+    beside the topology file holds the per-API schemathesis settings (auth, expected statuses).
+    """
+
+    # Puts test data in place once the system is up: "module:function", or "file.py:function"
+    # relative to the topology file; called with the RunningSystem.
+    prepare: str | None = None
+    # Seconds to wait after healing a partition, so breakers close before the next pass.
+    settle: float = Field(default=0.0, ge=0, strict=False)
+    # Extra service env while fuzzing (e.g. a short BREAKER_OPEN_SECONDS, to settle fast).
+    env: dict[str, EnvValue] = Field(default_factory=dict)
+
+    @field_validator("env")
+    @classmethod
+    def _env_ok(cls, env: dict[str, EnvValue]) -> dict[str, EnvValue]:
+        return _validate_env(env)
+
+    @field_validator("prepare")
+    @classmethod
+    def _prepare_ok(cls, prepare: str | None) -> str | None:
+        if prepare is not None:
+            location, sep, function = prepare.rpartition(":")
+            if not sep or not location or not function.isidentifier():
+                raise ValueError(
+                    f"expected 'package.module:function' or 'file.py:function', got {prepare!r}"
+                )
+        return prepare
 
 
 class ServiceSpec(_Model):
@@ -296,6 +330,7 @@ class Topology(_Model):
     system: SystemSettings = Field(default_factory=lambda: SystemSettings.model_validate({}))
     services: dict[str, ServiceSpec]
     edges: tuple[EdgeSpec, ...] = Field(default=(), strict=False)
+    fuzz: FuzzSettings = Field(default_factory=lambda: FuzzSettings.model_validate({}))
 
     _path: Path | None = PrivateAttr(default=None)
 

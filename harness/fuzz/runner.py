@@ -36,7 +36,7 @@ from harness.fuzz.options import FuzzOptions
 from harness.fuzz.prepare import Prepare, PrepareError, load_prepare
 from harness.fuzz.report import write_json_report
 from harness.fuzz.results import FuzzResult, PassResult
-from harness.topology import Topology, load_topology
+from harness.topology import Topology, env_text, load_topology
 
 if TYPE_CHECKING:
     from harness.runtime import RunningSystem
@@ -78,15 +78,14 @@ def run_fuzz(
     console = console or Console(stderr=True)
     if not isinstance(topology, Topology):
         topology = load_topology(topology)
-    options = _with_config_beside(topology, options)
+    options = _with_topology_defaults(topology, _with_config_beside(topology, options))
     _check_inputs(topology, options)
     if system is not None:
         return fuzz_system(system, options=options, console=console)
-    from harness.chaos.systems import topology_with_env
     from harness.runtime import start_system
 
     console.print(f"starting {topology.system.name} ({len(topology.services)} services)")
-    with start_system(topology_with_env(topology, options.env), backend=backend) as started:
+    with start_system(topology.with_env(options.env), backend=backend) as started:
         return fuzz_system(started, options=options, console=console)
 
 
@@ -96,6 +95,23 @@ def _with_config_beside(topology: Topology, options: FuzzOptions) -> FuzzOptions
         return options
     beside = topology.path.parent / CONFIG_BESIDE_TOPOLOGY
     return replace(options, schemathesis_config=beside) if beside.is_file() else options
+
+
+def _with_topology_defaults(topology: Topology, options: FuzzOptions) -> FuzzOptions:
+    """The topology's `[fuzz]` table fills what the options leave unset (options win)."""
+    fuzz = topology.fuzz
+    prepare = options.prepare
+    if prepare is None and fuzz.prepare is not None:
+        location, _, function = fuzz.prepare.rpartition(":")
+        if location.endswith(".py"):
+            location = str(topology.base_dir / location)
+        prepare = f"{location}:{function}"
+    return replace(
+        options,
+        prepare=prepare,
+        settle_seconds=options.settle_seconds or fuzz.settle,
+        env={**{k: env_text(v) for k, v in fuzz.env.items()}, **options.env},
+    )
 
 
 def _check_inputs(topology: Topology, options: FuzzOptions) -> None:

@@ -26,7 +26,7 @@ from harness.fuzz import (
     standard_checks,
 )
 
-SHOP_CONFIG = Path(__file__).with_name("shop.schemathesis.toml")
+SHOP_CONFIG = Path(__file__).resolve().parents[2] / "target-system" / "schemathesis.toml"
 SEED = int(os.environ.get("HARNESS_FUZZ_SEED", DEFAULT_SEED))
 MAX_EXAMPLES = int(os.environ.get("HARNESS_FUZZ_MAX_EXAMPLES", "12"))
 STATEFUL_EXAMPLES = int(os.environ.get("HARNESS_FUZZ_STATEFUL_EXAMPLES", "25"))

@@ -7,11 +7,11 @@ in-memory SQLite database; tables are created here and no lifespan runs (schemat
 start and stop an app's lifespan around every test, and a stopped shop app has closed its
 clients): no background task, so orders' outbox events stay undelivered.
 
-The shop is built once per test process, with shop_data's users and products, the data
-that generated orders are steered to (shop.schemathesis.toml).
+The shop is built once per test process, with shop.fuzz_data's users and products, the data
+that generated orders are steered to (target-system/schemathesis.toml).
 `SHOP.reset()` empties every database and puts that data back, so each example of a
 stateful test starts from the same state (hypothesis needs that to replay an example).
-shop.schemathesis.toml steers generated orders towards that data.
+target-system/schemathesis.toml steers generated orders towards that data.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ import httpx
 from fastapi import FastAPI
 from flask import Flask
 from shop.common.db import delete_all_rows, make_engine, session_scope
+from shop.fuzz_data import products, shoppers
 from shop.gateway.factory import build_app as build_gateway
 from shop.gateway.settings import GatewaySettings
 from shop.inventory.app import build_app as build_inventory
@@ -43,7 +44,6 @@ from shop.users.app import build_app as build_users
 from shop.users.models import Base as UsersBase
 from shop.users.models import UserRow
 from shop.users.settings import UsersSettings
-from shop_data import products, shoppers
 from sqlalchemy import Engine, MetaData
 
 IN_MEMORY = "sqlite://"
@@ -104,7 +104,7 @@ class InProcessShop:
         self.seed()
 
     def seed(self) -> None:
-        """shop_data's users (ids 1..10) and products, straight into the tables: a reset
+        """shop.fuzz_data's users (ids 1..10) and products, straight into the tables: a reset
         runs before every stateful example."""
         with session_scope(self.apps["users"].state.engine, write=True) as session:
             for n, user in enumerate(shoppers(), start=1):

@@ -12,9 +12,7 @@ import httpx
 import pytest
 from fuzz_budget import SEED, SHOP_CONFIG
 from rich.console import Console
-from shop_data import seed_shop
 
-from harness.chaos.systems import topology_with_env
 from harness.fuzz import FuzzOptions, FuzzResult, PassResult, print_summary, run_fuzz
 from harness.runtime import RunningSystem, start_system
 from harness.topology import load_topology
@@ -32,10 +30,9 @@ SETTLE_SECONDS = 1.0
 @pytest.fixture(scope="module")
 def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSystem]:
     home = tmp_path_factory.mktemp("home")
-    topology = topology_with_env(load_topology(REFERENCE), QUICK_BREAKERS)
+    topology = load_topology(REFERENCE).with_env(QUICK_BREAKERS)
     with start_system(topology, home=home) as system:
-        seed_shop(system)
-        yield system
+        yield system  # run_fuzz puts the test data in place: system.toml's [fuzz] prepare
 
 
 @pytest.fixture(scope="module")

@@ -1,7 +1,7 @@
 """The reference shop's fuzz data, put in place before fuzzing a running shop:
 
-    harness fuzz --config tests/fuzz/shop.schemathesis.toml \
-                 --prepare tests/fuzz/shop_data.py:seed_shop
+    harness fuzz        (system.toml's [fuzz] table names `shop.fuzz_data:seed_shop`;
+                         target-system/schemathesis.toml sits beside it)
 
 Users 1..10 and products SKU-0..SKU-9 with plenty of stock, the values the shop's
 schemathesis settings steer generated orders towards (so orders reach inventory, payments
