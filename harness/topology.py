@@ -25,6 +25,11 @@ Format (see `target-system/system.toml` for the reference system)::
     workers = 1                             # gunicorn only, like threads = 8
     url = "http://127.0.0.1:8103"           # where it already runs (attach backend)
 
+    [fuzz]                                  # optional: how `harness fuzz` / `harness run` fuzz it
+    prepare = "shop.fuzz_data:seed_shop"    # test data: "module:function" or "file.py:function"
+    settle = 1.5                            # seconds after each partition pass
+    env = { BREAKER_OPEN_SECONDS = "1" }    # extra service env while fuzzing
+
 Placeholders in `env`, `command` and `cwd`: `{run_dir}`, `{port}`, `{host}`, `{name}`,
 `{python}`, `{topology_dir}`. Every service also gets `HOST` and `PORT`. Each edge hands the
 caller the address of its own fault proxy through an environment variable, `<TARGET>_URL`
