@@ -16,7 +16,10 @@ one line per route.
 Environment (all optional): SHOP_TOKEN (demo-token), SHOP_WAIT_MIN / SHOP_WAIT_MAX seconds of
 think time (0.5 / 1.5), SHOP_DECLINE_SHARE (0.05), SHOP_REPLAY_SHARE (0.05). The harness sets
 HARNESS_SERVICE_URL_INVENTORY, which is used once, at test start, to create the products
-orders are placed against (the gateway has no route to create products).
+orders are placed against (the gateway has no route to create products), and
+HARNESS_LOAD_INITIAL_STOCK, where the stock of the products created here is recorded so the
+invariants can check stock conservation (products that already existed are left out: their
+stock at creation is unknown).
 """
 
 from __future__ import annotations
@@ -48,9 +51,11 @@ SEED_SKUS = [f"SKU-77{n:04d}" for n in range(1, 11)]
 SEED_STOCK = 10_000_000
 
 
-def seed_products(inventory_url: str) -> int:
-    """Create the load's products on the inventory service; existing ones are kept."""
-    created = 0
+def seed_products(inventory_url: str) -> dict[str, int]:
+    """Create the load's products on the inventory service; existing ones are kept.
+
+    Returns the stock of each product created here (the stock it starts with)."""
+    created: dict[str, int] = {}
     for index, sku in enumerate(SEED_SKUS):
         body = {"sku": sku, "name": f"Load item {index + 1}", "price_cents": 500 + 100 * index}
         request = urllib.request.Request(
@@ -61,7 +66,7 @@ def seed_products(inventory_url: str) -> int:
         )
         try:
             with urllib.request.urlopen(request, timeout=10):
-                created += 1
+                created[sku] = SEED_STOCK
         except urllib.error.HTTPError as exc:
             if exc.code != 409:  # 409: it exists from an earlier run, which is fine
                 raise
@@ -75,7 +80,12 @@ def _on_test_start(environment: Environment, **_: Any) -> None:
     if not inventory:
         log.warning("HARNESS_SERVICE_URL_INVENTORY not set: products are not seeded")
         return
-    log.info("seeded %d products on %s", seed_products(inventory), inventory)
+    created = seed_products(inventory)
+    log.info("seeded %d products on %s", len(created), inventory)
+    stock_file = os.environ.get("HARNESS_LOAD_INITIAL_STOCK")
+    if stock_file:
+        with open(stock_file, "w", encoding="utf-8") as out:
+            json.dump(created, out)
 
 
 events.test_start.add_listener(_on_test_start)

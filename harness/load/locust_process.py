@@ -74,6 +74,11 @@ class LocustLaunch:
     def result_path(self) -> Path:
         return self.out_dir / "locust-result.json"  # runner.LOCUST_RESULT_FILE
 
+    @property
+    def initial_stock_path(self) -> Path:
+        """Where a locustfile that creates products records their stock (see load/README.md)."""
+        return self.out_dir / "initial-stock.json"
+
     def env(self) -> dict[str, str]:
         env = dict(os.environ)
         env.update(self.profile.env)
@@ -81,6 +86,7 @@ class LocustLaunch:
         env["HARNESS_LOAD_HISTORY"] = str(self.history_path)
         env["HARNESS_LOAD_RESULT"] = str(self.result_path)
         env["HARNESS_LOAD_INTERVAL"] = str(self.interval)
+        env["HARNESS_LOAD_INITIAL_STOCK"] = str(self.initial_stock_path)
         env.pop("HARNESS_LOAD_PROFILE", None)  # the runner gates; Locust just reports
         # Even a constant load runs as a one-stage shape: Locust's `-t` timer is armed on
         # gevent's cached loop clock, which is stale after a slow start-up (seen: a 3 s run
@@ -136,7 +142,7 @@ class LocustProcesses:
     def start(self) -> LocustProcesses:
         launch = self.launch
         launch.out_dir.mkdir(parents=True, exist_ok=True)
-        for stale in (launch.history_path, launch.result_path):
+        for stale in (launch.history_path, launch.result_path, launch.initial_stock_path):
             stale.unlink(missing_ok=True)
         env = launch.env()
         self.main = self._spawn(launch.main_command(self.port), env, "locust.log")

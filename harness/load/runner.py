@@ -18,6 +18,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, Protocol
 
+from pydantic import TypeAdapter, ValidationError
 from rich.console import Console
 
 from harness.fault_schedule import FaultScheduleError, FaultScheduleExecutor, check_targets
@@ -398,8 +399,14 @@ class _Run:
             for w in windows
             if w.error
         ]
+        context, problem = _invariant_context(self.launch.initial_stock_path)
+        if problem is not None:
+            checks.append(Check(kind="run", name="initial stock", passed=False, detail=problem))
         checks += run_invariants(
-            self.profile.invariants, self.system, settle=self.profile.invariants_settle
+            self.profile.invariants,
+            self.system,
+            settle=self.profile.invariants_settle,
+            context=context,
         )
         return checks
 
@@ -409,6 +416,22 @@ class _Run:
             [fault.describe() for fault in self.profile.faults],
             run_end=self.result.ended_at,
         )
+
+
+_INITIAL_STOCK = TypeAdapter(dict[str, int])
+
+
+def _invariant_context(stock_path: Path) -> tuple[dict[str, Any], str | None]:
+    """Keywords for invariant checkers: `initial_stock` when the locustfile recorded the
+    stock of the products it created (else checkers skip stock conservation), and what
+    is wrong with that file if it cannot be read."""
+    if not stock_path.exists():
+        return {}, None
+    try:
+        stock = _INITIAL_STOCK.validate_json(stock_path.read_bytes())
+    except (OSError, ValidationError) as exc:
+        return {}, f"{stock_path}: expected a JSON object of sku -> stock: {exc}"
+    return {"initial_stock": stock}, None
 
 
 @contextlib.contextmanager

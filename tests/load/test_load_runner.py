@@ -133,6 +133,59 @@ def test_fault_schedule_is_applied_during_load_and_breaker_assertions_hold(
     assert "Breaker state per edge" in html
 
 
+STOCKED = """
+name: fake-stocked
+locustfile: {locustfile}
+users: 2
+spawn_rate: 2
+duration: 2s
+invariants:
+  - checks.py:got_the_recorded_stock
+  - checks.py:takes_only_the_system
+"""
+
+STOCK_RECORDING_LOCUSTFILE = """
+import json, os, sys
+sys.path.insert(0, {fixtures!r})
+from fake_locustfile import Shopper  # noqa: F401  (the users)
+from locust import events
+
+def _record(environment, **_):
+    with open(os.environ["HARNESS_LOAD_INITIAL_STOCK"], "w") as out:
+        json.dump({{"SKU-1": 5}}, out)
+
+events.test_start.add_listener(_record)
+"""
+
+STOCK_CHECKS = """
+def got_the_recorded_stock(system, *, initial_stock=None):
+    assert initial_stock == {"SKU-1": 5}, initial_stock
+
+def takes_only_the_system(system):
+    return True
+"""
+
+
+def test_stock_the_locustfile_records_reaches_the_invariants_that_ask_for_it(
+    fake_system: FakeSystem, tmp_path: Path
+) -> None:
+    fixtures = str(Path(__file__).parent / "fixtures")
+    (tmp_path / "stocked_locustfile.py").write_text(
+        STOCK_RECORDING_LOCUSTFILE.format(fixtures=fixtures)
+    )
+    (tmp_path / "checks.py").write_text(STOCK_CHECKS)
+    profile = tmp_path / "stocked.yaml"
+    profile.write_text(STOCKED.replace("{locustfile}", "stocked_locustfile.py"))
+
+    summary = run(profile, fake_system, tmp_path / "out")
+
+    invariants = [c for c in summary.checks if c.kind == "invariant"]
+    assert [(c.name, c.passed) for c in invariants] == [
+        ("invariants got_the_recorded_stock", True),
+        ("invariants takes_only_the_system", True),
+    ], [c.detail for c in invariants]
+
+
 def test_master_with_local_workers_aggregates_their_requests(
     fake_system: FakeSystem, write_profile: Any, tmp_path: Path
 ) -> None:
