@@ -152,13 +152,19 @@ def open_container_run(
     records = read_records(run_dir)
     if records is None:
         raise RunNotFoundError(f"no readable containers.json in {run_dir}")
+    try:
+        client = _engine()
+    except EngineUnavailable as exc:
+        raise RunNotFoundError(
+            f"cannot reach the containers of the run in {run_dir}: {exc}"
+        ) from None
     return ContainerSystem(
         topology=topology,
         run_dir=run_dir,
         state=state,
         faults=_fault_injector(state),
         records=records,
-        client=_engine(),
+        client=client,
         home=home,
     )
 
