@@ -93,7 +93,7 @@ make_rootfs_tarball() {
   local mirror log="$DIR/cache/bootstrap.log"
   mirror=$(debian_mirror)
   if command -v mmdebstrap >/dev/null; then
-    "${AS_ROOT[@]}" mmdebstrap --variant=extract --include=python3,dash,coreutils \
+    "${AS_ROOT[@]}" mmdebstrap --variant=extract --format=tar --include=python3,dash,coreutils \
       --dpkgopt='path-exclude=/usr/share/doc/*' --dpkgopt='path-exclude=/usr/share/man/*' \
       --dpkgopt='path-exclude=/usr/share/locale/*' \
       "$SUITE" "$ROOTFS_CACHE.tmp" "$mirror" >"$log" 2>&1 || fail_with_log "$log"

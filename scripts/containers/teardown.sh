@@ -74,7 +74,10 @@ if [ "$PURGE" -eq 1 ]; then
 fi
 
 remaining=$(ours)
-containers=$(podman_cmd ps --all --quiet 2>/dev/null | wc -l)
+containers=0
+if [ "$PURGE" -eq 0 ]; then  # (after a purge, asking podman would make a new storage)
+  containers=$(podman_cmd ps --all --quiet 2>/dev/null | wc -l)
+fi
 total_done
 if [ -n "$remaining" ] || [ "$containers" -ne 0 ]; then
   echo "teardown: still there: $containers container(s); processes: $remaining" >&2
