@@ -72,9 +72,14 @@ runroot = "$DIR/run/storage"
 EOF
 }
 
-# The Debian mirror this machine's apt already uses (deb822 .sources or one-line .list).
+# The Debian mirror this machine's apt already uses (deb822 .sources or one-line .list);
+# deb.debian.org on a machine that is not Debian.
 debian_mirror() {
-  local uri
+  local uri=""
+  if ! grep -qs '^ID=debian' /etc/os-release; then
+    echo "http://deb.debian.org/debian"
+    return
+  fi
   uri=$(grep -hsE '^URIs:' /etc/apt/sources.list.d/*.sources | awk '{print $2}' \
     | grep -v security | head -n1 || true)
   if [ -z "$uri" ]; then
