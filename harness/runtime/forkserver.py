@@ -10,10 +10,15 @@ working directory, and runs exactly what `python -m MODULE ARGS...` would have r
 It runs as a script (`python .../forkserver.py`), not as `-m harness.runtime.forkserver`,
 so that nothing of the harness is imported into the processes it forks.
 
-Protocol: the parent writes one JSON object on stdin, `{"preload": [...], "processes":
-[{"key", "argv", "env", "cwd", "log_path"}]}`; the server answers one JSON line per child,
-`{"key": ..., "pid": ...}` (or `{"preload_error": ...}` lines), then exits. The children
-are left to the harness, which knows them by pid and process group.
+Protocol: the parent writes one JSON object per line on stdin. The first,
+`{"preload": [...], "processes": [{"key", "argv", "env", "cwd", "log_path", "append_log"}]}`,
+imports the modules and forks the services; each later `{"processes": [...]}` forks more
+from the same preloaded interpreter (a restart). The server answers one JSON line per
+child, `{"key": ..., "pid": ...}` (or `{"key": ..., "error": ...}` when it cannot fork;
+`{"preload_error": ...}` lines), and exits when its stdin closes, which also happens when
+the harness dies. The children are left to the harness, which knows them by pid and
+process group; the server reaps them when they exit (SIGCHLD ignored), so none lingers as
+a zombie while the server waits.
 
 Preloaded modules must not read per-service settings or start threads at import time.
 """
@@ -24,6 +29,7 @@ import importlib
 import json
 import os
 import runpy
+import signal
 import sys
 import time
 from typing import Any
@@ -40,9 +46,11 @@ def _child(spec: dict[str, Any]) -> None:
     """Runs in the forked child; never returns."""
     code = 0
     try:
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)  # the server's SIG_IGN is not the service's
         os.setsid()
         _name_process(spec["key"])
-        log_fd = os.open(spec["log_path"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        mode = os.O_APPEND if spec.get("append_log") else os.O_TRUNC  # a restart appends
+        log_fd = os.open(spec["log_path"], os.O_WRONLY | os.O_CREAT | mode, 0o644)
         null_fd = os.open(os.devnull, os.O_RDONLY)
         os.dup2(null_fd, 0)
         os.dup2(log_fd, 1)
@@ -78,30 +86,48 @@ def _name_process(name: str) -> None:
         pass
 
 
-def main() -> None:
-    if sys.path and os.path.abspath(sys.path[0]) == os.path.dirname(os.path.abspath(__file__)):
-        del sys.path[0]  # run as a script: keep this directory's modules from shadowing others
-    request = json.loads(sys.stdin.read())
+def _preload(modules: list[str]) -> None:
     started = time.monotonic()
-    for module in request.get("preload", []):
+    for module in modules:
         try:
             importlib.import_module(module)
         except Exception as exc:  # a service that needs it will fail visibly in its own log
             _say({"preload_error": f"{module}: {type(exc).__name__}: {exc}"})
-    sys.stderr.write(
-        f"preloaded {len(request.get('preload', []))} modules in "
-        f"{time.monotonic() - started:.2f} s; forking {len(request['processes'])} services\n"
-    )
-    parent = os.getppid()
-    for spec in request["processes"]:
-        if os.getppid() != parent:  # the harness died: nobody would know these children
-            return
+    sys.stderr.write(f"preloaded {len(modules)} modules in {time.monotonic() - started:.2f} s\n")
+
+
+def _fork_all(specs: list[dict[str, Any]], parent: int) -> bool:
+    """Fork one child per spec; False when the harness is gone (nobody would know them)."""
+    for spec in specs:
+        if os.getppid() != parent:
+            return False
         sys.stdout.flush()
         sys.stderr.flush()
-        pid = os.fork()
+        try:
+            pid = os.fork()
+        except OSError as exc:
+            _say({"key": spec["key"], "error": f"fork failed: {exc}"})
+            continue
         if pid == 0:
             _child(spec)
         _say({"key": spec["key"], "pid": pid})
+    sys.stderr.write(f"forked {', '.join(spec['key'] for spec in specs)}\n")
+    return True
+
+
+def main() -> None:
+    if sys.path and os.path.abspath(sys.path[0]) == os.path.dirname(os.path.abspath(__file__)):
+        del sys.path[0]  # run as a script: keep this directory's modules from shadowing others
+    parent = os.getppid()
+    for line in sys.stdin:  # until the harness closes the pipe (or dies)
+        if not line.strip():
+            continue
+        request = json.loads(line)
+        if "preload" in request:
+            _preload(request["preload"])
+            signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # exited children are reaped at once
+        if not _fork_all(request.get("processes", []), parent):
+            return
 
 
 if __name__ == "__main__":

@@ -6,7 +6,8 @@ dependencies through proxies, so nothing needs its dependency up to start):
 1. pick every port up front: services with `port = 0`, each edge's proxy, the proxy's API;
 2. spawn the embedded fault proxy and the services, recording each in the state file at
    once (a harness killed half-way leaves a run the next start can clean); with `preload`,
-   Python services go through a fork server, which imports the shared libraries meanwhile;
+   Python services go through a fork server, which imports the shared libraries meanwhile
+   and stays up with the system, so that restarting a service forks it from there too;
 3. create one proxy per edge, named `source->target`, listening where the source's env
    already points, then collect the forked services;
 4. wait for every health path in parallel, with a deadline.
@@ -148,7 +149,6 @@ def launch_processes(
             _create_proxies(client, plan, replace=not embedded)
         if forks is not None:
             forks.collect(timeout=topology.system.startup_timeout, adopted=started)
-            forks = None
         _wait_services(topology, state, processes)
     except BaseException:
         orphans = forks.abort() if forks is not None else []
@@ -172,6 +172,7 @@ def launch_processes(
         processes=processes,
         fault_proxy=fault_proxy,
         home=home,
+        forks=forks,
     )
 
 

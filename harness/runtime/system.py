@@ -18,6 +18,7 @@ from pathlib import Path
 
 from harness.faults import FaultInjector, UnknownEdgeError
 from harness.runtime.errors import NotStartedByHarness, ServiceUnhealthyError, UnknownServiceError
+from harness.runtime.forking import ForkServer
 from harness.runtime.health import HealthTarget, probe_all, wait_all_healthy
 from harness.runtime.processes import ManagedProcess, tail_lines
 from harness.runtime.rundir import (
@@ -117,6 +118,7 @@ class RunningSystem:
         processes: dict[str, ManagedProcess],
         fault_proxy: ManagedProcess | None = None,
         home: Path | None = None,
+        forks: ForkServer | None = None,
     ) -> None:
         self.topology = topology
         self.run_dir = run_dir
@@ -125,6 +127,7 @@ class RunningSystem:
         self._processes = processes
         self._fault_proxy = fault_proxy
         self._home = home
+        self._forks = forks  # the run's fork server, when this process started the run
         self._lock = threading.RLock()
         self._stopped = False
 
@@ -224,13 +227,23 @@ class RunningSystem:
             process = self._process(service)
             if process.is_alive():
                 process.kill()
-            fresh = process.respawn()
+            fresh = self._start_again(service, process)
             self._processes[service] = fresh
             record = self._record(service)
             record.process = fresh.record
             record.paused = False
             self._save()
         self.wait_healthy(service, timeout=timeout)
+
+    def _start_again(self, service: str, process: ManagedProcess) -> ManagedProcess:
+        """The same command as `process` (which is gone), in its own new process group:
+        forked from the run's fork server while it is up, since its libraries are imported
+        already (start-up then costs what the service itself does), else spawned cold."""
+        if self._forks is not None:
+            forked = self._forks.refork(service, process.record)
+            if forked is not None:
+                return forked
+        return process.respawn()
 
     def pause(self, service: str) -> None:
         """SIGSTOP the process group: connections are accepted by the kernel, never answered."""
@@ -303,7 +316,7 @@ class RunningSystem:
                 if self._record(name).paused:
                     self.resume(name)
                 if not process.is_alive():
-                    fresh = process.respawn()
+                    fresh = self._start_again(name, process)
                     self._processes[name] = fresh
                     self._record(name).process = fresh.record
                     restarted.append(name)
@@ -331,6 +344,8 @@ class RunningSystem:
             processes = list(self._processes.values())
             if self._fault_proxy is not None:
                 processes.append(self._fault_proxy)
+            if self._forks is not None:
+                self._forks.close()  # nothing is restarted from now on
             report = stop_run(self.run_dir, self._state, processes, grace=grace)
             if self._home is not None:
                 clear_current_run(self._home, self.run_dir)

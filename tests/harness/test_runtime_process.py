@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -11,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+import psutil
 import pytest
 from runtime_helpers import APPS, alive, assert_nothing_left, variant
 
@@ -198,10 +200,52 @@ def test_preloaded_services_start_through_the_fork_server(
         assert get(system.url("caller") + "/health").status_code == 200
         assert get(system.url("legacy") + "/hello").json()["hello"] == "legacy"
         system.kill("echo")
-        system.restart("echo")  # a restart spawns the same argv afresh
+        system.restart("echo")  # a restart runs the same argv again (forked, see below)
         assert get(system.url("echo") + "/hello").json()["hello"] == "echo"
         pids = [s.pid or 0 for s in system.services.values()]
-    assert_nothing_left(pids, [])
+        servers = [p.pid for p in psutil.Process().children() if _is_fork_server(p)]
+        assert len(servers) == 1  # kept for restarts
+        pids += servers
+    assert_nothing_left(pids, [])  # the fork server is stopped with the system
+
+
+def _is_fork_server(process: psutil.Process) -> bool:
+    try:
+        return any(part.endswith("forkserver.py") for part in process.cmdline())
+    except psutil.Error:  # gone, or a zombie: not a running fork server
+        return False
+
+
+def test_a_restart_forks_from_the_runs_fork_server_and_spawns_once_it_is_gone(
+    mini_without_edges: Topology, home: Path
+) -> None:
+
+    topology = variant(mini_without_edges, system={"preload": ["httpx", "uvicorn.main"]})
+    with start_system(topology, home=home) as system:
+        port, log_path = system.services["echo"].port, system.services["echo"].log_path
+        system.restart("echo")
+        forked = system.services["echo"].pid
+        assert forked is not None
+        server = psutil.Process(forked).parent()
+        assert server is not None
+        assert _is_fork_server(server)
+        assert os.getpgid(forked) == forked  # a process group of its own, as spawned ones
+        assert system.services["echo"].port == port
+        assert get(system.url("echo") + "/env?DATA_FILE").json()["DATA_FILE"] == str(
+            system.run_dir / "echo.db"
+        )  # the same env
+        assert log_path is not None
+        assert log_path.read_text().count("Application startup complete") == 2  # appended
+
+        server.kill()
+        server.wait(timeout=10)
+        system.restart("echo")  # the fork server is gone: a cold spawn
+        spawned = system.services["echo"].pid
+        assert spawned is not None
+        assert psutil.Process(spawned).ppid() == os.getpid()
+        assert get(system.url("echo") + "/hello").json()["hello"] == "echo"
+        pids = [s.pid or 0 for s in system.services.values()] + [forked, server.pid]
+    assert_nothing_left(pids, [port or 0])
 
 
 SIGTERM_SCRIPT = textwrap.dedent(
