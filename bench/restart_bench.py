@@ -32,7 +32,9 @@ def main() -> None:
     args = parser.parse_args()
     topology = load_topology(args.topology)
     with tempfile.TemporaryDirectory() as home, start_system(topology, home=Path(home)) as system:
-        print(f"{topology.system.name}: up in {system.startup_seconds:.2f} s, {os.cpu_count()} CPUs")
+        print(
+            f"{topology.system.name}: up in {system.startup_seconds:.2f} s, {os.cpu_count()} CPUs"
+        )
         for service in args.services.split(","):
             restarts = []
             for _ in range(args.runs):
