@@ -28,10 +28,11 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, cast
 
 from harness.faults import FaultInjector, FaultProxyError, ToxiproxyClient
 from harness.runtime.commands import service_argv, service_cwd
@@ -212,13 +213,13 @@ class _Launcher:
     def start(self, client: docker.DockerClient) -> None:
         network = self._network()
         self._record_plan()
-        jobs: list[tuple[str, Any]] = []
+        jobs: list[Callable[[Network], None]] = []
         if self.topology.edges:
-            jobs.append((FAULT_PROXY_NAME, self._start_fault_proxy))
-        jobs += [(name, self._service_starter(name)) for name in self.topology.services]
+            jobs.append(self._start_fault_proxy)
+        jobs += [self._service_starter(name) for name in self.topology.services]
         started = time.monotonic()
         with ThreadPoolExecutor(max_workers=START_WORKERS, thread_name_prefix="start") as pool:
-            futures = [pool.submit(job, network) for _, job in jobs]
+            futures = [pool.submit(job, network) for job in jobs]
             for future in futures:
                 future.result()
         log.info("%d containers started in %.1f s", len(jobs), time.monotonic() - started)
@@ -263,7 +264,7 @@ class _Launcher:
 
     # -- containers ----------------------------------------------------------------------------
 
-    def _service_starter(self, name: str) -> Any:
+    def _service_starter(self, name: str) -> Callable[[Network], None]:
         def start(network: Network) -> None:
             service = self.topology.services[name]
             values = container_values(service)

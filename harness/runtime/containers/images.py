@@ -55,6 +55,7 @@ __all__ = [
     "ImagePlan",
     "build_images",
     "container_values",
+    "fault_proxy_command",
     "plan_images",
 ]
 
