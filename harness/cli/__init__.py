@@ -11,6 +11,7 @@ import importlib
 import typer
 
 from harness.cli import system as system_commands
+from harness.faultproxy import cli as toxiproxy_command
 from harness.pipeline import cli as pipeline_commands
 
 __all__ = ["SUBCOMMANDS", "app", "main"]
@@ -24,10 +25,10 @@ app = typer.Typer(
 )
 system_commands.register(app)
 pipeline_commands.register(app)
+toxiproxy_command.register(app)
 
 # (command name, module holding `app: typer.Typer`)
 SUBCOMMANDS: tuple[tuple[str, str], ...] = (
-    ("toxiproxy", "harness.faultproxy.cli"),
     ("chaos", "harness.chaos.cli"),
     ("load", "harness.load.cli"),
     ("fuzz", "harness.fuzz.cli"),

@@ -1,8 +1,8 @@
-"""`harness toxiproxy`: serve the embedded fault proxy (ready for the lead to register).
+"""`harness toxiproxy`: serve the embedded fault proxy.
 
-`app` has a single callback, so both `app()` alone and `main_app.add_typer(app,
-name="toxiproxy")` give `harness toxiproxy --host 127.0.0.1 --port 8474 [--config FILE]
-[--seed N]`.
+`register(main_app)` adds `toxiproxy` to the `harness` command as a plain command:
+`harness toxiproxy [--host 127.0.0.1] [--port 8474] [--config FILE] [--seed N]`. `app` holds
+the same single command on its own (`app()` runs it directly; tests invoke it).
 """
 
 from __future__ import annotations
@@ -15,12 +15,12 @@ import typer
 
 from harness.faultproxy.server import DEFAULT_HOST, DEFAULT_PORT, ConfigError, serve
 
-__all__ = ["app", "toxiproxy"]
+__all__ = ["app", "register", "toxiproxy"]
 
 app = typer.Typer(help="Serve the embedded Toxiproxy-compatible fault proxy.", add_completion=False)
 
 
-@app.callback(invoke_without_command=True)
+@app.command()
 def toxiproxy(
     host: Annotated[str, typer.Option(help="Host for the API to bind.")] = DEFAULT_HOST,
     port: Annotated[int, typer.Option(help="Port of the API.")] = DEFAULT_PORT,
@@ -42,3 +42,8 @@ def toxiproxy(
     except OSError as exc:  # the API address: ListenError carries Go's text
         typer.echo(f"error: cannot start the API: {exc}", err=True)
         raise typer.Exit(1) from None
+
+
+def register(main_app: typer.Typer) -> None:
+    """Add `toxiproxy` to the `harness` command (a command with flags, not a group)."""
+    main_app.command("toxiproxy")(toxiproxy)

@@ -101,3 +101,23 @@ def test_typer_command_reports_a_missing_config_file(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["--port", "0", "--config", str(missing)])
     assert result.exit_code == 2
     assert f"config {missing}: cannot read" in result.output
+
+
+def test_harness_toxiproxy_is_a_plain_command_with_its_flags() -> None:
+    from harness.cli import app as harness_app
+
+    result = CliRunner().invoke(harness_app, ["toxiproxy", "--help"], env={"COLUMNS": "120"})
+    assert result.exit_code == 0, result.output
+    assert "Usage: harness toxiproxy [OPTIONS]" in result.output
+    assert "COMMAND" not in result.output
+    for flag in ("--host", "--port", "--config", "--seed"):
+        assert flag in result.output
+
+
+def test_harness_toxiproxy_takes_its_flags_directly(tmp_path: Path) -> None:
+    from harness.cli import app as harness_app
+
+    missing = tmp_path / "missing.json"
+    result = CliRunner().invoke(harness_app, ["toxiproxy", "--port", "0", "--config", str(missing)])
+    assert result.exit_code == 2
+    assert f"config {missing}: cannot read" in result.output
