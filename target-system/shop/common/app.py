@@ -2,7 +2,8 @@
 
 - `/health`, `/ready` (database ping + each dependency's breaker state), `/metrics`;
 - request-id middleware (accept or create `X-Request-ID`, echo it, expose it to logs and to
-  outbound calls), HTTP metrics per route template, one JSON access-log line per request;
+  outbound calls), HTTP metrics per route template, one JSON access-log line per request,
+  HEAD served wherever GET is (`shop.common.conventions` holds these shared conventions);
 - the JSON error shape for 400 (malformed JSON), 404, 409, 422, 503 (`DependencyUnavailable`)
   and a catch-all that logs and answers a JSON 500;
 - a lifespan that configures logging, runs the service's `lifespan_hooks` (start-up and
@@ -37,7 +38,7 @@ from shop.common.context import (
     reset_request_id,
     set_request_id,
 )
-from shop.common.db import ping
+from shop.common.conventions import allow_header, error_code, readiness, record_request
 from shop.common.errors import ApiError, ErrorBody, error_body
 from shop.common.logging import configure_logging
 from shop.common.settings import ServiceSettings
@@ -46,22 +47,6 @@ logger = logging.getLogger("shop.app")
 
 LifespanHook = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 """Start-up/shutdown work: called with the app, entered at start-up, exited at shutdown."""
-
-UNMATCHED_ROUTE = "<unmatched>"
-_KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
-_ERROR_CODES = {
-    400: "bad_request",
-    401: "unauthorized",
-    403: "forbidden",
-    404: "not_found",
-    405: "method_not_allowed",
-    409: "conflict",
-    413: "payload_too_large",
-    415: "unsupported_media_type",
-    422: "validation_error",
-    429: "rate_limited",
-    503: "service_unavailable",
-}
 
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     400: {"model": ErrorBody, "description": "Malformed request (e.g. undecodable JSON)"},
@@ -228,17 +213,12 @@ def _add_operational_routes(
     )
     def ready() -> JSONResponse:
         """Readiness: the database answers; shows each dependency's breaker state."""
-        database_ok = ping(engine)
-        body = ReadyBody(
-            status="ready" if database_ok else "not_ready",
+        status, body = readiness(
             service=service,
-            database="ok" if database_ok else "error",
-            dependencies={
-                name: DependencyStatus(breaker=client.breaker_state.value)
-                for name, client in clients.items()
-            },
+            engine=engine,
+            breakers={name: client.breaker_state.value for name, client in clients.items()},
         )
-        return JSONResponse(body.model_dump(), status_code=200 if database_ok else 503)
+        return JSONResponse(ReadyBody.model_validate(body).model_dump(), status_code=status)
 
     @app.get(
         "/metrics",
@@ -274,14 +254,17 @@ async def _validation_error(_request: Request, exc: RequestValidationError) -> J
 
 
 async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
-    code = _ERROR_CODES.get(exc.status_code, f"http_{exc.status_code}")
     headers = dict(exc.headers or {})
     if exc.status_code == 405:
-        headers["Allow"] = ", ".join(_allowed_methods(request))
-    return JSONResponse(error_body(code, exc.detail), status_code=exc.status_code, headers=headers)
+        headers["Allow"] = allow_header(_allowed_methods(request))
+    return JSONResponse(
+        error_body(error_code(exc.status_code), exc.detail),
+        status_code=exc.status_code,
+        headers=headers,
+    )
 
 
-def _allowed_methods(request: Request) -> list[str]:
+def _allowed_methods(request: Request) -> set[str]:
     """Every method some route serves at this path.
 
     Starlette's 405 lists only the methods of the first route matching the path; `GET /users`
@@ -295,7 +278,7 @@ def _allowed_methods(request: Request) -> list[str]:
         pattern = getattr(route, "path_regex", None)
         if pattern is not None and pattern.match(request.url.path):
             methods.update(route.methods or ())
-    return sorted(methods)
+    return methods
 
 
 async def _api_error(_request: Request, exc: ApiError) -> JSONResponse:
@@ -308,10 +291,11 @@ async def _api_error(_request: Request, exc: ApiError) -> JSONResponse:
 
 
 class RequestContextMiddleware:
-    """Request id, HTTP metrics, access log, and the JSON 500 for unhandled exceptions.
+    """Request id, HTTP metrics, access log, HEAD, and the JSON 500 for unhandled exceptions.
 
     Pure ASGI (not BaseHTTPMiddleware) so the request id contextvar reaches the endpoint,
-    including sync endpoints run in the thread pool.
+    including sync endpoints run in the thread pool. A HEAD request is routed as a GET and
+    answered without the body (FastAPI routes do not serve HEAD by themselves).
     """
 
     def __init__(self, app: ASGIApp, *, service: str) -> None:
@@ -327,6 +311,9 @@ class RequestContextMiddleware:
         started_at = time.perf_counter()
         status = 500
         response_started = False
+        method = scope["method"]
+        if method == "HEAD":
+            scope = {**scope, "method": "GET"}
 
         async def send_with_request_id(message: Message) -> None:
             nonlocal status, response_started
@@ -334,6 +321,8 @@ class RequestContextMiddleware:
                 status = message["status"]
                 response_started = True
                 MutableHeaders(scope=message)[REQUEST_ID_HEADER] = request_id
+            elif method == "HEAD" and message["type"] == "http.response.body":
+                message = {**message, "body": b""}
             await send(message)
 
         try:
@@ -345,28 +334,15 @@ class RequestContextMiddleware:
             status = 500
             await _send_internal_error(send_with_request_id)
         finally:
-            self._record(scope, status, time.perf_counter() - started_at)
+            record_request(
+                service=self.service,
+                method=method,
+                path=scope["path"],
+                route=getattr(scope.get("route"), "path", None),
+                status=status,
+                duration=time.perf_counter() - started_at,
+            )
             reset_request_id(token)
-
-    def _record(self, scope: Scope, status: int, duration: float) -> None:
-        route = scope.get("route")
-        template = getattr(route, "path", None) or UNMATCHED_ROUTE
-        method = scope["method"] if scope["method"] in _KNOWN_METHODS else "OTHER"
-        labels = {"service": self.service, "method": method, "route": template}
-        metrics.HTTP_REQUESTS.labels(**labels, status=str(status)).inc()
-        metrics.HTTP_REQUEST_DURATION.labels(**labels).observe(duration)
-        level = logging.DEBUG if template in ("/health", "/metrics", "/ready") else logging.INFO
-        logger.log(
-            level,
-            "request",
-            extra={
-                "method": scope["method"],
-                "path": scope.get("path"),
-                "route": template,
-                "status": status,
-                "duration_ms": round(duration * 1000, 2),
-            },
-        )
 
 
 async def _send_internal_error(send: Send) -> None:

@@ -1,7 +1,8 @@
-"""Regression (schemathesis allow_header_conformance): a 405 names every method of the path.
+"""A 405 names every method the path serves, HEAD included wherever GET is; HEAD is served.
 
-Starlette answered `OPTIONS /users` with `Allow: POST` only, because `GET /users` and
-`POST /users` are two routes and it lists the methods of the first one that matches.
+Regression (schemathesis allow_header_conformance): Starlette answered `OPTIONS /users` with
+`Allow: POST` only, because `GET /users` and `POST /users` are two routes and it lists the
+methods of the first one that matches.
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ def two_routes_on_one_path(service: str, tmp_path: Path) -> FastAPI:
 @pytest.mark.anyio
 @pytest.mark.parametrize(
     ("path", "allowed"),
-    [("/things", "GET, POST"), ("/things/7", "DELETE"), ("/health", "GET")],
+    [("/things", "GET, HEAD, POST"), ("/things/7", "DELETE"), ("/health", "GET, HEAD")],
 )
 async def test_method_not_allowed_lists_every_method_served_at_the_path(
     path: str, allowed: str, unique_service: str, tmp_path: Path, app_client: AppClient
@@ -79,4 +80,28 @@ async def test_method_not_allowed_lists_the_methods_of_an_included_router(
     client = await app_client(app)
     response = await client.delete("/api/orders/1")
     assert response.status_code == 405
-    assert response.headers["Allow"] == "GET, PUT"
+    assert response.headers["Allow"] == "GET, HEAD, PUT"
+
+
+@pytest.mark.anyio
+async def test_head_is_a_get_without_its_body(
+    unique_service: str, tmp_path: Path, app_client: AppClient
+) -> None:
+    client = await app_client(two_routes_on_one_path(unique_service, tmp_path))
+    got = await client.get("/health")
+    head = await client.head("/health")
+    assert head.status_code == 200
+    assert head.content == b""
+    assert head.headers["content-length"] == got.headers["content-length"]
+    assert head.headers["X-Request-ID"]
+
+
+@pytest.mark.anyio
+async def test_head_where_no_get_is_served_is_a_405(
+    unique_service: str, tmp_path: Path, app_client: AppClient
+) -> None:
+    client = await app_client(two_routes_on_one_path(unique_service, tmp_path))
+    response = await client.head("/things/7")
+    assert response.status_code == 405
+    assert response.headers["Allow"] == "DELETE"
+    assert response.content == b""
