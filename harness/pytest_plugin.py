@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from harness.faults import FaultInjector
     from harness.runtime import RunningSystem
 
-__all__ = ["faults", "harness_system", "system"]
+__all__ = ["faults", "harness_system", "system", "topology_path"]
 
 TOPOLOGY_ENV = "HARNESS_TOPOLOGY"
 BACKEND_ENV = "HARNESS_BACKEND"
@@ -49,7 +49,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini("harness_backend", "runtime backend: process, attach or containers", default="")
 
 
-def _topology_path(config: pytest.Config) -> Path:
+def topology_path(config: pytest.Config) -> Path:
+    """The topology file the `harness_system` fixture brings up (see the module docstring);
+    a test that needs its own system with other settings starts it from the same file."""
     option = config.getoption("--harness-topology")
     if option:
         return Path(option)
@@ -81,7 +83,7 @@ def harness_system(pytestconfig: pytest.Config) -> Iterator[RunningSystem]:
     from harness.topology import TopologyError, load_topology
 
     try:
-        topology = load_topology(_topology_path(pytestconfig))
+        topology = load_topology(topology_path(pytestconfig))
     except TopologyError as exc:
         raise pytest.UsageError(str(exc)) from None
     with start_system(topology, backend=_backend(pytestconfig)) as running:

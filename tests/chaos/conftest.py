@@ -2,15 +2,15 @@
 
 Unit tests use fakes (`chaos_fakes`, `fake_shop`). Integration tests run the experiments
 in chaos/ against the real reference shop: through the harness pytest plugin's `system`
-fixture (healed after each test) for experiments that need no special settings, and on
-systems started with the experiment's settings otherwise (`system_with`).
+fixture (healed after each test; the project's pytest options name the shop's topology) for
+experiments that need no special settings, and on systems started from the same topology
+with the experiment's settings otherwise (`system_with`).
 """
 
 from __future__ import annotations
 
-import os
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from contextlib import AbstractContextManager
 from pathlib import Path
 from types import ModuleType
@@ -22,7 +22,6 @@ from harness.invariants import resolve_invariant
 
 ROOT = Path(__file__).resolve().parents[2]
 CHAOS_DIR = ROOT / "chaos"
-SHOP_TOPOLOGY = ROOT / "target-system" / "system.toml"
 
 
 @pytest.fixture(scope="session")
@@ -36,30 +35,14 @@ def shop_invariants() -> ModuleType:
     return sys.modules[check.__module__]
 
 
-def _topology_path(config: pytest.Config) -> Path:
-    chosen = config.getoption("--harness-topology", default=None) or os.environ.get(
-        "HARNESS_TOPOLOGY"
-    )
-    return Path(chosen) if chosen else SHOP_TOPOLOGY
-
-
-@pytest.fixture(scope="session")
-def harness_system(pytestconfig: pytest.Config) -> Iterator[Any]:
-    """The plugin's session system, defaulting to the reference shop for these tests."""
-    from harness.runtime import start_system
-    from harness.topology import load_topology
-
-    with start_system(load_topology(_topology_path(pytestconfig))) as running:
-        yield running
-
-
 @pytest.fixture
 def system_with(
     pytestconfig: pytest.Config,
 ) -> Callable[[dict[str, Any]], AbstractContextManager[Any]]:
     """`with system_with({"BREAKER_ENABLED": False}) as system:` a fresh system with env."""
     from harness.chaos import start_for
+    from harness.pytest_plugin import topology_path
     from harness.topology import load_topology
 
-    topology = load_topology(_topology_path(pytestconfig))
+    topology = load_topology(topology_path(pytestconfig))
     return lambda env: start_for(topology, env)

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from runtime_helpers import APPS
 
-from harness.pytest_plugin import _topology_path
+from harness.pytest_plugin import topology_path as plugin_topology_path
 
 EDGELESS = f"""
 [services.echo]
@@ -85,7 +85,7 @@ class FakeConfig:
 
 
 def topology_path(config: FakeConfig) -> Path:
-    return _topology_path(config)  # type: ignore[arg-type]
+    return plugin_topology_path(config)  # type: ignore[arg-type]
 
 
 def test_topology_comes_from_option_then_ini_then_env(monkeypatch: pytest.MonkeyPatch) -> None:
