@@ -16,7 +16,7 @@ from harness.chaos.model import Experiment
 from harness.chaos.result import AssertionResult, ExperimentResult
 from harness.chaos.runner import run_experiment
 from harness.chaos.suite import expand_paths, run_suite
-from harness.chaos.systems import group_by_env, start_for, topology_with_env
+from harness.chaos.systems import group_by_env, start_for
 from harness.invariants import InvariantReport, Violation
 
 __all__ = [
@@ -34,5 +34,4 @@ __all__ = [
     "run_experiment",
     "run_suite",
     "start_for",
-    "topology_with_env",
 ]

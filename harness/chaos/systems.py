@@ -10,12 +10,7 @@ from typing import Any
 from harness.chaos.model import EnvValue, Experiment
 from harness.topology import Topology
 
-__all__ = ["env_key", "group_by_env", "start_for", "topology_with_env"]
-
-
-def topology_with_env(topology: Topology, env: Mapping[str, EnvValue]) -> Topology:
-    """Deprecated spelling of `Topology.with_env`, kept until its last caller moves."""
-    return topology.with_env(env)
+__all__ = ["env_key", "group_by_env", "start_for"]
 
 
 def env_key(experiment: Experiment) -> tuple[tuple[str, str], ...]:
