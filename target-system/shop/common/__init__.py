@@ -12,6 +12,11 @@
   `render_latest()`, `sample_value(name, labels)`.
 - `errors`: `ErrorBody`, `error_body(...)`, `ApiError`, `NotFound`, `Conflict`,
   `DependencyUnavailable(dependency, reason, *, outcome_unknown, status_code=None, outcome=None)`.
+- `conventions`: the HTTP conventions every service keeps, framework-free: `error_code`,
+  `allow_header` (HEAD wherever GET is), `record_request` (metrics + access log),
+  `readiness` (the `/ready` body).
+- `flask_app`: those conventions for a Flask app (`install_conventions(app, service=, engine=)`,
+  `json_body`, `validated`, `json_response`); FastAPI services never import it.
 - `app`: `create_app(service=, settings=, engine=, dependencies=, lifespan_hooks=)`, lifespan
   hook helpers `run_at_startup(fn)`, `periodic_task(name, fn, interval=)`,
   `error_responses({404: "why"})` for OpenAPI, and

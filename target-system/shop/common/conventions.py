@@ -13,7 +13,9 @@ here: `shop.common.app` applies them to FastAPI, `shop.common.flask_app` to Flas
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterable, Mapping
+from http import HTTPStatus
 from typing import Any
 
 from sqlalchemy import Engine
@@ -48,8 +50,15 @@ ERROR_CODES = {
 
 
 def error_code(status: int) -> str:
-    """The machine code of an HTTP error that has no more specific one."""
-    return ERROR_CODES.get(status, f"http_{status}")
+    """The machine code of an HTTP error that has no more specific one: from `ERROR_CODES`,
+    else the status phrase (`502` -> `bad_gateway`), else `http_<status>`."""
+    if status in ERROR_CODES:
+        return ERROR_CODES[status]
+    try:
+        phrase = HTTPStatus(status).phrase
+    except ValueError:
+        return f"http_{status}"
+    return re.sub(r"[^a-z0-9]+", "_", phrase.lower()).strip("_")
 
 
 def allow_header(methods: Iterable[str]) -> str:

@@ -7,8 +7,8 @@ from sqlalchemy import Engine, delete
 
 from shop.common import metrics
 from shop.common.db import make_engine, session_scope
+from shop.common.flask_app import install_conventions, json_response
 from shop.common.logging import configure_logging
-from shop.payments.flask_conventions import install_conventions, json_response
 from shop.payments.models import Base, Payment
 from shop.payments.openapi import OPENAPI_DOCUMENT
 from shop.payments.provider_states import add_provider_state_route, provider_states

@@ -13,6 +13,7 @@ from pydantic import BaseModel
 from sqlalchemy import Engine, delete, or_
 
 from shop.common.db import delete_all_rows, session_scope, utc_now
+from shop.common.flask_app import json_body, json_response
 from shop.common.provider_states import (
     PROVIDER_STATES_PATH,
     ProviderStates,
@@ -20,7 +21,6 @@ from shop.common.provider_states import (
     parse_body,
 )
 from shop.common.validation import JsonId, JsonPositiveInt
-from shop.payments.flask_conventions import json_body, json_response
 from shop.payments.ledger import request_fingerprint
 from shop.payments.models import Base, Payment
 from shop.payments.schemas import DECLINED_CARD_TOKEN, ChargeRequest

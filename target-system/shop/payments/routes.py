@@ -12,13 +12,13 @@ from shop.common import metrics
 from shop.common.context import get_request_id
 from shop.common.db import session_scope
 from shop.common.errors import ApiError
-from shop.payments import ledger
-from shop.payments.flask_conventions import (
+from shop.common.flask_app import (
     json_body,
     json_response,
     validated,
     validation_details,
 )
+from shop.payments import ledger
 from shop.payments.schemas import ChargeRequest, IdempotencyKey, PaymentQuery
 
 SERVICE = "payments"

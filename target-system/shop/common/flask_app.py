@@ -1,11 +1,14 @@
-"""The shop's HTTP conventions for a Flask app, matching what `shop.common.app` gives FastAPI.
+"""The shop's HTTP conventions (`shop.common.conventions`) for a Flask app, as
+`shop.common.app` applies them to FastAPI. Imported by Flask services only, so FastAPI ones
+never load Flask (and this module never loads FastAPI).
 
 - `X-Request-ID`: taken from the request (when well formed) or created, kept in the request
   context for logs and outbound calls, echoed on the response.
 - `shop_http_requests_total` / `shop_http_request_duration_seconds` by route template
-  (`/payments/{payment_id}`, as FastAPI names it).
+  (`/payments/{payment_id}`, as FastAPI names it), one access log line per request.
 - Every error is JSON `{"error", "detail", "request_id"}`: `ApiError`s with their status,
   Werkzeug's HTTP errors (404, 405 with `Allow`, ...) and, as a last resort, a logged 500.
+- Methods: HEAD wherever GET is (Werkzeug does it), no automatic OPTIONS (as on FastAPI).
 - `GET /health`, `GET /ready` (database ping) and `GET /metrics`.
 - `json_body` / `validated`: malformed JSON is a 400, a body that does not fit the model a 422.
 """
@@ -22,7 +25,7 @@ from typing import Any, TypeVar
 from flask import Flask, Response, g, jsonify, request
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import Engine
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from shop.common import metrics
 from shop.common.context import (
@@ -31,18 +34,13 @@ from shop.common.context import (
     reset_request_id,
     set_request_id,
 )
-from shop.common.db import ping
+from shop.common.conventions import allow_header, error_code, readiness, record_request
 from shop.common.errors import ApiError, error_body
 
 logger = logging.getLogger(__name__)
-access_logger = logging.getLogger("shop.app")
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
-# The same labels as shop.common.app (not imported: it would load FastAPI into this process).
-UNMATCHED_ROUTE = "<unmatched>"
-_QUIET_ROUTES = frozenset({"/health", "/ready", "/metrics"})
-_KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 _FLASK_PARAM = re.compile(r"<(?:[^<>:]+:)?([^<>]+)>")
 
 
@@ -52,7 +50,11 @@ def route_template(rule: str) -> str:
 
 
 def install_conventions(app: Flask, *, service: str, engine: Engine) -> None:
-    """Add request ids, metrics, JSON errors and the /health, /ready, /metrics routes."""
+    """Add request ids, metrics, JSON errors and the /health, /ready, /metrics routes.
+
+    Call it before registering any route: it turns Flask's automatic OPTIONS off.
+    """
+    app.config["PROVIDE_AUTOMATIC_OPTIONS"] = False
     app.before_request(_start_request)
     app.after_request(_make_response_finisher(service))
     app.teardown_request(_end_request)
@@ -74,23 +76,13 @@ def _make_response_finisher(service: str) -> Callable[[Response], Response]:
         if request_id is not None:
             response.headers[REQUEST_ID_HEADER] = request_id
         rule = request.url_rule
-        route = route_template(rule.rule) if rule is not None else UNMATCHED_ROUTE
-        duration = time.perf_counter() - g.get("started", time.perf_counter())
-        method = request.method if request.method in _KNOWN_METHODS else "OTHER"
-        labels = {"service": service, "method": method, "route": route}
-        metrics.HTTP_REQUESTS.labels(**labels, status=str(response.status_code)).inc()
-        metrics.HTTP_REQUEST_DURATION.labels(**labels).observe(duration)
-        # One line per request, as shop.common.app logs for the FastAPI services.
-        access_logger.log(
-            logging.DEBUG if route in _QUIET_ROUTES else logging.INFO,
-            "request",
-            extra={
-                "method": request.method,
-                "path": request.path,
-                "route": route,
-                "status": response.status_code,
-                "duration_ms": round(duration * 1000, 2),
-            },
+        record_request(
+            service=service,
+            method=request.method,
+            path=request.path,
+            route=route_template(rule.rule) if rule is not None else None,
+            status=response.status_code,
+            duration=time.perf_counter() - g.get("started", time.perf_counter()),
         )
         return response
 
@@ -121,10 +113,10 @@ def _api_error(exc: ApiError) -> Response:
 
 def _http_error(exc: HTTPException) -> Response:
     code = exc.code or 500
-    name = re.sub(r"[^a-z0-9]+", "_", (exc.name or "error").lower()).strip("_")
-    response = exc.get_response()
-    headers = {k: v for k, v in response.headers.items() if k.lower() in {"allow", "retry-after"}}
-    return json_response(error_body(name, exc.description), code, headers=headers)
+    headers = {k: v for k, v in exc.get_response().headers.items() if k.lower() == "retry-after"}
+    if isinstance(exc, MethodNotAllowed):
+        headers["Allow"] = allow_header(exc.valid_methods or ())
+    return json_response(error_body(error_code(code), exc.description), code, headers=headers)
 
 
 def _unexpected_error(exc: Exception) -> Response:
@@ -168,14 +160,8 @@ def _add_probe_routes(app: Flask, *, service: str, engine: Engine) -> None:
 
     @app.get("/ready")
     def ready() -> Response:
-        database_ok = ping(engine)
-        body: dict[str, Any] = {
-            "status": "ready" if database_ok else "not_ready",
-            "service": service,
-            "database": "ok" if database_ok else "error",
-            "dependencies": {},
-        }
-        return json_response(body, 200 if database_ok else 503)
+        status, body = readiness(service=service, engine=engine, breakers={})
+        return json_response(body, status)
 
     @app.get("/metrics")
     def metrics_endpoint() -> Response:
