@@ -358,6 +358,22 @@ def test_ready_reports_every_dependency_breaker(
     assert {d["breaker"] for d in ready["dependencies"].values()} <= {"closed"}
 
 
+SERVICES = ("gateway", "users", "inventory", "payments", "orders", "notifications")
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_every_service_serves_head_and_names_the_same_allowed_methods(
+    driver: ShopDriver, service: str
+) -> None:
+    with driver.client(service) as client:
+        head = client.head("/health")
+        refused = [client.request(method, "/ready") for method in ("OPTIONS", "DELETE")]
+    assert (head.status_code, head.content) == (200, b"")
+    for response in refused:
+        _assert_json_error(response, 405)
+        assert response.headers["Allow"] == "GET, HEAD"
+
+
 def _gateway_breaker(driver: ShopDriver, dependency: str) -> str:
     return str(driver.get("gateway", "/ready")["dependencies"][dependency]["breaker"])
 
