@@ -33,6 +33,7 @@ from harness.fault_schedule import (
     parse_seconds,
     schedule_end,
 )
+from harness.topology import EnvValue, env_text
 
 __all__ = [
     "ASSERTION_TAGS",
@@ -553,8 +554,6 @@ class Rollback(_Model):
 
 # --- the experiment ----------------------------------------------------------------------
 
-EnvValue = str | int | float | bool
-
 
 class Experiment(_Model):
     title: str = Field(min_length=1)
@@ -604,7 +603,4 @@ class Experiment(_Model):
     @property
     def env_text(self) -> dict[str, str]:
         """`env` as the strings a process receives (booleans as true/false)."""
-        return {
-            key: ("true" if value else "false") if isinstance(value, bool) else str(value)
-            for key, value in self.env.items()
-        }
+        return {key: env_text(value) for key, value in self.env.items()}

@@ -59,6 +59,7 @@ from harness.timeline import (
     TimelineRecorder,
     metrics_urls,
 )
+from harness.topology import env_text
 
 __all__ = ["describe_assertion", "run_experiment"]
 
@@ -668,13 +669,13 @@ def env_mismatch(experiment: Experiment, system: object) -> str | None:
     topology = getattr(system, "topology", None)
     if topology is None:
         return None  # attach-mode systems cannot be inspected; the journal records `env`
-    shared = {key: _env_text(value) for key, value in topology.system.env.items()}
+    shared = {key: env_text(value) for key, value in topology.system.env.items()}
     problems = []
     for key, want in experiment.env_text.items():
         for name, spec in topology.services.items():
             if not getattr(spec, "startable", True):
                 continue
-            have = _env_text(spec.env[key]) if key in spec.env else shared.get(key)
+            have = env_text(spec.env[key]) if key in spec.env else shared.get(key)
             if have != want:
                 problems.append(
                     f"{key}={want} (service {name} has {have if have is not None else 'it unset'})"
@@ -687,9 +688,3 @@ def env_mismatch(experiment: Experiment, system: object) -> str | None:
         "with these settings (`harness chaos run` does; from Python use "
         "Topology.with_env)"
     )
-
-
-def _env_text(value: object) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)

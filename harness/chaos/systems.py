@@ -7,8 +7,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from harness.chaos.model import EnvValue, Experiment
-from harness.topology import Topology
+from harness.chaos.model import Experiment
+from harness.topology import EnvValue, Topology
 
 __all__ = ["env_key", "group_by_env", "start_for"]
 

@@ -24,6 +24,7 @@ from harness.fault_schedule import (
     schedule_end,
 )
 from harness.load.results import TOTAL
+from harness.topology import env_text
 
 __all__ = [
     "Assertion",
@@ -240,7 +241,7 @@ class LoadProfile(_Model):
 def _strings(value: Any) -> Any:
     """YAML gives `0`, `true`: environment values are text."""
     if isinstance(value, dict):
-        return {str(k): str(v).lower() if isinstance(v, bool) else str(v) for k, v in value.items()}
+        return {str(k): env_text(v) for k, v in value.items()}
     return value
 
 
