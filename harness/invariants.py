@@ -12,14 +12,13 @@ module; it imports neither, so a load run does not pay for importing the chaos l
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import inspect
-import sys
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from harness.references import resolve_function
 
 __all__ = [
     "InvariantCheck",
@@ -109,43 +108,7 @@ InvariantCheck = Callable[..., Any]
 def resolve_invariant(reference: str, *, base_dir: Path | None = None) -> InvariantCheck:
     """`file.py:function` (relative to `base_dir`, default the cwd) or
     `package.module:function` -> the function. Raises `InvariantError` saying what is wrong."""
-    module_ref, sep, attribute = reference.rpartition(":")
-    if not sep or not module_ref or not attribute:
-        raise InvariantError(
-            f"invariant {reference!r}: expected 'file.py:function' or 'module:function'"
-        )
-    if module_ref.endswith(".py"):
-        module = _module_from_file((base_dir or Path.cwd()) / module_ref, reference)
-    else:
-        try:
-            module = importlib.import_module(module_ref)
-        except ImportError as exc:
-            raise InvariantError(f"invariant {reference!r}: cannot import: {exc}") from None
-    function = getattr(module, attribute, None)
-    if not callable(function):
-        raise InvariantError(f"invariant {reference!r}: no function {attribute!r} in {module_ref}")
-    return function  # type: ignore[no-any-return]
-
-
-def _module_from_file(path: Path, reference: str) -> Any:
-    path = path.resolve()
-    if not path.is_file():
-        raise InvariantError(f"invariant {reference!r}: no such file {path}")
-    # One module per file: a checker keeps its module state between calls and experiments.
-    name = f"_harness_invariant_{path.stem}_{abs(hash(str(path)))}"
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, path)
-    if spec is None or spec.loader is None:
-        raise InvariantError(f"invariant {reference!r}: cannot load {path}")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    try:
-        spec.loader.exec_module(module)
-    except Exception as exc:
-        del sys.modules[name]
-        raise InvariantError(f"invariant {reference!r}: {path} failed to import: {exc}") from exc
-    return module
+    return resolve_function(reference, base_dir=base_dir, what="invariant", error=InvariantError)
 
 
 def accepts_keyword(check: InvariantCheck, name: str) -> bool:

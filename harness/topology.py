@@ -56,6 +56,8 @@ from pydantic import (
     model_validator,
 )
 
+from harness.references import split_reference
+
 __all__ = [
     "PLACEHOLDERS",
     "EdgeSpec",
@@ -192,11 +194,7 @@ class FuzzSettings(_Model):
     @classmethod
     def _prepare_ok(cls, prepare: str | None) -> str | None:
         if prepare is not None:
-            location, sep, function = prepare.rpartition(":")
-            if not sep or not location or not function.isidentifier():
-                raise ValueError(
-                    f"expected 'package.module:function' or 'file.py:function', got {prepare!r}"
-                )
+            split_reference(prepare)  # ValueError naming the expected shapes
         return prepare
 
 

@@ -36,6 +36,7 @@ from harness.fuzz.options import FuzzOptions
 from harness.fuzz.prepare import Prepare, PrepareError, load_prepare
 from harness.fuzz.report import write_json_report
 from harness.fuzz.results import FuzzResult, PassResult
+from harness.references import rebase_reference
 from harness.topology import Topology, env_text, load_topology
 
 if TYPE_CHECKING:
@@ -102,10 +103,7 @@ def _with_topology_defaults(topology: Topology, options: FuzzOptions) -> FuzzOpt
     fuzz = topology.fuzz
     prepare = options.prepare
     if prepare is None and fuzz.prepare is not None:
-        location, _, function = fuzz.prepare.rpartition(":")
-        if location.endswith(".py"):
-            location = str(topology.base_dir / location)
-        prepare = f"{location}:{function}"
+        prepare = rebase_reference(fuzz.prepare, topology.base_dir)
     return replace(
         options,
         prepare=prepare,

@@ -24,6 +24,7 @@ from harness.fault_schedule import (
     schedule_end,
 )
 from harness.load.results import TOTAL
+from harness.references import rebase_reference
 from harness.topology import env_text
 
 __all__ = [
@@ -283,7 +284,10 @@ def parse_profile(
         if isinstance(raw.get(key), str):
             raw[key] = (base / raw[key]).resolve()
     if isinstance(raw.get("invariants"), list):
-        raw["invariants"] = [_resolve_invariant(item, base) for item in raw["invariants"]]
+        raw["invariants"] = [  # a file is named relative to the profile
+            rebase_reference(item, base) if isinstance(item, str) else item
+            for item in raw["invariants"]
+        ]
     raw.setdefault("name", Path(source).stem)
     raw["source"] = source
     try:
@@ -295,11 +299,3 @@ def parse_profile(
     if TOTAL in profile.slos and not profile.slos[TOTAL]:
         raise ProfileError(f"{source}: slos.{TOTAL}: expected at least one objective")
     return profile
-
-
-def _resolve_invariant(item: object, base: Path) -> object:
-    # "chaos/shop_invariants.py:check" names a file relative to the profile; "pkg.mod:fn" a module.
-    if isinstance(item, str) and ".py:" in item:
-        file, _, function = item.rpartition(":")
-        return f"{(base / file).resolve()}:{function}"
-    return item
