@@ -7,18 +7,21 @@ on machines with neither Docker nor a registry). Start-up:
    crashed runs left behind (containers and networks found by their run labels);
 2. build what is missing of the images (`containers.images`: an app image FROM the base
    image with the dependencies and sources, one image per service; cached by content);
-3. pick the host ports (127.0.0.1 only), create the run's private network, and start the
-   fault proxy's container and the services' containers (testcontainers `DockerContainer`
-   on a `Network`), recording each at once, with the run's labels;
+3. pick the host ports (127.0.0.1 only), create the run's private network on a subnet of
+   its own (`containers.network`: every container gets a fixed address, kept across
+   restarts), and start the fault proxy's container and the services' containers
+   (testcontainers `DockerContainer` on a `Network`), recording each at once, with the
+   run's labels;
 4. create one proxy per edge in the fault proxy, listening on the port the source's env
-   already points at (`PAYMENTS_URL=http://fault-proxy:9003`) and forwarding to the
-   target's name on the network (`payments:8000`); then wait for every health path, through
+   already points at (`PAYMENTS_URL=http://<proxy address>:9003`) and forwarding to the
+   target's address (`<payments address>:8000`); then wait for every health path, through
    the published ports, in parallel.
 
 Inside the network every call goes through the proxy container, as in the process
-backend; from the host, each service, each edge and the proxy's API have a port on
-127.0.0.1. Logs go to `<run dir>/<service>.log` (the run directory is mounted at
-`/harness/run`, where the SQLite databases also live). Any failure removes everything
+backend, by address (see `containers.network` for why not by name); from the host, each
+service, each edge and the proxy's API have a port on 127.0.0.1. Logs go to
+`<run dir>/<service>.log` (the run directory is mounted at `/harness/run`, where the SQLite
+databases also live). Any failure removes everything
 started and raises `StartupError` with the last log lines of what failed.
 """
 
@@ -59,6 +62,12 @@ from harness.runtime.containers.labels import (
     ROLE_FAULT_PROXY,
     ROLE_SERVICE,
     run_labels,
+)
+from harness.runtime.containers.network import (
+    FAULT_PROXY_HOST,
+    FIRST_SERVICE_HOST,
+    create_network,
+    endpoint_config,
 )
 from harness.runtime.containers.records import (
     ContainerRecord,
@@ -120,6 +129,7 @@ def launch_containers(
         write_state(run_dir, state)
         records = ContainersState(network=f"harness-{state.run_id}", images=images.tags)
         launcher = _Launcher(topology, state, records, run_dir)
+        write_records(run_dir, records)
         try:
             launcher.start(client)
         except BaseException:
@@ -199,6 +209,7 @@ class _Launcher:
         self.records = records
         self.run_dir = run_dir
         self._lock = threading.Lock()
+        self.addresses: dict[str, str] = {}  # container name -> fixed address (see start)
         startable = list(topology.services.values())
         fixed = [s.port for s in startable if s.port]
         wanted = sum(1 for s in startable if not s.port) + len(topology.edges) + 1
@@ -211,7 +222,11 @@ class _Launcher:
         self.api_port = next(free)
 
     def start(self, client: docker.DockerClient) -> None:
-        network = self._network()
+        network, subnet = create_network(self.records.network, self._labels(), client=client)
+        self.records.subnet = str(subnet)
+        self.addresses = {FAULT_PROXY_NAME: str(subnet[FAULT_PROXY_HOST])}
+        for index, name in enumerate(self.topology.services):
+            self.addresses[name] = str(subnet[FIRST_SERVICE_HOST + index])
         self._record_plan()
         jobs: list[Callable[[Network], None]] = []
         if self.topology.edges:
@@ -231,14 +246,6 @@ class _Launcher:
     def _labels(self, **extra: str) -> dict[str, str]:
         return run_labels(self.state.run_id, self.run_dir, **extra)
 
-    def _network(self) -> Network:
-        from testcontainers.core.network import Network
-
-        network = Network(docker_network_kw={"labels": self._labels()})
-        network.name = self.records.network
-        write_records(self.run_dir, self.records)
-        return network.create()
-
     def _record_plan(self) -> None:
         """Services, edges and the proxy's API in the state file, before anything starts."""
         for name, service in self.topology.services.items():
@@ -254,7 +261,7 @@ class _Launcher:
                 target=edge.target,
                 proxy_name=edge.name,
                 listen=f"{LOOPBACK}:{outside}",
-                upstream=f"{edge.target}:{SERVICE_PORT}",
+                upstream=f"{self.addresses[edge.target]}:{SERVICE_PORT}",
                 env_var=edge.env_var,
             )
         if self.topology.edges:
@@ -323,7 +330,7 @@ class _Launcher:
         env.update({"HOST": values["host"], "PORT": values["port"]})
         for edge in self.topology.dependencies(service.name):
             inside, _ = self.edge_ports[edge.name]
-            env[edge.env_var] = f"http://{FAULT_PROXY_NAME}:{inside}"
+            env[edge.env_var] = f"http://{self.addresses[FAULT_PROXY_NAME]}:{inside}"
         return env
 
     def _start(
@@ -348,6 +355,7 @@ class _Launcher:
         log_file = log_name or f"{name}.log"
         # The output goes to the run directory, as with the process backend (`harness logs`).
         to_log = ["sh", "-c", 'exec "$@" >>"$0" 2>&1', f"{CONTAINER_RUN_DIR}/{log_file}"]
+        address = self.addresses[name]
         container = DockerContainer(
             image,
             env=env,
@@ -361,7 +369,12 @@ class _Launcher:
             bindings[f"{inside}/tcp"] = (LOOPBACK, outside)
         container.with_volume_mapping(self.run_dir, CONTAINER_RUN_DIR, "rw")
         container.with_volume_mapping(self.topology.base_dir, CONTAINER_TOPOLOGY_DIR, "ro")
-        container.with_kwargs(labels=labels, working_dir=working_dir)
+        container.with_kwargs(
+            labels=labels,
+            working_dir=working_dir,
+            # testcontainers' own endpoint config has the alias only: add the fixed address
+            networking_config=endpoint_config(network.name, alias=name, address=address),
+        )
         try:
             container.start()
         finally:
@@ -371,6 +384,7 @@ class _Launcher:
             name=name,
             container_id=container.get_container_id(),
             image=image,
+            address=address,
             container_port=first_port,
             host_port=ports[first_port],
             log_path=str(self.run_dir / log_file),

@@ -72,8 +72,9 @@ def test_services_are_containers_published_on_loopback(system: RunningSystem) ->
 def test_every_edge_goes_through_the_fault_proxy_container(
     system: RunningSystem, user_id: int
 ) -> None:
+    assert isinstance(system, ContainerSystem)
     edge = system.edge("gateway->users")
-    assert edge.upstream == "users:8000"
+    assert edge.upstream == f"{system.records.services['users'].address}:8000"
     assert edge.listen is not None
     assert edge.listen.startswith("127.0.0.1:")
     assert set(system.faults.client.proxies()) == {"gateway->users"}

@@ -28,6 +28,7 @@ class ContainerRecord(_Record):
     name: str  # the service's name, or "fault-proxy"; also its alias on the network
     container_id: str
     image: str
+    address: str = Field(description="its fixed address on the run's network")
     container_port: int
     host_port: int = Field(description="published on 127.0.0.1")
     log_path: str
@@ -37,6 +38,7 @@ class ContainerRecord(_Record):
 
 class ContainersState(_Record):
     network: str = Field(description="the run's private network (its name)")
+    subnet: str = ""
     images: dict[str, str] = Field(default_factory=dict)
     fault_proxy: ContainerRecord | None = None
     services: dict[str, ContainerRecord] = Field(default_factory=dict)

@@ -5,7 +5,7 @@ Process faults become container faults, with the same meaning as in the process 
 container again; its host port is read again, as the engine may publish a new one),
 `pause`/`resume` (the cgroup freezer: connections are accepted, never answered). Beside
 them, a fault only containers have: `disconnect`/`reconnect` take the container off its
-network and put it back (a real partition: its name stops resolving, its address stops
+network and put it back at the same address (a real partition: its address stops
 answering, for every caller, the harness included).
 
 Every change is written to the run's state files, so `open_run` in another process drives
@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 
 from harness.faults import FaultInjector
 from harness.runtime.containers.cleanup import remove_run
+from harness.runtime.containers.network import mac_address
 from harness.runtime.containers.records import ContainerRecord, ContainersState, write_records
 from harness.runtime.health import HealthTarget
 from harness.runtime.ports import LOOPBACK, wait_ports_closed
@@ -176,8 +177,8 @@ class ContainerSystem(RunningSystem):
             self._save()
 
     def disconnect(self, service: str) -> None:
-        """Take the service's container off the run's network: a real partition (its name no
-        longer resolves, its address and its published port stop answering)."""
+        """Take the service's container off the run's network: a real partition (its address
+        and its published port stop answering)."""
         with self._lock:
             record = self._container_record(service)
             if record.disconnected:
@@ -187,13 +188,18 @@ class ContainerSystem(RunningSystem):
             self._save()
 
     def reconnect(self, service: str) -> None:
-        """Put the container back on the network under its name (undoes `disconnect`)."""
+        """Put the container back on the network, at its address (undoes `disconnect`)."""
         with self._lock:
             record = self._container_record(service)
             if not record.disconnected:
                 return
             network = self._client.networks.get(self.records.network)
-            network.connect(record.container_id, aliases=[service])
+            network.connect(
+                record.container_id,
+                aliases=[service],
+                ipv4_address=record.address,
+                mac_address=mac_address(record.address),
+            )
             record.disconnected = False
             self._save()
 
