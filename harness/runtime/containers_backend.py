@@ -21,8 +21,8 @@ Inside the network every call goes through the proxy container, as in the proces
 backend, by address (see `containers.network` for why not by name); from the host, each
 service, each edge and the proxy's API have a port on 127.0.0.1. Logs go to
 `<run dir>/<service>.log` (the run directory is mounted at `/harness/run`, where the SQLite
-databases also live). Any failure removes everything
-started and raises `StartupError` with the last log lines of what failed.
+databases also live). Any failure removes everything started and raises `StartupError`
+with the last log lines of what failed.
 """
 
 from __future__ import annotations
