@@ -214,6 +214,18 @@ class Stub:
             if timer is not None:
                 timer.cancel()
 
+    async def next_chunk(self) -> Chunk | None:
+        """The next chunk for a toxic that passes data on; None when it must return: when
+        interrupted, or at end of input, which it passes on by closing (Go's `Pipe` loop)."""
+        chunk = await self.recv()
+        if chunk is None:
+            self.close()
+            return None
+        if chunk is INTERRUPTED:
+            return None
+        assert isinstance(chunk, Chunk)
+        return chunk
+
     async def sleep(self, seconds: float) -> bool:
         """Wait `seconds`; True when interrupted first (the toxic must then return)."""
         if self._interrupt:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from harness.faultproxy.stream import INTERRUPTED, Chunk, Stub
+from harness.faultproxy.stream import Chunk, Stub
 from harness.faultproxy.toxics.base import Toxic, go_int64
 
 __all__ = ["BandwidthToxic"]
@@ -31,14 +31,7 @@ class BandwidthToxic(Toxic):
 
     async def pipe(self, stub: Stub) -> None:
         owed_ns = 0  # Go's `sleep`, in nanoseconds
-        while True:
-            chunk = await stub.recv()
-            if chunk is INTERRUPTED:
-                return
-            if chunk is None:
-                stub.close()
-                return
-            assert isinstance(chunk, Chunk)
+        while (chunk := await stub.next_chunk()) is not None:
             if self.rate <= 0:
                 await stub.hold()
                 await stub.send(chunk)

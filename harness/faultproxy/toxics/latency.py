@@ -10,7 +10,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-from harness.faultproxy.stream import INTERRUPTED, Chunk, Stub
+from harness.faultproxy.stream import Stub
 from harness.faultproxy.toxics.base import Toxic, go_int64
 
 __all__ = ["LatencyToxic"]
@@ -33,14 +33,7 @@ class LatencyToxic(Toxic):
         return delay / 1000
 
     async def pipe(self, stub: Stub) -> None:
-        while True:
-            chunk = await stub.recv()
-            if chunk is INTERRUPTED:
-                return
-            if chunk is None:
-                stub.close()
-                return
-            assert isinstance(chunk, Chunk)
+        while (chunk := await stub.next_chunk()) is not None:
             sleep = self.delay(stub.rng) - (stub.now() - chunk.timestamp)
             if await stub.sleep(sleep):
                 await stub.send(chunk)  # don't drop data on the floor

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from harness.faultproxy.stream import INTERRUPTED, Chunk, Stub
+from harness.faultproxy.stream import Chunk, Stub
 from harness.faultproxy.toxics.base import Toxic, go_int64
 
 __all__ = ["LimitDataToxic"]
@@ -33,14 +33,7 @@ class LimitDataToxic(Toxic):
         sent = stub.state
         assert isinstance(sent, _Sent)
         remaining = self.bytes - sent.count
-        while True:
-            chunk = await stub.recv()
-            if chunk is INTERRUPTED:
-                return
-            if chunk is None:
-                stub.close()
-                return
-            assert isinstance(chunk, Chunk)
+        while (chunk := await stub.next_chunk()) is not None:
             remaining = max(remaining, 0)
             if remaining < len(chunk.data):
                 chunk = Chunk(chunk.data[:remaining], chunk.timestamp)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from harness.faultproxy.stream import INTERRUPTED, Chunk, Stub
+from harness.faultproxy.stream import Stub
 from harness.faultproxy.toxics.base import Toxic
 
 __all__ = ["NOOP", "NoopToxic"]
@@ -17,14 +17,7 @@ class NoopToxic(Toxic):
     GO_NAME = "NoopToxic"
 
     async def pipe(self, stub: Stub) -> None:
-        while True:
-            chunk = await stub.recv()
-            if chunk is INTERRUPTED:
-                return
-            if chunk is None:
-                stub.close()
-                return
-            assert isinstance(chunk, Chunk)
+        while (chunk := await stub.next_chunk()) is not None:
             await stub.send(chunk)
 
 

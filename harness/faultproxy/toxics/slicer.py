@@ -17,7 +17,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-from harness.faultproxy.stream import INTERRUPTED, Chunk, Stub
+from harness.faultproxy.stream import Chunk, Stub
 from harness.faultproxy.toxics.base import Toxic, go_int
 
 __all__ = ["SlicerToxic"]
@@ -53,14 +53,7 @@ class SlicerToxic(Toxic):
 
     async def pipe(self, stub: Stub) -> None:
         pause = self.delay / 1_000_000
-        while True:
-            chunk = await stub.recv()
-            if chunk is INTERRUPTED:
-                return
-            if chunk is None:
-                stub.close()
-                return
-            assert isinstance(chunk, Chunk)
+        while (chunk := await stub.next_chunk()) is not None:
             data = chunk.data
             for start, end in self.pieces(len(data), stub.rng):
                 await stub.send(Chunk(data[start:end], chunk.timestamp))
