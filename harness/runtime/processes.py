@@ -92,20 +92,9 @@ class ManagedProcess:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
-        try:
-            created = psutil.Process(popen.pid).create_time()
-        except psutil.NoSuchProcess:  # died at once; its exit code and log tell why
-            created = 0.0
-        record = ProcessRecord(
-            pid=popen.pid,
-            pgid=popen.pid,
-            create_time=created,
-            argv=list(argv),
-            env=dict(env),
-            cwd=str(cwd),
-            log_path=str(log_path),
-        )
-        return cls(record, popen)
+        # Recorded as any group leader is; keeping the Popen also reaps it and gives its code.
+        adopted = cls.adopt(popen.pid, argv=argv, env=env, cwd=cwd, log_path=log_path)
+        return cls(adopted.record, popen)
 
     @classmethod
     def adopt(
@@ -120,7 +109,7 @@ class ManagedProcess:
         """A process started elsewhere (the fork server) as the leader of its own group."""
         try:
             created = psutil.Process(pid).create_time()
-        except psutil.NoSuchProcess:
+        except psutil.NoSuchProcess:  # died at once; its exit code or log tells why
             created = 0.0
         record = ProcessRecord(
             pid=pid,
