@@ -46,9 +46,15 @@ def typecheck(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def tests(session: nox.Session) -> None:
-    """The test suite: unit tests plus real processes on loopback (no Docker needed)."""
+    """The test suite: unit tests plus real processes on loopback (no Docker needed).
+
+    Deselected by default: `containers` (nox -s containers) and `experiment`, the chaos
+    experiments passing end to end, which `nox -s chaos` and the main job (`nox -s run`) run;
+    the tests that prove the experiments' assertions bite stay in. Everything:
+    `nox -s tests -- -m "not containers"`.
+    """
     _install(session)
-    args = session.posargs or ["-m", "not containers", "-p", "no:cacheprovider"]
+    args = session.posargs or ["-m", "not containers and not experiment", "-p", "no:cacheprovider"]
     session.run("pytest", *args, env=QUIET_ENV)
 
 
@@ -64,8 +70,8 @@ def run(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def ci(session: nox.Session) -> None:
-    """What CI runs: lint, typecheck, tests, contracts, then the main job."""
-    for name in ("lint", "typecheck", "tests", "contracts", "run"):
+    """What CI runs: lint, typecheck, tests, contracts, the main job, the containers backend."""
+    for name in ("lint", "typecheck", "tests", "contracts", "run", "containers"):
         session.notify(name)
 
 

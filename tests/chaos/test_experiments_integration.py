@@ -26,6 +26,7 @@ def _ids(path: Path) -> str:
     return path.stem
 
 
+@pytest.mark.experiment
 @pytest.mark.parametrize("path", [p for p in EXPERIMENTS if not load_experiment(p).env], ids=_ids)
 def test_experiment_passes_on_the_reference_shop(
     path: Path, system: Any, tmp_path: Path, record_property: Callable[[str, object], None]
@@ -35,6 +36,7 @@ def test_experiment_passes_on_the_reference_shop(
     assert result.passed, result.summary()
 
 
+@pytest.mark.experiment
 @pytest.mark.parametrize("path", [p for p in EXPERIMENTS if load_experiment(p).env], ids=_ids)
 def test_experiment_needing_settings_passes_on_a_shop_started_with_them(
     path: Path,
