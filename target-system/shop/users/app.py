@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from shop.common.app import create_app, register_test_reset, run_at_startup
-from shop.common.db import delete_all_rows, make_engine
-from shop.common.provider_states import register_provider_states
+from shop.common.table_service import create_table_service
 from shop.users.models import Base
 from shop.users.provider_states import provider_states
 from shop.users.routes import build_router
@@ -16,21 +14,14 @@ SERVICE = "users"
 
 
 def build_app(settings: UsersSettings) -> FastAPI:
-    engine = make_engine(settings.database_url)
-
-    app = create_app(
+    return create_table_service(
         service=SERVICE,
         settings=settings,
-        engine=engine,
-        lifespan_hooks=[run_at_startup(lambda: Base.metadata.create_all(engine))],
+        metadata=Base.metadata,
+        build_router=build_router,
+        provider_states=provider_states,
         description="Users CRUD with validation.",
     )
-    app.include_router(build_router(engine))
-    register_test_reset(
-        app, settings=settings, reset=lambda: delete_all_rows(engine, Base.metadata)
-    )
-    register_provider_states(app, settings=settings, states=provider_states(engine))
-    return app
 
 
 app = build_app(UsersSettings())
