@@ -3,21 +3,32 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from runtime_helpers import MINI, variant
 
+from harness.runtime.rundir import list_run_dirs, read_state
+from harness.runtime.teardown import stop_run
 from harness.topology import Topology, load_topology
 
 
 @pytest.fixture
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A private HARNESS_HOME, so runs (and stale-run cleanup) never touch anyone else's."""
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A private HARNESS_HOME, so runs (and stale-run cleanup) never touch anyone else's.
+
+    Afterwards every run still recorded as not stopped is stopped in-process: a test that
+    fails before its own `harness down` (or a CLI that cannot even start) leaves nothing.
+    """
     path = tmp_path / "home"
     monkeypatch.setenv("HARNESS_HOME", str(path))
     monkeypatch.delenv("TOXIPROXY_URL", raising=False)
-    return path
+    yield path
+    for run_dir in list_run_dirs(path):
+        state = read_state(run_dir)
+        if state is not None and state.status != "stopped":
+            stop_run(run_dir, state)
 
 
 @pytest.fixture(scope="session")
