@@ -10,7 +10,13 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from harness.pipeline.model import STAGE_NAMES, PipelineOptions, PipelineResult, StageName
+from harness.pipeline.model import (
+    STAGE_NAMES,
+    PipelineOptions,
+    PipelineResult,
+    StageName,
+    parse_stages,
+)
 from harness.pipeline.run import run_pipeline
 from harness.topology import TopologyError
 
@@ -24,14 +30,10 @@ DEFAULT_TOPOLOGY = Path("target-system/system.toml")
 def _parse_only(value: str | None) -> list[StageName]:
     if not value:
         return list(STAGE_NAMES)
-    wanted = [part.strip() for part in value.split(",") if part.strip()]
-    unknown = [part for part in wanted if part not in STAGE_NAMES]
-    if unknown:
-        raise typer.BadParameter(
-            f"unknown stage(s) {', '.join(unknown)}; expected some of {', '.join(STAGE_NAMES)}",
-            param_hint="--only",
-        )
-    return [name for name in STAGE_NAMES if name in wanted]
+    try:
+        return parse_stages(part.strip() for part in value.split(",") if part.strip())
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--only") from None
 
 
 def _verdict_table(result: PipelineResult) -> Table:

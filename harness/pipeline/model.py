@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -14,6 +14,7 @@ __all__ = [
     "StageCheck",
     "StageName",
     "StageResult",
+    "parse_stages",
 ]
 
 StageName = Literal["contracts", "fuzz", "chaos", "load"]
@@ -44,13 +45,18 @@ class PipelineOptions:
     fuzz_max_examples: int | None = None
 
     def stages(self) -> list[StageName]:
-        unknown = sorted(set(self.only) - set(STAGE_NAMES))
-        if unknown:
-            raise ValueError(
-                f"--only: unknown stage(s) {', '.join(unknown)}; "
-                f"expected some of {', '.join(STAGE_NAMES)}"
-            )
-        return [name for name in STAGE_NAMES if name in self.only]
+        return parse_stages(self.only)
+
+
+def parse_stages(names: Iterable[str]) -> list[StageName]:
+    """`names` as stages in pipeline order; ValueError naming any that is not a stage."""
+    wanted = set(names)
+    unknown = sorted(wanted - set(STAGE_NAMES))
+    if unknown:
+        raise ValueError(
+            f"unknown stage(s) {', '.join(unknown)}; expected some of {', '.join(STAGE_NAMES)}"
+        )
+    return [name for name in STAGE_NAMES if name in wanted]
 
 
 @dataclass(frozen=True, kw_only=True)

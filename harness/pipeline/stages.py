@@ -7,6 +7,7 @@ data out of the chaos invariants and costs about 3 s); the layers own how.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -71,12 +72,12 @@ def run_fuzz(ctx: StageContext) -> StageResult:
     from harness.fuzz import FuzzOptions
     from harness.fuzz import run_fuzz as fuzz
 
-    settings: dict[str, object] = {"out_dir": ctx.out_dir}
+    options = FuzzOptions(out_dir=ctx.out_dir)
     if ctx.options.seed is not None:
-        settings["seed"] = ctx.options.seed
+        options = replace(options, seed=ctx.options.seed)
     if ctx.options.fuzz_max_examples is not None:
-        settings["max_examples"] = ctx.options.fuzz_max_examples
-    result = fuzz(ctx.topology, options=FuzzOptions(**settings), console=ctx.console)  # type: ignore[arg-type]
+        options = replace(options, max_examples=ctx.options.fuzz_max_examples)
+    result = fuzz(ctx.topology, options=options, console=ctx.console)
     figures = result.figures
     checks = [
         StageCheck(
