@@ -32,7 +32,7 @@ from typing import Any, Protocol
 
 import httpx
 
-from harness.invariants import InvariantReport, Violation
+from harness.assertions.invariants import InvariantReport, Violation
 
 __all__ = ["RULES", "ShopState", "check_shop_invariants", "evaluate_shop_state", "read_shop_state"]
 

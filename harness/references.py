@@ -4,7 +4,7 @@ profile or an experiment, a fuzz prepare step in a topology or on the command li
 
 `rebase_reference` makes a file reference independent of the working directory (relative
 to the file that names it); `resolve_function` finds the function. Both are shared by
-`harness.invariants` (chaos and load) and `harness.fuzz.prepare`; this module imports
+`harness.assertions.invariants` (chaos and load) and `harness.fuzz.prepare`; this module imports
 nothing of the harness.
 """
 

@@ -6,6 +6,7 @@ result = run_experiment(load_experiment("chaos/01_payments_latency.yaml"), syste
 assert result.passed, result.summary()
 """
 
+from harness.assertions.invariants import InvariantReport, Violation
 from harness.chaos.loader import (
     ExperimentError,
     check_against_system,
@@ -17,7 +18,6 @@ from harness.chaos.result import AssertionResult, ExperimentResult
 from harness.chaos.runner import run_experiment
 from harness.chaos.suite import expand_paths, run_suite
 from harness.chaos.systems import group_by_env, start_for
-from harness.invariants import InvariantReport, Violation
 
 __all__ = [
     "AssertionResult",

@@ -23,8 +23,8 @@ from harness.chaos.model import (
     TrafficAssertion,
 )
 from harness.chaos.traffic import TrafficRecord
-from harness.fault_schedule import TimelineEvent
-from harness.timeline import BREAKER_STATE_METRIC, Point, Timeline
+from harness.faults import TimelineEvent
+from harness.observe.timeline import BREAKER_STATE_METRIC, Point, Timeline
 
 __all__ = [
     "BREAKER_TRANSITIONS_METRIC",

@@ -1,8 +1,8 @@
 """Invariant checkers as chaos experiments use them (`invariant: file.py:function`).
 
 Resolving a reference, calling a checker with the context keywords it accepts and the
-report types live in `harness.invariants`, shared with the load layer; they are re-exported
-here. Chaos asks more of a checker than load does: it must answer with an
+report types live in `harness.assertions.invariants`, shared with the load layer; they
+are re-exported here. Chaos asks more of a checker than load does: it must answer with an
 `InvariantReport`, whose rules an assertion can filter on (`rules:`) and whose contents go
 into the journal as evidence.
 """
@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from harness.invariants import (
+from harness.assertions.invariants import (
     InvariantCheck,
     InvariantError,
     InvariantReport,

@@ -14,7 +14,7 @@ import yaml
 from pydantic import ValidationError
 
 from harness.chaos.model import ASSERTION_TAGS, Experiment
-from harness.fault_schedule import (
+from harness.faults import (
     FaultScheduleError,
     check_targets,
     describe_validation_error,

@@ -1,7 +1,7 @@
 """The experiment file format, as typed models.
 
 An experiment (YAML, see `chaos/README.md`) has a steady-state hypothesis checked before
-and after, a method (timed faults from `harness.fault_schedule`, background traffic or a
+and after, a method (timed faults from `harness.faults`, background traffic or a
 Locust load), assertions on what must happen during and after the faults, and a rollback
 that always runs. Every user-written key is validated here; `harness.chaos.loader` turns
 validation errors into messages naming the file, the key path and the expectation.
@@ -25,7 +25,7 @@ from pydantic import (
     model_validator,
 )
 
-from harness.fault_schedule import (
+from harness.faults import (
     EdgeFault,
     FaultSpec,
     ProcessFault,

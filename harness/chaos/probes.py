@@ -31,9 +31,9 @@ from harness.chaos.model import (
     MetricProbe,
     Probe,
 )
-from harness.fault_schedule import FaultTarget
-from harness.metrics import MetricsError, scrape
-from harness.timeline import BREAKER_STATE_METRIC
+from harness.faults import FaultTarget
+from harness.observe.metrics import MetricsError, scrape
+from harness.observe.timeline import BREAKER_STATE_METRIC
 
 __all__ = [
     "ChaosSystem",

@@ -14,7 +14,7 @@ from rich.text import Text
 
 from harness.chaos.journal import journal_stem
 from harness.chaos.result import ExperimentResult
-from harness.timeline import BREAKER_STATE_METRIC
+from harness.observe.timeline import BREAKER_STATE_METRIC
 
 __all__ = ["render_html", "render_text", "summary_table", "write_html_report"]
 

@@ -11,7 +11,7 @@ from typing import Any, Literal
 from harness.chaos.model import Experiment
 from harness.chaos.probes import ProbeResult
 from harness.chaos.traffic import TrafficRecord
-from harness.fault_schedule import TimelineEvent
+from harness.faults import TimelineEvent
 
 __all__ = ["AssertionResult", "ExperimentResult", "ProbeOutcome", "RunEvent", "RunStatus"]
 

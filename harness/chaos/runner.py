@@ -52,8 +52,8 @@ from harness.chaos.probes import (
 )
 from harness.chaos.result import AssertionResult, ExperimentResult, ProbeOutcome, RunEvent
 from harness.chaos.traffic import SetupError, ShopTrafficGenerator
-from harness.fault_schedule import FaultScheduleExecutor, TimelineEvent
-from harness.timeline import (
+from harness.faults import FaultScheduleExecutor, TimelineEvent
+from harness.observe.timeline import (
     BREAKER_STATE_METRIC,
     BREAKER_STATE_NAMES,
     TimelineRecorder,

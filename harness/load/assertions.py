@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from harness.fault_schedule import TimelineEvent
+from harness.faults import TimelineEvent
 from harness.load.profile import (
     Assertion,
     BreakerClosed,
@@ -19,7 +19,7 @@ from harness.load.profile import (
     LoadProfile,
 )
 from harness.load.verdict import Check
-from harness.timeline import BREAKER_STATE_NAMES, Point, Timeline
+from harness.observe.timeline import BREAKER_STATE_NAMES, Point, Timeline
 
 __all__ = ["FaultWindow", "evaluate_assertions", "fault_windows"]
 

@@ -1,9 +1,9 @@
 """Invariant checks named in a profile, run against the system after the load and faults.
 
 A profile lists them as `"path/to/file.py:function"` (relative to the profile) or
-`"package.module:function"` (resolved by `harness.invariants.resolve_invariant`). Each is
+`"package.module:function"` (resolved by `harness.assertions.invariants.resolve_invariant`). Each is
 called with the running system and the context keywords it accepts (`initial_stock`); its
-answer is read by `harness.invariants.judge`, and an AssertionError it raises is a
+answer is read by `harness.assertions.invariants.judge`, and an AssertionError it raises is a
 violation. A failing check is retried for a few seconds first (see `run_invariants`).
 """
 
@@ -13,7 +13,7 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from harness.invariants import (
+from harness.assertions.invariants import (
     InvariantCheck,
     InvariantError,
     call_invariant,

@@ -16,7 +16,7 @@ from matplotlib.figure import Figure
 
 from harness.load.results import HistoryTick, LocustResult, percentile
 from harness.load.summary import FaultWindowFigures
-from harness.timeline import BREAKER_STATE_NAMES, Point, Timeline
+from harness.observe.timeline import BREAKER_STATE_NAMES, Point, Timeline
 
 __all__ = [
     "breaker_plot",

@@ -2,7 +2,7 @@
 
 A profile says how much load (users and spawn rate for a duration, or stages), what it must
 meet (SLOs per request name), what goes wrong meanwhile (a fault schedule, the model of
-`harness.fault_schedule`), and what the system must be seen doing (breaker assertions).
+`harness.faults`), and what the system must be seen doing (breaker assertions).
 See `load/profiles/*.yaml` and `load/README.md` for the format.
 """
 
@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from harness.fault_schedule import (
+from harness.faults import (
     EdgeFault,
     FaultScheduleError,
     ProcessFault,

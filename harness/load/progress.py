@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from harness.load.results import HistoryTick, percentile
-from harness.timeline import BREAKER_STATE_METRIC, BREAKER_STATE_NAMES, Timeline
+from harness.observe.timeline import BREAKER_STATE_METRIC, BREAKER_STATE_NAMES, Timeline
 
 __all__ = ["HistoryTail", "LoadProgress"]
 

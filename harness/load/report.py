@@ -17,7 +17,7 @@ from harness.load.profile import LoadProfile
 from harness.load.results import TOTAL, LocustResult, request_key
 from harness.load.summary import LoadSummary
 from harness.load.verdict import Check
-from harness.timeline import Timeline
+from harness.observe.timeline import Timeline
 
 __all__ = ["render_report", "write_report"]
 

@@ -21,7 +21,7 @@ from typing import Any, Protocol
 from pydantic import TypeAdapter, ValidationError
 from rich.console import Console
 
-from harness.fault_schedule import FaultScheduleError, FaultScheduleExecutor, check_targets
+from harness.faults import FaultScheduleError, FaultScheduleExecutor, check_targets
 from harness.load.assertions import FaultWindow, evaluate_assertions, fault_windows
 from harness.load.cpu import CpuMeter
 from harness.load.invariants import run_invariants
@@ -39,7 +39,7 @@ from harness.load.summary import (
     request_rows,
 )
 from harness.load.verdict import Check, evaluate_slos
-from harness.timeline import Timeline, TimelineRecorder, metrics_urls
+from harness.observe.timeline import Timeline, TimelineRecorder, metrics_urls
 from harness.topology import Topology, TopologyError
 
 __all__ = [

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from harness.fault_schedule import TimelineEvent
+from harness.faults import TimelineEvent
 from harness.load.assertions import FaultWindow
 from harness.load.profile import Benchmark, LoadProfile
 from harness.load.results import TOTAL, ErrorStats, LocustResult, RequestStats, percentile

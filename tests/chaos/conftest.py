@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from harness.invariants import resolve_invariant
+from harness.assertions.invariants import resolve_invariant
 
 ROOT = Path(__file__).resolve().parents[2]
 CHAOS_DIR = ROOT / "chaos"

@@ -16,9 +16,9 @@ from harness.chaos.evaluate import (
 )
 from harness.chaos.model import BreakerAssertion, MetricAssertion, TrafficAssertion
 from harness.chaos.traffic import TrafficRecord
-from harness.fault_schedule import TimelineEvent
-from harness.metrics import MetricSnapshot, Sample
-from harness.timeline import Timeline
+from harness.faults import TimelineEvent
+from harness.observe.metrics import MetricSnapshot, Sample
+from harness.observe.timeline import Timeline
 
 T0 = 1_000.0  # the method's start
 

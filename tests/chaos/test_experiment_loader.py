@@ -16,7 +16,7 @@ from harness.chaos.model import (
     MetricAssertion,
     TrafficAssertion,
 )
-from harness.fault_schedule import EdgeFault
+from harness.faults import EdgeFault
 
 GOOD = """
 title: payments slower than the caller's timeout

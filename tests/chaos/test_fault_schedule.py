@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from chaos_fakes import FakeClock, FakeSystem
 
-from harness.fault_schedule import (
+from harness.faults import (
     EdgeFault,
     FaultScheduleError,
     FaultScheduleExecutor,

@@ -11,7 +11,7 @@ import httpx
 import pytest
 from runtime_helpers import REFERENCE, needs_fault_proxy
 
-from harness.metrics import scrape
+from harness.observe.metrics import scrape
 from harness.runtime import RunningSystem, start_system
 from harness.topology import load_topology
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from harness.metrics import MetricsError, merged, parse_metrics, scrape
+from harness.observe.metrics import MetricsError, merged, parse_metrics, scrape
 
 EXPOSITION = """\
 # HELP shop_breaker_state Breaker state per dependency

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from harness.fault_schedule import TimelineEvent
+from harness.faults import TimelineEvent
 from harness.load.assertions import evaluate_assertions, fault_windows
 from harness.load.invariants import run_invariants
 from harness.load.profile import Benchmark, RequestSLO, parse_profile
@@ -15,8 +15,8 @@ from harness.load.report import render_report
 from harness.load.results import HistoryTick, LocustResult, RequestStats, TickEntry, percentile
 from harness.load.summary import LoadSummary, benchmark_check, benchmark_figures, request_rows
 from harness.load.verdict import evaluate_slos
-from harness.metrics import parse_metrics
-from harness.timeline import Timeline
+from harness.observe.metrics import parse_metrics
+from harness.observe.timeline import Timeline
 
 T0 = 1_000.0
 
@@ -314,7 +314,7 @@ def test_resolving_the_shop_invariants_does_not_import_the_chaos_layer() -> None
     root = Path(__file__).resolve().parents[2]
     code = (
         "import sys\n"
-        "from harness.invariants import resolve_invariant\n"
+        "from harness.assertions.invariants import resolve_invariant\n"
         "resolve_invariant('chaos/shop_invariants.py:check_shop_invariants')\n"
         "assert 'harness.chaos' not in sys.modules, sorted(sys.modules)\n"
     )

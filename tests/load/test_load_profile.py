@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.fault_schedule import EdgeFault
+from harness.faults import EdgeFault
 from harness.load.profile import (
     BreakerClosed,
     BreakerOpened,

@@ -11,8 +11,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from harness.metrics import parse_metrics
-from harness.timeline import Point, Timeline, TimelineRecorder, metrics_urls
+from harness.observe.metrics import parse_metrics
+from harness.observe.timeline import Point, Timeline, TimelineRecorder, metrics_urls
 
 
 def exposition(*, breaker: int, retries: float) -> str:

@@ -17,7 +17,7 @@ import httpx
 import pytest
 from shop_process_driver import ShopDriver, wait_until
 
-from harness.metrics import scrape
+from harness.observe.metrics import scrape
 from harness.runtime import RunningSystem, start_system
 from harness.topology import load_topology
 

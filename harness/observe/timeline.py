@@ -27,7 +27,7 @@ from typing import Any, Protocol
 
 import httpx
 
-from harness.metrics import MetricsError, MetricSnapshot, Sample, scrape
+from harness.observe.metrics import MetricsError, MetricSnapshot, Sample, scrape
 
 __all__ = [
     "BREAKER_STATE_METRIC",

@@ -69,6 +69,7 @@ __all__ = [
     "TopologyError",
     "env_text",
     "load_topology",
+    "normalize_edge_name",
     "parse_topology",
     "render_template",
 ]

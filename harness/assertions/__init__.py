@@ -1,0 +1,1 @@
+"""Judging a run: invariant checkers (`invariants`)."""
