@@ -22,9 +22,9 @@ from harness.chaos.model import (
     MetricAssertion,
     TrafficAssertion,
 )
-from harness.chaos.traffic import TrafficRecord
 from harness.faults import TimelineEvent
 from harness.observe.timeline import BREAKER_STATE_METRIC, Point, Timeline
+from harness.traffic import TrafficRecord
 
 __all__ = [
     "BREAKER_TRANSITIONS_METRIC",
@@ -455,7 +455,7 @@ def evaluate_traffic(
     chosen = [
         r
         for r in records
-        if (assertion.traffic == "any" or r.operation == assertion.traffic)
+        if (assertion.traffic == "any" or r.name == assertion.traffic)
         and r.started_at >= window.start
         and (window.end is None or r.started_at <= window.end)
     ]

@@ -10,8 +10,8 @@ from typing import Any, Literal
 
 from harness.chaos.model import Experiment
 from harness.chaos.probes import ProbeResult
-from harness.chaos.traffic import TrafficRecord
 from harness.faults import TimelineEvent
+from harness.traffic import TrafficRecord
 
 __all__ = ["AssertionResult", "ExperimentResult", "ProbeOutcome", "RunEvent", "RunStatus"]
 

@@ -19,6 +19,7 @@ from typing import Any
 import httpx
 
 from harness.chaos.model import ShopTraffic
+from harness.traffic import TrafficRecord
 
 __all__ = ["SetupError", "ShopTrafficGenerator", "TrafficRecord", "TrafficSetup"]
 
@@ -27,32 +28,6 @@ log = logging.getLogger(__name__)
 
 class SetupError(RuntimeError):
     """The traffic's user or products could not be created."""
-
-
-@dataclass(frozen=True, slots=True)
-class TrafficRecord:
-    """One request a client made, as the client saw it."""
-
-    operation: str
-    started_at: float
-    latency: float
-    status: int | None
-    error: str | None = None
-    order_id: int | None = None
-
-    @property
-    def ok(self) -> bool:
-        return self.status is not None and 200 <= self.status < 300
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "operation": self.operation,
-            "started_at": self.started_at,
-            "latency": round(self.latency, 4),
-            "status": self.status,
-            "error": self.error,
-            "order_id": self.order_id,
-        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -292,12 +267,12 @@ class ShopTrafficGenerator:
         except httpx.HTTPError as exc:
             error = type(exc).__name__
         record = TrafficRecord(
-            operation=operation,
+            name=operation,
             started_at=started,
             latency=time.perf_counter() - began,
             status=status,
             error=error,
-            order_id=order_id,
+            data={} if order_id is None else {"order_id": order_id},
         )
         with self._lock:
             self._in_flight.pop(token, None)
@@ -322,7 +297,7 @@ class ShopTrafficGenerator:
         """`{operation: {"ok": n, "error": n}}` so far (the live view shows it)."""
         counts: dict[str, dict[str, int]] = {}
         for record in self.records:
-            bucket = counts.setdefault(record.operation, {"ok": 0, "error": 0})
+            bucket = counts.setdefault(record.name, {"ok": 0, "error": 0})
             bucket["ok" if record.ok else "error"] += 1
         return counts
 

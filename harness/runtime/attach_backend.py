@@ -49,7 +49,7 @@ def attach_system(
     if client is not None:
         state.fault_proxy = FaultProxyRecord(api_url=client.url, embedded=False)
     write_state(run_dir, state)
-    targets = [HealthTarget(n, r.url + r.health) for n, r in state.services.items()]
+    targets = [HealthTarget.of(n, r.url, r.health) for n, r in state.services.items()]
     failures = wait_all_healthy(targets, timeout=topology.system.startup_timeout)
     if failures:
         raise StartupError("attached services are not healthy", failures=failures)

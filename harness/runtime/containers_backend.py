@@ -439,7 +439,7 @@ class _Launcher:
             return checked[1]
 
         targets = [
-            HealthTarget(name, record.url + record.health, partial(exit_status, name))
+            HealthTarget.of(name, record.url, record.health, partial(exit_status, name))
             for name, record in self.state.services.items()
         ]
         timeout = self.topology.system.startup_timeout

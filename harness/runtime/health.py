@@ -25,20 +25,34 @@ POLL_INTERVAL = 0.05
 
 @dataclass(frozen=True, slots=True)
 class HealthTarget:
-    """What to wait for: `url` answering 2xx; `exit_status()` is non-None once it has died."""
+    """What to wait for: `url` answering 2xx (any HTTP answer when `any_answer`: a service
+    that declares no health path); `exit_status()` is non-None once it has died."""
 
     name: str
     url: str
     exit_status: Callable[[], str | None] = lambda: None
+    any_answer: bool = False
+
+    @classmethod
+    def of(
+        cls,
+        name: str,
+        base_url: str,
+        health: str,
+        exit_status: Callable[[], str | None] = lambda: None,
+    ) -> HealthTarget:
+        """The target for a service at `base_url` whose health path is `health` ("": none,
+        then any HTTP answer at `/` means it is up)."""
+        return cls(name, base_url + (health or "/"), exit_status, any_answer=not health)
 
 
-def probe(client: httpx.Client, url: str) -> str | None:
-    """None when `url` answers 2xx, else a short reason (status or error class)."""
+def probe(client: httpx.Client, url: str, *, any_answer: bool = False) -> str | None:
+    """None when `url` answers 2xx (any status with `any_answer`), else a short reason."""
     try:
         response = client.get(url)
     except httpx.HTTPError as exc:
         return type(exc).__name__
-    if response.is_success:
+    if response.is_success or (any_answer and response.status_code < 500):
         return None
     return f"HTTP {response.status_code}"
 
@@ -60,7 +74,7 @@ def _wait_one(target: HealthTarget, deadline: float, stop: threading.Event) -> s
             # CPU: while a service boots, knock first, and only then ask over HTTP
             reason = "connection refused"
             if _accepts(target.url):
-                reason = probe(client, target.url) or ""
+                reason = probe(client, target.url, any_answer=target.any_answer) or ""
                 if not reason:
                     return None
             if time.monotonic() >= deadline:
@@ -99,7 +113,7 @@ def probe_all(targets: Sequence[HealthTarget]) -> dict[str, str | None]:
         if died is not None:
             return died
         with httpx.Client(timeout=1.0, trust_env=False) as client:
-            return probe(client, target.url)
+            return probe(client, target.url, any_answer=target.any_answer)
 
     if not targets:
         return {}

@@ -285,7 +285,7 @@ def _health_targets(
     for name, record in state.services.items():
         process = processes.get(name)
         exit_status = process.exit_status if process is not None else _never_exits
-        yield HealthTarget(name, record.url + record.health, exit_status)
+        yield HealthTarget.of(name, record.url, record.health, exit_status)
 
 
 def _never_exits() -> None:

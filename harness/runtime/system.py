@@ -62,7 +62,7 @@ class ServiceHandle:
 
     @property
     def health_url(self) -> str:
-        return self._record.url + self._record.health
+        return self._record.url + (self._record.health or "/")
 
     @property
     def pid(self) -> int | None:
@@ -298,7 +298,7 @@ class RunningSystem:
         process = self._processes.get(service)
 
         exit_status = process.exit_status if process is not None else _never_exits
-        return HealthTarget(service, record.url + record.health, exit_status)
+        return HealthTarget.of(service, record.url, record.health, exit_status)
 
     def health(self) -> dict[str, str | None]:
         """One probe of every service: `{name: None}` if healthy, else the reason."""

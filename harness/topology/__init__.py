@@ -4,16 +4,25 @@ observed; parsed once into typed models (see `harness.topology.model`).
 
 from __future__ import annotations
 
+from harness.topology.conventions import (
+    BreakerConvention,
+    Conventions,
+    ResolvedConventions,
+)
 from harness.topology.model import (
+    DEFAULT_TOPOLOGY_FILE,
     PLACEHOLDERS,
+    TOPOLOGY_ENV,
     EdgeSpec,
     EnvValue,
     FuzzSettings,
+    PipelineSettings,
     ServiceSpec,
     SystemSettings,
     Topology,
     TopologyError,
     env_text,
+    find_topology,
     load_topology,
     normalize_edge_name,
     parse_topology,
@@ -21,15 +30,22 @@ from harness.topology.model import (
 )
 
 __all__ = [
+    "DEFAULT_TOPOLOGY_FILE",
     "PLACEHOLDERS",
+    "TOPOLOGY_ENV",
+    "BreakerConvention",
+    "Conventions",
     "EdgeSpec",
     "EnvValue",
     "FuzzSettings",
+    "PipelineSettings",
+    "ResolvedConventions",
     "ServiceSpec",
     "SystemSettings",
     "Topology",
     "TopologyError",
     "env_text",
+    "find_topology",
     "load_topology",
     "normalize_edge_name",
     "parse_topology",

@@ -39,6 +39,7 @@ the user runs (attach backend).
 
 from __future__ import annotations
 
+import os
 import re
 import string
 import tomllib
@@ -57,17 +58,22 @@ from pydantic import (
 )
 
 from harness.references import split_reference
+from harness.topology.conventions import Conventions, ResolvedConventions
 
 __all__ = [
+    "DEFAULT_TOPOLOGY_FILE",
     "PLACEHOLDERS",
+    "TOPOLOGY_ENV",
     "EdgeSpec",
     "EnvValue",
     "FuzzSettings",
+    "PipelineSettings",
     "ServiceSpec",
     "SystemSettings",
     "Topology",
     "TopologyError",
     "env_text",
+    "find_topology",
     "load_topology",
     "normalize_edge_name",
     "parse_topology",
@@ -199,6 +205,21 @@ class FuzzSettings(_Model):
         return prepare
 
 
+class PipelineSettings(_Model):
+    """The `[pipeline]` table: what `harness run -t system.toml` runs. Paths are relative to
+    the topology file; a stage whose input is not declared (and not found at its default
+    place) is SKIPPED with the reason."""
+
+    stages: tuple[str, ...] | None = Field(default=None, strict=False)
+    pacts: str | None = None  # folder of pact files (default: pacts/ beside the topology)
+    experiments: str | None = None  # folder or file(s) of chaos experiments (default: chaos/)
+    load_profile: str | None = None  # a load profile (default: load/smoke.yaml, if present)
+    seed: int | None = None
+
+    def path(self, value: str | None, base_dir: Path) -> Path | None:
+        return None if value is None else (base_dir / value).resolve()
+
+
 class ServiceSpec(_Model):
     """One `[services.NAME]` table: how to start (or where to find) one service."""
 
@@ -208,7 +229,8 @@ class ServiceSpec(_Model):
     command: tuple[str, ...] | None = Field(default=None, strict=False)  # argv, placeholders ok
     url: str | None = None  # base URL of an already running instance (attach, or not started)
     port: int = Field(default=0, ge=0, le=65535)  # 0 picks a free port
-    health: str = "/health"
+    # Its own conventions; after parsing they also hold what the system's `[conventions]` sets.
+    conventions: Conventions = Field(default_factory=lambda: Conventions.model_validate({}))
     env: dict[str, EnvValue] = Field(default_factory=dict)
     cwd: str | None = None  # working directory, relative to the topology file
     workers: int = Field(default=1, ge=1)  # gunicorn workers (wsgi)
@@ -250,13 +272,6 @@ class ServiceSpec(_Model):
             )
         return url.rstrip("/") if url else url
 
-    @field_validator("health")
-    @classmethod
-    def _health_ok(cls, health: str) -> str:
-        if not health.startswith("/"):
-            raise ValueError(f"expected a path starting with '/', got {health!r}")
-        return health
-
     @field_validator("env")
     @classmethod
     def _env_ok(cls, env: dict[str, EnvValue]) -> dict[str, EnvValue]:
@@ -274,6 +289,16 @@ class ServiceSpec(_Model):
         if self.app is None and self.command is None and self.url is None:
             raise ValueError("give 'app' (with 'kind'), 'command', or 'url' (already running)")
         return self
+
+    @property
+    def resolved(self) -> ResolvedConventions:
+        """The conventions in force for this service (its own, the system's, the defaults)."""
+        return ResolvedConventions.of(self.conventions)
+
+    @property
+    def health(self) -> str:
+        """The health path; "" means: healthy once it answers any HTTP request at `/`."""
+        return self.resolved.health
 
     @property
     def startable(self) -> bool:
@@ -335,6 +360,8 @@ class Topology(_Model):
     services: dict[str, ServiceSpec]
     edges: tuple[EdgeSpec, ...] = Field(default=(), strict=False)
     fuzz: FuzzSettings = Field(default_factory=lambda: FuzzSettings.model_validate({}))
+    conventions: Conventions = Field(default_factory=lambda: Conventions.model_validate({}))
+    pipeline: PipelineSettings = Field(default_factory=lambda: PipelineSettings.model_validate({}))
 
     _path: Path | None = PrivateAttr(default=None)
 
@@ -363,9 +390,24 @@ class Topology(_Model):
         return services
 
     @model_validator(mode="after")
+    def _inherit_conventions(self) -> Topology:
+        """Each service's conventions fill their unset keys from the system's `[conventions]`."""
+        services = {
+            name: spec.model_copy(update={"conventions": spec.conventions.over(self.conventions)})
+            for name, spec in self.services.items()
+        }
+        object.__setattr__(self, "services", services)
+        return self
+
+    def conventions_for(self, service: str) -> ResolvedConventions:
+        """The conventions in force for `service`."""
+        return self.services[service].resolved
+
+    @model_validator(mode="after")
     def _cross_checks(self) -> Topology:
         known = ", ".join(sorted(self.services))
         seen: set[str] = set()
+        env_owner: dict[tuple[str, str], str] = {}
         for index, edge in enumerate(self.edges):
             for role, name in (("from", edge.source), ("to", edge.target)):
                 if name not in self.services:
@@ -378,6 +420,14 @@ class Topology(_Model):
             if edge.name in seen:
                 raise ValueError(f"edges[{index}]: duplicate edge '{edge.source} -> {edge.target}'")
             seen.add(edge.name)
+            other = env_owner.get((edge.source, edge.env_var))
+            if other is not None:
+                raise ValueError(
+                    f"edges[{index}]: edges '{other}' and '{edge.source} -> {edge.target}' both "
+                    f"hand {edge.source} its URL in {edge.env_var}; give one of them "
+                    '`env = "..."`'
+                )
+            env_owner[(edge.source, edge.env_var)] = f"{edge.source} -> {edge.target}"
             if edge.env_var in self.services[edge.source].env:
                 raise ValueError(
                     f"services.{edge.source}.env.{edge.env_var}: set by edge "
@@ -491,6 +541,9 @@ _KEYS_BY_DEPTH: dict[str, type[BaseModel]] = {
     "": Topology,
     "system": SystemSettings,
     "services.*": ServiceSpec,
+    "conventions": Conventions,
+    "services.*.conventions": Conventions,
+    "pipeline": PipelineSettings,
     "edges.*": EdgeSpec,
 }
 
@@ -535,7 +588,11 @@ def _explain(error: Mapping[str, Any]) -> str:
 
 
 def _allowed_keys(loc: Sequence[int | str]) -> str:
-    pattern = ".".join("*" if i > 0 else str(p) for i, p in enumerate(loc))
+    # services.<name>... and edges[<i>]... : the second part is a name or an index
+    parts = [str(p) for p in loc]
+    if len(parts) > 1 and parts[0] in ("services", "edges"):
+        parts[1] = "*"
+    pattern = ".".join(parts)
     model = _KEYS_BY_DEPTH.get(pattern)
     if model is None:
         return "(see the topology format)"
@@ -545,3 +602,27 @@ def _allowed_keys(loc: Sequence[int | str]) -> str:
         if not (model is ServiceSpec and name == "name")  # the table key is the name
     ]
     return ", ".join(sorted(names))
+
+
+# ---------------------------------------------------------------------------------- lookup
+
+TOPOLOGY_ENV = "HARNESS_TOPOLOGY"
+DEFAULT_TOPOLOGY_FILE = "system.toml"
+
+
+def find_topology(option: Path | str | None = None) -> Path:
+    """The topology a command works on: `-t/--topology`, else `$HARNESS_TOPOLOGY`, else
+    `./system.toml`; raises `TopologyError` saying what was looked for."""
+
+    if option:
+        return Path(option)
+    from_env = os.environ.get(TOPOLOGY_ENV)
+    if from_env:
+        return Path(from_env)
+    here = Path(DEFAULT_TOPOLOGY_FILE)
+    if here.is_file():
+        return here
+    raise TopologyError(
+        f"no topology: pass -t/--topology PATH, set ${TOPOLOGY_ENV}, or run where "
+        f"./{DEFAULT_TOPOLOGY_FILE} exists"
+    )

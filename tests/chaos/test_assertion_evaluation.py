@@ -15,10 +15,10 @@ from harness.chaos.evaluate import (
     percentile,
 )
 from harness.chaos.model import BreakerAssertion, MetricAssertion, TrafficAssertion
-from harness.chaos.traffic import TrafficRecord
 from harness.faults import TimelineEvent
 from harness.observe.metrics import MetricSnapshot, Sample
 from harness.observe.timeline import Timeline
+from harness.traffic import TrafficRecord
 
 T0 = 1_000.0  # the method's start
 
@@ -342,7 +342,7 @@ def test_a_metric_that_never_appears_fails_with_no_scrape() -> None:
 def _record(
     offset: float, *, status: int | None = 201, latency: float = 0.05, op: str = "place_order"
 ) -> TrafficRecord:
-    return TrafficRecord(operation=op, started_at=T0 + offset, latency=latency, status=status)
+    return TrafficRecord(name=op, started_at=T0 + offset, latency=latency, status=status)
 
 
 def test_orders_fail_fast_while_the_breaker_is_open() -> None:

@@ -19,6 +19,9 @@ EDGELESS = f"""
 [system]
 startup_timeout = 30.0
 
+[conventions]
+health = "/health"
+
 [services.echo]
 app = "echo_asgi:app"
 cwd = "{APPS}"

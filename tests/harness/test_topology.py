@@ -27,7 +27,7 @@ env = { DATABASE_URL = "sqlite:///{run_dir}/{name}.db" }
 app = "payments.app:app"
 kind = "wsgi"
 port = 8123
-health = "/healthz"
+conventions = { health = "/healthz" }
 url = "http://127.0.0.1:8123/"
 """
 

@@ -238,7 +238,9 @@ class ContainerSystem(RunningSystem):
 
     def _health_target(self, service: str) -> HealthTarget:
         record = self._record(service)
-        return HealthTarget(service, record.url + record.health, lambda: self._exit_status(service))
+        return HealthTarget.of(
+            service, record.url, record.health, lambda: self._exit_status(service)
+        )
 
     def log_tail(self, service: str, lines: int = LOG_TAIL_LINES) -> list[str]:
         return tail_lines(self._container_record(service).log_path, lines)
