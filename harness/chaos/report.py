@@ -15,6 +15,7 @@ from rich.text import Text
 from harness.chaos.journal import journal_stem
 from harness.chaos.result import ExperimentResult
 from harness.observe.timeline import BREAKER_STATE_METRIC
+from harness.traffic import request_counts
 
 __all__ = ["render_html", "render_text", "summary_table", "write_html_report"]
 
@@ -70,6 +71,12 @@ def render_text(result: ExperimentResult) -> str:
     for event in result.fault_events:
         state = "" if event.ok else f"  FAILED: {event.error}"
         lines.append(f"  fault {event.offset:+7.2f}s {event.action:<8} {event.description}{state}")
+    for name, counts in request_counts(result.traffic).items():
+        statuses = ", ".join(f"{code}: {n}" for code, n in sorted(counts["statuses"].items()))
+        lines.append(
+            f"  traffic {name}: {counts['total']} sent, {counts['ok']} ok, "
+            f"{counts['error']} not ({statuses})"
+        )
     for assertion in result.assertions:
         at = f" @{assertion.resolved_at:+.1f}s" if assertion.resolved_at is not None else ""
         lines.append(f"  {_MARK[assertion.status]} {assertion.name}{at}: {assertion.summary}")
