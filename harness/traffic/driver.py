@@ -109,7 +109,6 @@ class TrafficRun:
 
     def setup(self, system: TrafficSystem, seed: int) -> dict[str, Any]:
         """Let the source create what it needs; its context (for invariants) is returned."""
-        self._seed = seed
         try:
             context = self.source.setup(system, seed, self._client)
         except TrafficError:
