@@ -294,11 +294,20 @@ class ClassTraffic(TrafficPacing):
 
 def _traffic_kind(value: Any) -> str | None:
     if isinstance(value, dict):
-        return "class" if "class" in value or "class_" in value else "requests"
-    return "class" if isinstance(value, ClassTraffic) else "requests"
+        if "class" in value or "class_" in value:
+            return "class"
+        return "requests" if "requests" in value else None
+    if isinstance(value, ClassTraffic):
+        return "class"
+    return "requests" if isinstance(value, DeclaredTraffic) else None
 
 
 TrafficSpec = Annotated[
     Annotated[DeclaredTraffic, Tag("requests")] | Annotated[ClassTraffic, Tag("class")],
-    Discriminator(_traffic_kind),
+    Discriminator(
+        _traffic_kind,
+        custom_error_type="traffic_kind",
+        custom_error_message="traffic has `requests` (declared requests) or `class` "
+        "(a traffic class, `file.py:Class` or `module:Class`)",
+    ),
 ]

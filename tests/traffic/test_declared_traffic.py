@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -247,3 +248,18 @@ def test_an_experiment_naming_an_unknown_service_in_its_traffic_is_refused(
     result = run_experiment(experiment, notes)
     assert result.status == "aborted"
     assert "method.traffic.requests.0.service: unknown service 'nowhere'" in result.reason
+
+
+@pytest.mark.parametrize(
+    ("traffic", "message"),
+    [
+        ({"rate": 4}, "method.traffic: traffic has `requests` (declared requests) or `class`"),
+        ("orders please", "method.traffic: traffic has `requests`"),
+        ({"class": "t.py:T", "mix": {}}, "method.traffic.class.mix: Extra inputs"),
+    ],
+)
+def test_a_bad_traffic_block_is_named_in_the_experiment_error(traffic: Any, message: str) -> None:
+    from harness.chaos.loader import ExperimentError
+
+    with pytest.raises(ExperimentError, match=re.escape(message)):
+        parse_experiment({"title": "t", "method": {"traffic": traffic}}, source="e.yaml")
