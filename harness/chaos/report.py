@@ -124,6 +124,17 @@ def render_html(result: ExperimentResult) -> str:
         for ev in result.events
     )
     errors = "".join(f"<li>{e(error)}</li>" for error in result.errors)
+    paths = "".join(
+        f"<tr><td>{e(name)}</td><td>{c['total']}</td><td>{c['ok']}</td><td>{c['error']}</td>"
+        f"<td>{e(', '.join(f'{code}: {n}' for code, n in sorted(c['statuses'].items())))}</td></tr>"
+        for name, c in request_counts(result.traffic).items()
+    )
+    traffic = (
+        "<h2>Traffic</h2><table><tr><th>request</th><th>sent</th><th>ok</th><th>not ok</th>"
+        f"<th>statuses</th></tr>{paths}</table>"
+        if paths
+        else ""
+    )
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{e(experiment.title)}</title>
 <style>{_CSS}</style></head><body>
@@ -137,6 +148,7 @@ replay: <code>{e(result.replay_command)}</code></p>
 {timeline_svg(result)}
 <h2>Assertions</h2>
 <table><tr><th>name</th><th>status</th><th>expectation</th><th>evidence</th><th>resolved</th></tr>{rows}</table>
+{traffic}
 <h2>Steady state</h2>
 <table><tr><th>when</th><th>probe</th><th>result</th><th>detail</th></tr>{steady}</table>
 <h2>Run log</h2>

@@ -153,6 +153,7 @@ def test_the_journal_records_status_steady_states_timeline_evidence_and_seed(
     html = result.report_path.read_text()
     assert "<svg" in html
     assert "breaker orders-&gt;payments" in html
+    assert "<h2>Traffic</h2>" in html
 
 
 def test_a_system_without_the_protection_fails_naming_the_assertion(tmp_path: Path) -> None:
