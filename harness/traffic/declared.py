@@ -13,6 +13,7 @@ import random
 import re
 import string
 import threading
+import time
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -143,7 +144,7 @@ class DeclaredTrafficSource:
         if request is None:
             return TrafficRecord(
                 name=self._deck.name(index),
-                started_at=0.0,
+                started_at=time.time(),
                 latency=0.0,
                 status=None,
                 error="no request ready: every one needs a value not captured yet",
