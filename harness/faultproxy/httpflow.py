@@ -232,7 +232,7 @@ class Framer:
 class _Exchange:
     """One request and what the toxics decided for it."""
 
-    __slots__ = ("answer", "delays", "drop", "head", "keep_alive", "request_done")
+    __slots__ = ("answer", "claimed", "delays", "drop", "head", "keep_alive", "request_done")
 
     def __init__(self, *, head: bool, keep_alive: bool) -> None:
         self.head = head
@@ -241,6 +241,7 @@ class _Exchange:
         self.drop: ToxicWrapper | None = None
         self.delays: list[tuple[ToxicWrapper, float]] = []
         self.request_done = False
+        self.claimed = False  # a final response has begun for it
 
 
 class _Hold:
@@ -458,10 +459,13 @@ class HttpFlow:
             self._answer_ready()
 
     def _response_head(self, message: _Message) -> bool:
-        exchange = next((e for e in self._exchanges if e.answer is None), None)
+        # Heads are parsed before the parts of the chunk are handled: responses earlier in
+        # the same chunk have claimed their exchange but not yet removed it.
+        exchange = next((e for e in self._exchanges if e.answer is None and not e.claimed), None)
         message.exchange = exchange
         if exchange is None or message.status < 200:
             return False
+        exchange.claimed = True
         if exchange.drop is not None and not exchange.drop.removed:
             message.actions.append(DROP)
             message.discard = True
