@@ -28,19 +28,20 @@ __all__ = [
     "Toxic",
 ]
 
+# In the order of the real server's documentation, then the HTTP toxics.
 TOXICS: dict[str, type[Toxic]] = {
     cls.TYPE: cls
     for cls in (
-        BandwidthToxic,
-        HttpDelayToxic,
-        HttpDropToxic,
-        HttpErrorToxic,
         LatencyToxic,
-        LimitDataToxic,
-        NoopToxic,
-        ResetPeerToxic,
-        SlicerToxic,
+        BandwidthToxic,
         SlowCloseToxic,
         TimeoutToxic,
+        ResetPeerToxic,
+        SlicerToxic,
+        LimitDataToxic,
+        NoopToxic,
+        HttpErrorToxic,
+        HttpDropToxic,
+        HttpDelayToxic,
     )
 }
