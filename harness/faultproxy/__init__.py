@@ -3,7 +3,9 @@
 Clients of the Toxiproxy HTTP API (toxiproxy-python, the Go/Ruby/Node clients, curl) cannot
 tell it from the real server: same endpoints, JSON shapes and key order, status codes, error
 bodies, and toxics (`latency`, `bandwidth`, `slow_close`, `timeout`, `reset_peer`, `slicer`,
-`limit_data`, `noop`) applied per connection and direction, live.
+`limit_data`, `noop`) applied per connection and direction, live. Beyond that API it has
+HTTP toxics (`http_error`, `http_drop`, `http_delay`) and request counts per proxy
+(`/proxies/{name}/requests`), described in README.md.
 
     async with FaultProxyServer(port=0, seed=1) as srv:   # in an event loop
         ...srv.url...

@@ -232,16 +232,33 @@ class Framer:
 class _Exchange:
     """One request and what the toxics decided for it."""
 
-    __slots__ = ("answer", "claimed", "delays", "drop", "head", "keep_alive", "request_done")
+    __slots__ = (
+        "answer",
+        "answer_early",
+        "claimed",
+        "delays",
+        "drop",
+        "head",
+        "keep_alive",
+        "request_done",
+    )
 
     def __init__(self, *, head: bool, keep_alive: bool) -> None:
         self.head = head
         self.keep_alive = keep_alive
         self.answer: bytes | None = None  # http_error: the response sent instead
+        self.answer_early = False  # answer at the head (the client waits for 100 Continue)
         self.drop: ToxicWrapper | None = None
         self.delays: list[tuple[ToxicWrapper, float]] = []
         self.request_done = False
         self.claimed = False  # a final response has begun for it
+
+
+def _expects_continue(headers: list[tuple[bytes, bytes]]) -> bool:
+    return any(
+        name.lower() == b"expect" and value.strip().lower() == b"100-continue"
+        for name, value in headers
+    )
 
 
 class _Hold:
@@ -364,7 +381,7 @@ class HttpFlow:
                 self.client.deliver(held)
             self.client.deliver(part)
         message.held.clear()
-        if message.complete:
+        if message.complete or exchange.answer_early:
             exchange.request_done = True
             self._answer_ready()
 
@@ -382,6 +399,11 @@ class HttpFlow:
                 continue
             wrapper.applied += 1
             if isinstance(toxic, HttpErrorToxic):
+                if _expects_continue(message.headers):
+                    # The body will not come before a 100: answer now, then close, since
+                    # whether the client sends the body anyway is up to the client.
+                    exchange.answer_early = True
+                    exchange.keep_alive = False
                 exchange.answer = toxic.response(head=exchange.head, keep_alive=exchange.keep_alive)
                 break
             if isinstance(toxic, HttpDropToxic):

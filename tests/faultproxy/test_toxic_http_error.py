@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 
 from .http_upstream import HttpUpstream
-from .support import Api, embedded_only
+from .support import Api, connect, embedded_only, read_until_closed, recv_exactly
 
 pytestmark = embedded_only
 
@@ -63,3 +63,35 @@ def test_head_request_gets_no_body(api: Api, http_server: HttpUpstream) -> None:
         get = client.get("/x")
     assert (head.status_code, head.content, head.headers["content-length"]) == (503, b"", "12")
     assert get.content == b"not for HEAD"
+
+
+def test_a_client_waiting_for_100_continue_is_answered_at_once_and_closed(
+    api: Api, http_server: HttpUpstream
+) -> None:
+    proxy = api.create_proxy(http_server.address)
+    api.add_toxic(proxy, "http_error", attributes={"status": 413})
+    with connect(proxy) as sock:
+        sock.sendall(
+            b"PUT /big HTTP/1.1\r\nHost: a\r\nContent-Length: 1000000\r\n"
+            b"Expect: 100-continue\r\n\r\n"
+        )
+        data, how = read_until_closed(sock)
+    assert data.startswith(b"HTTP/1.1 413 Request Entity Too Large\r\n")
+    assert b"Connection: close\r\n" in data
+    assert how == "eof"
+    assert http_server.seen == []
+
+
+def test_a_forwarded_request_gets_the_upstream_100_continue(
+    api: Api, http_server: HttpUpstream
+) -> None:
+    proxy = api.create_proxy(http_server.address)
+    api.add_toxic(proxy, "http_error", attributes={"path": "^/never"})
+    with connect(proxy) as sock:
+        sock.sendall(
+            b"PUT /up HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nExpect: 100-continue\r\n\r\n"
+        )
+        assert recv_exactly(sock, 25) == b"HTTP/1.1 100 Continue\r\n\r\n"
+        sock.sendall(b"abc")
+        assert recv_exactly(sock, 12) == b"HTTP/1.1 200"
+    assert http_server.seen[0].body == b"abc"
