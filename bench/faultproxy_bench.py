@@ -7,7 +7,7 @@ Upstream is nginx (Debian's `nginx-light`, own config in a temp dir, free port) 
 small fixed response; load is `wrk` at 1 and 32 connections, straight to nginx, through a
 proxy of `python -m harness.faultproxy` (a process of its own, as the harness runs it) with no
 toxic, and through a second proxy with an HTTP toxic installed that matches nothing (so every
-request and response is parsed, and all pass). Runs alternate direct / proxy / proxy+http
+request and response is parsed, and all pass). Runs alternate direct / proxy / http
 for several rounds and the table shows medians, so a shared, busy machine skews all alike
 (each ratio is the median of the per-round ratios). Then a
 100 ms downstream latency toxic is added and sequential keep-alive requests measure the delay
@@ -42,7 +42,7 @@ INSTALL_HINT = "apt-get install -y wrk nginx-light"
 RESPONSE_BODY = "hello from nginx\n"
 LATENCY_MS = 100
 TARGET_RATIO = {1: 0.31, 32: 0.32}
-# Installed on the "proxy+http" proxy: parses every exchange, matches none of them.
+# Installed on the "http" proxy: parses every exchange, matches none of them.
 UNMATCHED_HTTP_TOXIC = {
     "type": "http_error",
     "name": "never",
@@ -214,7 +214,7 @@ def main() -> int:
             ).json()
             api.post("/proxies/bench_http/toxics", json=UNMATCHED_HTTP_TOXIC).raise_for_status()
             http_port = int(http_proxy["listen"].rsplit(":", 1)[1])
-            ports = {"direct": nginx_port, "proxy": proxy_port, "proxy+http": http_port}
+            ports = {"direct": nginx_port, "proxy": proxy_port, "http": http_port}
             report_throughput(wrk, ports, args.duration, args.rounds)
             report_latency_toxic(api, nginx_port, proxy_port, args.requests)
     return 0
@@ -227,10 +227,11 @@ def _median_ratio(runs: list[WrkResult], baseline: list[WrkResult]) -> float:
 
 
 def report_throughput(wrk: str, ports: dict[str, int], duration: float, rounds: int) -> None:
-    """`ports`: direct, proxy (no toxic), proxy+http (an HTTP toxic that matches nothing)."""
+    """`ports`: direct, proxy (no toxic), http (a proxy whose HTTP toxic matches nothing)."""
     table = Table(
         title=f"Small HTTP response (nginx) with wrk: direct vs through the fault proxy "
-        f"(median of {rounds} alternating rounds of {duration:g} s)"
+        f"(median of {rounds} alternating rounds of {duration:g} s)",
+        caption="http: through a proxy with an HTTP toxic installed that matches nothing",
     )
     columns = ("conns", "path", "req/s", "p50", "p99", "vs direct", "vs no toxic", "target")
     for column in columns:
@@ -251,7 +252,7 @@ def report_throughput(wrk: str, ports: dict[str, int], duration: float, rounds: 
                 to_direct = f"{ratio:.2f}"
             if path == "proxy":
                 verdict = f">= {target} {'ok' if ratio >= target else 'MISSED'}"
-            if path == "proxy+http":
+            if path == "http":
                 to_plain = f"{_median_ratio(results, runs['proxy']):.2f}"
             table.add_row(
                 str(connections),

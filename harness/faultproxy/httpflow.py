@@ -42,7 +42,7 @@ if TYPE_CHECKING:
     from harness.faultproxy.link import Side
     from harness.faultproxy.toxic_collection import ToxicWrapper
 
-__all__ = ["HOLD_HTTP", "HttpFlow"]
+__all__ = ["HOLD_HTTP", "Framer", "HttpFlow", "RequestFramer"]
 
 log = logging.getLogger("harness.faultproxy")
 
@@ -133,14 +133,6 @@ class Framer:
         self.current = message
         self._touched.append(message)
 
-    def on_url(self, url: bytes) -> None:
-        assert self.current is not None
-        self.current.url += url
-
-    def on_header(self, name: bytes, value: bytes) -> None:
-        assert self.current is not None
-        self.current.headers.append((name, value))
-
     def on_headers_complete(self) -> None:
         message = self.current
         assert message is not None
@@ -227,6 +219,22 @@ class Framer:
         with contextlib.suppress(httptools.HttpParserError, httptools.HttpParserUpgrade):
             self._type(probe).feed_data(data)
         return probe.done
+
+
+class RequestFramer(Framer):
+    """A framer of requests, which also keeps each request's target and headers (llhttp
+    only calls back for what the protocol object has, so responses skip them)."""
+
+    def __init__(self, on_head: Callable[[_Message], bool]) -> None:
+        super().__init__(httptools.HttpRequestParser, on_head)
+
+    def on_url(self, url: bytes) -> None:
+        assert self.current is not None
+        self.current.url += url
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        assert self.current is not None
+        self.current.headers.append((name, value))
 
 
 class _Exchange:
@@ -321,7 +329,7 @@ class HttpFlow:
         self._wanted = wanted
         self._on_detach = on_detach
         self._fresh = fresh  # attached at accept: bytes that are not HTTP mean "never HTTP"
-        self._requests = Framer(httptools.HttpRequestParser, self._request_head)
+        self._requests = RequestFramer(self._request_head)
         self._responses = Framer(httptools.HttpResponseParser, self._response_head)
         self._requests_started = False
         self._responses_started = False
