@@ -3,10 +3,21 @@ with the type of each attribute."""
 
 from __future__ import annotations
 
+import httpx
 import pytest
 
 from harness.faultproxy.toxics import TOXICS
-from harness.faults import EDGE_TOXICS, FaultScheduleError, parse_fault_schedule
+from harness.faults import (
+    EDGE_TOXICS,
+    FaultInjector,
+    FaultScheduleError,
+    FaultScheduleExecutor,
+    ToxiproxyClient,
+    parse_fault_schedule,
+)
+
+from .http_upstream import HttpUpstream
+from .support import Api, embedded_only, wait_until
 
 
 def test_schedule_toxics_are_the_proxy_registry() -> None:
@@ -62,3 +73,39 @@ def test_wrong_attribute_types_are_named(
 ) -> None:
     with pytest.raises(FaultScheduleError, match=message):
         parse_fault_schedule([{"edge": "a->b", "toxic": toxic, "attributes": attributes}])
+
+
+class _Edges:
+    """A FaultTarget with edges only (the executor never touches services here)."""
+
+    def __init__(self, faults: FaultInjector) -> None:
+        self.faults = faults
+
+
+@embedded_only
+def test_a_schedule_applies_an_http_toxic_and_rolls_it_back(
+    api: Api, http_server: HttpUpstream, toxiproxy_url: str
+) -> None:
+    proxy = api.create_proxy(http_server.address)
+    injector = FaultInjector(ToxiproxyClient(toxiproxy_url), {"orders->payments": proxy.name})
+    faults = parse_fault_schedule(
+        [
+            {
+                "edge": "orders->payments",
+                "toxic": "http_error",
+                "attributes": {"method": "POST", "status": 502, "body": "scheduled"},
+            }
+        ]
+    )
+    executor = FaultScheduleExecutor(faults, _Edges(injector))  # type: ignore[arg-type]
+    executor.start()
+    try:
+        wait_until(lambda: bool(injector.toxics("orders->payments")))
+        with httpx.Client(base_url=f"http://{proxy.listen}") as client:
+            failed = client.post("/payments")
+            assert (failed.status_code, failed.text) == (502, "scheduled")
+            assert client.get("/payments").status_code == 200
+    finally:
+        executor.stop()
+    assert injector.toxics("orders->payments") == []
+    assert httpx.post(f"http://{proxy.listen}/payments").status_code == 200
