@@ -23,6 +23,7 @@ class Seen:
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body are separate writes
     server: _Server
 
     def log_message(self, format: str, *args: object) -> None:
@@ -83,7 +84,9 @@ class HttpUpstream:
         self.server = _Server(("127.0.0.1", 0), _Handler)
         self.server.seen = []
         self.address = f"127.0.0.1:{self.server.server_address[1]}"
-        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self._thread = threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+        )
         self._thread.start()
 
     @property
