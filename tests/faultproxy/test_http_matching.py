@@ -4,12 +4,22 @@ keep-alive with mixed matches, chunked bodies, pipelining, and connections that 
 from __future__ import annotations
 
 import re
+import socket
 from collections.abc import Iterator
 
 import httpx
 
 from .http_upstream import HttpUpstream
-from .support import Api, TcpServer, connect, embedded_only, read_until_closed, recv_exactly
+from .support import (
+    Api,
+    TcpServer,
+    connect,
+    echo,
+    embedded_only,
+    read_until_closed,
+    recv_exactly,
+    tcp_server,
+)
 
 pytestmark = embedded_only
 
@@ -153,3 +163,43 @@ def test_seeded_server_draws_the_same_requests_each_time(
         api.http.delete(f"/proxies/{proxy.name}")
     assert runs[0] == runs[1]
     assert 0 < runs[0].count(503) < 20
+
+
+def switch_then_echo(conn: socket.socket) -> None:
+    """An upstream that accepts an Upgrade, then echoes bytes that are not HTTP."""
+    head = b""
+    while b"\r\n\r\n" not in head:
+        head += conn.recv(4096)
+    conn.sendall(
+        b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: echo\r\nConnection: Upgrade\r\n\r\n"
+    )
+    while data := conn.recv(65536):
+        conn.sendall(data)
+
+
+def test_an_upgraded_connection_passes_untouched_after_the_switch(api: Api) -> None:
+    with tcp_server(switch_then_echo) as server:
+        proxy = api.create_proxy(server.address)
+        api.add_toxic(proxy, "http_error", attributes={"path": "^/never"})
+        with connect(proxy) as sock:
+            sock.sendall(
+                b"GET /ws HTTP/1.1\r\nHost: a\r\nUpgrade: echo\r\nConnection: Upgrade\r\n\r\n"
+            )
+            switched = (
+                b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: echo\r\nConnection: Upgrade\r\n\r\n"
+            )
+            assert recv_exactly(sock, len(switched)) == switched
+            for frame in (b"GET /never HTTP/1.1\r\n\r\n", b"\x81\x05hello"):
+                sock.sendall(frame)
+                assert recv_exactly(sock, len(frame)) == frame
+
+
+def test_counting_alone_leaves_a_server_first_protocol_alone(api: Api) -> None:
+    with tcp_server(lambda conn: (conn.sendall(b"220 ready\r\n"), echo(conn))) as server:
+        proxy = api.create_proxy(server.address)
+        api.http.post(f"/proxies/{proxy.name}/requests", json={"enabled": True})
+        with connect(proxy) as sock:
+            assert recv_exactly(sock, 11) == b"220 ready\r\n"
+            sock.sendall(b"HELO there\r\n")
+            assert recv_exactly(sock, 12) == b"HELO there\r\n"
+        assert api.http.get(f"/proxies/{proxy.name}/requests").json()["total"] == 0
