@@ -76,10 +76,12 @@ class _Message:
         "method",
         "retained",
         "status",
+        "upgrade",
         "url",
     )
 
     def __init__(self) -> None:
+        self.upgrade = False
         self.url = b""
         self.headers: list[tuple[bytes, bytes]] = []
         self.method = ""
@@ -124,6 +126,7 @@ class Framer:
         self._parser = parser_type(self)
         self._on_head = on_head
         self.current: _Message | None = None
+        self.upgraded = False  # an Upgrade or CONNECT went through: the rest is not HTTP/1.x
         self._touched: list[_Message] = []
 
     # -- httptools callbacks ---------------------------------------------------------------
@@ -142,6 +145,7 @@ class Framer:
         else:
             message.status = parser.get_status_code()
         message.keep_alive = parser.should_keep_alive()
+        message.upgrade = parser.should_upgrade()
         message.head_done = True
         if self._on_head(message):
             message.ends_at_head = message.complete = True
@@ -157,30 +161,42 @@ class Framer:
 
     def feed(self, data: bytes) -> list[tuple[_Message | None, bytes]]:
         touched = self._touched = [self.current] if self.current is not None else []
-        stopped = False
+        stopped = False  # a message ended at its head: the parser was aborted there
+        upgrade_at: int | None = None  # the connection switches protocols from here
         try:
             self._parser.feed_data(data)
         except httptools.HttpParserCallbackError as exc:
             if not isinstance(exc.__context__, _StopAtHead):
                 raise NotHttp(str(exc)) from exc
             stopped = True
-        except (httptools.HttpParserError, httptools.HttpParserUpgrade) as exc:
+        except httptools.HttpParserUpgrade as exc:
+            upgrade_at = int(exc.args[0]) if exc.args else len(data)
+            self.upgraded = True
+        except httptools.HttpParserError as exc:
             raise NotHttp(str(exc) or type(exc).__name__) from exc
         if not touched:
             return [(None, data)]
-        if len(touched) == 1 and not stopped:
+        if len(touched) == 1 and not stopped and upgrade_at is None:
             self._retain(touched[0], data)
             return [(touched[0], data)]
         parts: list[tuple[_Message | None, bytes]] = []
         pos = 0
         for i, message in enumerate(touched):
-            rest = i == len(touched) - 1 and not stopped  # the last one takes the rest
-            end = len(data) if rest else self._end(message, data, pos)
+            last = i == len(touched) - 1
+            if last and upgrade_at is not None:
+                end = upgrade_at
+            elif last and not stopped:
+                end = len(data)  # the last one takes the rest
+            else:
+                end = self._end(message, data, pos)
             part = data[pos:end]
             self._retain(message, part)
             parts.append((message, part))
             pos = end
-        if stopped:
+        if upgrade_at is not None:
+            if pos < len(data):
+                parts.append((None, data[pos:]))  # no longer HTTP/1.x
+        elif stopped:
             self._parser = self._type(self)  # the aborted parser cannot go on
             if pos < len(data):
                 parts += self.feed(data[pos:])
@@ -339,6 +355,7 @@ class HttpFlow:
         self._timer: asyncio.TimerHandle | None = None
         self._holding: _Hold | None = None
         self._raw = False
+        self._answered_upgrade = False
         self._dropped = False
         self._upstream_ended = False
         self._downstream_ended = False
@@ -349,6 +366,8 @@ class HttpFlow:
     # -- requests (client -> upstream) -----------------------------------------------------
 
     def _request_data(self, data: bytes) -> None:
+        if self._answered_upgrade:
+            return  # the upstream never saw that handshake: what follows has nowhere to go
         if self._raw:
             self.client.deliver(data)
             return
@@ -372,13 +391,18 @@ class HttpFlow:
             return
         for message, part in parts:
             self._request_part(message, part)
+        if self._requests.upgraded:
+            if not self._answered_upgrade:
+                self._go_raw()  # what follows the Upgrade / CONNECT request is not HTTP/1.x
+            return
         current = self._requests.current
         if current is not None and sum(map(len, current.held)) > HEAD_LIMIT:
             self._go_raw()  # a request head that does not end
 
     def _request_part(self, message: _Message | None, part: bytes) -> None:
         if message is None:
-            self.client.deliver(part)
+            if not self._answered_upgrade:
+                self.client.deliver(part)
             return
         exchange = message.exchange
         if exchange is None:  # its head is not complete yet
@@ -407,6 +431,10 @@ class HttpFlow:
                 continue
             wrapper.applied += 1
             if isinstance(toxic, HttpErrorToxic):
+                if message.upgrade:
+                    # Refused: the client must not go on in the new protocol; close after.
+                    exchange.keep_alive = False
+                    self._answered_upgrade = True
                 if _expects_continue(message.headers):
                     # The body will not come before a 100: answer now, then close, since
                     # whether the client sends the body anyway is up to the client.

@@ -19,6 +19,7 @@ from .support import (
     read_until_closed,
     recv_exactly,
     tcp_server,
+    wait_until,
 )
 
 pytestmark = embedded_only
@@ -165,11 +166,17 @@ def test_seeded_server_draws_the_same_requests_each_time(
     assert 0 < runs[0].count(503) < 20
 
 
-def switch_then_echo(conn: socket.socket) -> None:
-    """An upstream that accepts an Upgrade, then echoes bytes that are not HTTP."""
+def switch_then_echo(conn: socket.socket, received: list[bytes] | None = None) -> None:
+    """An upstream that accepts an Upgrade, then echoes bytes that are not HTTP; what it
+    reads before the switch goes to `received`."""
     head = b""
     while b"\r\n\r\n" not in head:
-        head += conn.recv(4096)
+        data = conn.recv(4096)
+        if received is not None:
+            received.append(data)
+        if not data:
+            return
+        head += data
     conn.sendall(
         b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: echo\r\nConnection: Upgrade\r\n\r\n"
     )
@@ -203,3 +210,20 @@ def test_counting_alone_leaves_a_server_first_protocol_alone(api: Api) -> None:
             sock.sendall(b"HELO there\r\n")
             assert recv_exactly(sock, 12) == b"HELO there\r\n"
         assert api.http.get(f"/proxies/{proxy.name}/requests").json()["total"] == 0
+
+
+def test_an_upgrade_the_toxic_answers_is_refused_and_closed(api: Api) -> None:
+    received: list[bytes] = []
+    with tcp_server(lambda conn: switch_then_echo(conn, received)) as server:
+        proxy = api.create_proxy(server.address)
+        api.add_toxic(proxy, "http_error", attributes={"path": "^/ws", "status": 503})
+        with connect(proxy) as sock:
+            sock.sendall(
+                b"GET /ws HTTP/1.1\r\nHost: a\r\nUpgrade: echo\r\nConnection: Upgrade\r\n\r\n"
+                b"\x81\x05hello"
+            )
+            data, how = read_until_closed(sock)
+        assert data.startswith(b"HTTP/1.1 503 Service Unavailable\r\n")
+        assert b"Connection: close\r\n" in data
+        assert how == "eof"
+        wait_until(lambda: received == [b""])  # dialled, then closed with nothing sent
