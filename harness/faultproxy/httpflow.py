@@ -47,9 +47,10 @@ __all__ = ["HOLD_HTTP", "Framer", "HttpFlow", "RequestFramer"]
 log = logging.getLogger("harness.faultproxy")
 
 HOLD_HTTP = 16  # Side.hold reason: held responses are queued past OUT_LIMIT
-OUT_LIMIT = 1 << 20  # bytes of responses queued (behind a delay) before the upstream pauses
-RETAIN_LIMIT = 1 << 20  # bytes of one message kept to find its end in a pipelined chunk
-HEAD_LIMIT = 1 << 20  # bytes of a request head held before giving up on HTTP
+# Per connection, so kept small: a load test may hold thousands of connections.
+OUT_LIMIT = 256 * 1024  # bytes of responses queued (behind a delay) before the upstream pauses
+RETAIN_LIMIT = 64 * 1024  # bytes of one message kept to find its end in a pipelined chunk
+HEAD_LIMIT = 64 * 1024  # bytes of a request head held before giving up on HTTP
 _REQUEST_START = re.compile(rb"[A-Z]+ ")
 _RESPONSE_START = b"HTTP/"
 

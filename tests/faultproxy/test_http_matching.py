@@ -227,3 +227,14 @@ def test_an_upgrade_the_toxic_answers_is_refused_and_closed(api: Api) -> None:
         assert b"Connection: close\r\n" in data
         assert how == "eof"
         wait_until(lambda: received == [b""])  # dialled, then closed with nothing sent
+
+
+def test_a_request_head_that_never_ends_is_passed_on_instead_of_held(
+    api: Api, echo_server: TcpServer
+) -> None:
+    proxy = api.create_proxy(echo_server.address)
+    api.add_toxic(proxy, "http_error")
+    payload = b"GET / HTTP/1.1\r\nX-Long: " + b"a" * (80 * 1024)
+    with connect(proxy) as sock:
+        sock.sendall(payload)
+        assert recv_exactly(sock, len(payload)) == payload
