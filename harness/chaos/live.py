@@ -17,7 +17,8 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from harness.chaos.result import AssertionResult, RunEvent
+from harness.assertions import Check
+from harness.chaos.result import RunEvent
 
 __all__ = ["LiveState", "LiveView", "NullReporter", "PlainReporter", "Reporter", "make_reporter"]
 
@@ -35,7 +36,7 @@ class LiveState:
     active_faults: Sequence[str] = ()
     breakers: Mapping[str, str] = field(default_factory=dict)
     traffic: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
-    assertions: Sequence[AssertionResult] = ()
+    assertions: Sequence[Check] = ()
     recent: Sequence[RunEvent] = ()
 
 

@@ -16,6 +16,8 @@ from typing import Any
 import httpx
 from chaos_fakes import FakeSystem
 
+from harness.topology import Topology, parse_topology
+
 SERVICES = ("gateway", "users", "orders", "payments", "inventory", "notifications")
 EDGES = ("gateway->orders", "orders->payments", "orders->inventory")
 
@@ -83,5 +85,28 @@ class FakeShop:
         return "\n".join(lines) + "\n"
 
 
-def fake_system() -> FakeSystem:
-    return FakeSystem(SERVICES, edges=EDGES)
+def fake_topology(**service_env: dict[str, object]) -> Topology:
+    """The fake shop's topology: its services and edges, and its conventions declared the
+    way the real shop's system.toml declares them (metrics, breaker gauge and counter)."""
+    return parse_topology(
+        {
+            "conventions": {
+                "metrics": "/metrics",
+                "breaker": {
+                    "metric": "shop_breaker_state",
+                    "labels": {"dependency": "{target}"},
+                    "transitions": "shop_breaker_transitions_total",
+                },
+            },
+            "services": {
+                name: {"app": "m:app", "env": service_env.get(name, {})} for name in SERVICES
+            },
+            "edges": [{"from": edge.split("->")[0], "to": edge.split("->")[1]} for edge in EDGES],
+        }
+    )
+
+
+def fake_system(topology: Topology | None = None) -> FakeSystem:
+    system = FakeSystem(SERVICES, edges=EDGES)
+    system.topology = topology or fake_topology()  # type: ignore[attr-defined]
+    return system

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fake_shop import FakeShop, fake_system
+from fake_shop import SERVICES, FakeShop, fake_system, fake_topology
 
 from harness.chaos import ExperimentResult, parse_experiment, run_experiment
 from harness.chaos.report import render_html, render_text
@@ -198,12 +198,8 @@ def test_an_experiment_naming_an_unknown_edge_aborts_with_the_key(tmp_path: Path
 
 
 def test_env_the_running_system_lacks_aborts_with_what_to_do(tmp_path: Path) -> None:
-    from harness.topology import parse_topology
-
-    system = fake_system()
-    system.topology = parse_topology(  # type: ignore[attr-defined]
-        {"services": {"orders": {"app": "m:app", "env": {"BREAKER_OPEN_SECONDS": 5}}}}
-    )
+    env = {name: {"BREAKER_OPEN_SECONDS": 2} for name in SERVICES}
+    system = fake_system(fake_topology(**{**env, "orders": {"BREAKER_OPEN_SECONDS": 5}}))
     experiment = _experiment(tmp_path, env={"BREAKER_OPEN_SECONDS": 2})
     result = _run(experiment, system, FakeShop(system))
     assert result.status == "aborted"
