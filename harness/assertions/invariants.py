@@ -1,7 +1,7 @@
 """Invariant checkers: how a reference names one, how it is called, what its answer means.
 
 A checker is a plain function `check(system, **context)` living in a file
-(`shop_invariants.py:check_shop_invariants`, relative to a base directory) or in a module
+(`my_invariants.py:check_orders`, relative to a base directory) or in a module
 (`mypkg.checks:check`). Callers pass only the context keywords the function accepts
 (`initial_stock`, `seed`), so a checker declares what it needs.
 

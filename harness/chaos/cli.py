@@ -15,7 +15,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from harness.chaos.loader import ExperimentError, load_experiment
+from harness.chaos.loader import ExperimentError, check_against_topology, load_experiment
 from harness.chaos.model import Experiment
 from harness.chaos.report import render_text, summary_table
 from harness.chaos.suite import expand_paths, run_suite
@@ -100,6 +100,12 @@ def run(
         system_topology = load_topology(_topology_path(topology))
     except TopologyError as exc:
         console.print(str(exc), style="red", highlight=False)
+        raise typer.Exit(EXIT_USAGE) from None
+    try:
+        for experiment in experiments:
+            check_against_topology(experiment, system_topology)
+    except ExperimentError as exc:
+        console.print(str(exc), style="red", highlight=False, markup=False)
         raise typer.Exit(EXIT_USAGE) from None
     results = run_suite(
         experiments,

@@ -23,9 +23,15 @@ from harness.faults import (
     describe_validation_error,
     parse_fault_schedule,
 )
-from harness.topology import ResolvedConventions
+from harness.topology import ResolvedConventions, Topology
 
-__all__ = ["ExperimentError", "check_against_system", "load_experiment", "parse_experiment"]
+__all__ = [
+    "ExperimentError",
+    "check_against_system",
+    "check_against_topology",
+    "load_experiment",
+    "parse_experiment",
+]
 
 # Tags pydantic puts into error paths for the probe/assertion/fault unions.
 _TAGS = ASSERTION_TAGS | {"http", "metric", "breaker", "invariant"}
@@ -125,6 +131,17 @@ def check_against_system(
         ]
     if problems:
         raise ExperimentError("\n".join(f"{experiment.source}: {problem}" for problem in problems))
+
+
+def check_against_topology(experiment: Experiment, topology: Topology) -> None:
+    """`check_against_system` against a topology file, before anything is started: its
+    services, edges and conventions."""
+    check_against_system(
+        experiment,
+        edges=[edge.name for edge in topology.edges],
+        services=topology.services,
+        conventions=topology.conventions_for,
+    )
 
 
 def _named_services(experiment: Experiment) -> list[tuple[str, str]]:

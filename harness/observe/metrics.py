@@ -50,13 +50,13 @@ class MetricSnapshot:
         return name in self.samples_by_name or name in self.declared
 
     def samples(self, name: str, **labels: str) -> list[Sample]:
-        """Samples named `name` (exact sample name, e.g. `shop_saga_total`) matching `labels`."""
+        """Samples named `name` (exact sample name, e.g. `jobs_total`) matching `labels`."""
         return [s for s in self.samples_by_name.get(name, ()) if s.matches(labels)]
 
     def value(self, name: str, **labels: str) -> float | None:
         """Sum of the matching series, or None when no series matches.
 
-        Summing lets a caller ask for `shop_outbound_retries_total` of one dependency
+        Summing lets a caller ask for `retries_total` of one dependency
         without naming every other label; NaN samples are ignored.
         """
         found = [s.value for s in self.samples(name, **labels) if not math.isnan(s.value)]

@@ -56,7 +56,7 @@ Transition = Annotated[tuple[str, str], BeforeValidator(_transition)]
 
 
 def describe_series(metric: str, labels: dict[str, str]) -> str:
-    """`shop_breaker_state{dependency="payments"}`."""
+    """`breaker_state{dependency="payments"}`."""
     inner = ",".join(f'{key}="{value}"' for key, value in sorted(labels.items()))
     return f"{metric}{{{inner}}}"
 

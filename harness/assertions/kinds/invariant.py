@@ -3,7 +3,7 @@ point in the window: checked from `after` every `interval` until it holds or the
 ends. The checker follows the one contract of `harness.assertions.invariants`.
 
     - name: every order settled
-      invariant: shop_invariants.py:check_shop_invariants
+      invariant: my_invariants.py:check_orders
       rules: [charged_once, stock_conserved]
       after: end
       within: 30s

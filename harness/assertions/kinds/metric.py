@@ -1,11 +1,11 @@
 """`metric:` a service's metric read from the timeline over a window.
 
     - name: retries stay bounded per request
-      metric: shop_outbound_retries_total
+      metric: outbound_retries_total
       service: gateway
       labels: {dependency: users}
       measure: increase
-      per: {metric: shop_outbound_requests_total, service: gateway, labels: {dependency: users}}
+      per: {metric: outbound_requests_total, service: gateway, labels: {dependency: users}}
       at_most: 0.5
 
 A metric that the service never exposed fails, naming it (an upper bound on a misspelled

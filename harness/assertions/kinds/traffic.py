@@ -1,7 +1,7 @@
 """`request:` (or `traffic:`) what the run's traffic clients saw in a window.
 
 - name: most orders still succeed
-  request: place_order          # any request name the traffic declares; default any
+  request: checkout             # any request name the traffic declares; default any
   outcome: ok
   measure: ratio
   at_least: 0.5
