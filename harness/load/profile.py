@@ -8,6 +8,7 @@ See `load/profiles/*.yaml` and `load/README.md` for the format.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
@@ -31,13 +32,14 @@ from harness.faults import (
     FaultScheduleError,
     ProcessFault,
     Seconds,
+    check_targets,
     describe_validation_error,
     parse_fault_schedule,
     schedule_end,
 )
 from harness.load.results import TOTAL
 from harness.references import rebase_reference
-from harness.topology import EdgeField, env_text
+from harness.topology import EdgeField, ResolvedConventions, env_text
 
 __all__ = [
     "Assertion",
@@ -49,6 +51,7 @@ __all__ = [
     "ProfileError",
     "RequestSLO",
     "Stage",
+    "check_profile_against",
     "load_profile",
     "parse_profile",
 ]
@@ -339,6 +342,31 @@ class LoadProfile(_Model):
             f"{where}: no fault {ref!r}; expected a fault label ({', '.join(labels)}) "
             f"or an index below {len(self.faults)}"
         )
+
+
+def check_profile_against(
+    profile: LoadProfile,
+    *,
+    edges: Iterable[str],
+    services: Iterable[str],
+    conventions: Callable[[str], ResolvedConventions] | None = None,
+) -> None:
+    """Raise ProfileError naming every fault or assertion the system cannot serve: unknown
+    edges and services, breaker assertions on a service with no breaker convention, ...
+    (`conventions` None: conventions are not checked)."""
+    edges, services = sorted(edges), sorted(services)
+    try:
+        check_targets(profile.faults, edges=edges, services=services, source=profile.source)
+    except FaultScheduleError as exc:
+        raise ProfileError(str(exc)) from None
+    scope = Scope(services=services, edges=edges, conventions=conventions)
+    problems = [
+        problem_path(f"assertions.{index}", problem)
+        for index, assertion in enumerate(profile.engine_assertions())
+        for problem in assertion.problems(scope)
+    ]
+    if problems:
+        raise ProfileError("\n".join(f"{profile.source}: {problem}" for problem in problems))
 
 
 def _strings(value: Any) -> Any:

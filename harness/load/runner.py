@@ -22,12 +22,17 @@ from pydantic import TypeAdapter, ValidationError
 from rich.console import Console
 
 from harness.assertions import Check, FaultWindow, conventions_of, fault_windows
-from harness.faults import FaultScheduleError, FaultScheduleExecutor, check_targets
+from harness.faults import FaultScheduleExecutor
 from harness.load.assertions import evaluate_assertions, load_anchors
 from harness.load.cpu import CpuMeter
 from harness.load.invariants import run_invariants
 from harness.load.locust_process import LocustLaunch, LocustProcesses
-from harness.load.profile import LoadProfile, ProfileError, load_profile
+from harness.load.profile import (
+    LoadProfile,
+    ProfileError,
+    check_profile_against,
+    load_profile,
+)
 from harness.load.progress import HistoryTail, LoadProgress
 from harness.load.results import LocustResult
 from harness.load.summary import (
@@ -132,6 +137,12 @@ def run_profile(
             "profile or --topology FILE"
         )
     system_topology = with_service_env(load_topology(topology_path), profile)
+    check_profile_against(  # before anything is started
+        profile,
+        edges=[edge.name for edge in system_topology.edges],
+        services=system_topology.services,
+        conventions=system_topology.conventions_for,
+    )
     out = Path(out_dir) if out_dir is not None else default_out_dir(profile)
     with start_system(system_topology, run_dir=out / "system") as system:
         return run_load(
@@ -258,12 +269,12 @@ def service_url_env(system: LoadTarget) -> dict[str, str]:
 
 
 def _check_faults(profile: LoadProfile, system: LoadTarget) -> None:
-    try:
-        check_targets(
-            profile.faults, edges=system.edges, services=system.services, source=profile.source
-        )
-    except FaultScheduleError as exc:
-        raise ProfileError(str(exc)) from exc
+    check_profile_against(
+        profile,
+        edges=system.edges,
+        services=system.services,
+        conventions=conventions_of(system),
+    )
 
 
 class _Run:

@@ -512,3 +512,24 @@ def test_report_puts_the_verdict_first_and_embeds_plots(tmp_path: Path) -> None:
     assert verdict < html.index("<svg") < html.index("<h2>Requests</h2>")
     assert "missed by 150 ms (+60%)" in html
     assert html.count("<svg") == 5  # latency, throughput, errors, breakers, per request
+
+
+# -- validation against the system, before anything starts -------------------------------
+
+
+def test_a_profile_is_checked_against_the_topology_before_the_run(tmp_path: Path) -> None:
+    from harness.load.profile import ProfileError, check_profile_against
+
+    edges = ["orders->payments", "orders->users"]
+    services = ["orders", "payments", "users"]
+    profile = chaos_profile(tmp_path, BREAKER_ASSERTIONS)
+    check_profile_against(profile, edges=edges, services=services, conventions=shop_conventions)
+    with pytest.raises(ProfileError, match=r"assertions\.0\.breaker: service 'orders' has no"):
+        check_profile_against(
+            profile, edges=edges, services=services, conventions=lambda s: ResolvedConventions()
+        )
+    stray = chaos_profile(tmp_path, [{"type": "breaker_stayed_closed", "edge": "orders->nowhere"}])
+    with pytest.raises(
+        ProfileError, match=r"assertions\.0\.breaker: unknown edge 'orders->nowhere'"
+    ):
+        check_profile_against(stray, edges=edges, services=services)
