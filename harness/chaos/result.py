@@ -3,15 +3,17 @@ overall status. The journal and the reports are renderings of an `ExperimentResu
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from harness.assertions import Check
+from harness.assertions import Anchors, Check
 from harness.assertions.probing import ProbeResult
 from harness.chaos.model import Experiment
 from harness.faults import TimelineEvent
+from harness.observe.timeline import Timeline
 from harness.traffic import TrafficRecord
 
 __all__ = ["AssertionResult", "ExperimentResult", "ProbeOutcome", "RunEvent", "RunStatus"]
@@ -82,6 +84,36 @@ class ExperimentResult:
     @property
     def passed(self) -> bool:
         return self.status == "passed"
+
+    def record_timeline(self, timeline: Timeline, names: Sequence[str], anchors: Anchors) -> None:
+        """Keep what the journal and report show of the metrics timeline: the series named,
+        every edge's breaker states, and each failed scrape."""
+        self.metrics = timeline.to_dict(names=names)
+        self.breaker_series = {
+            edge: [(p.t, p.value) for p in points]
+            for edge, points in timeline.breaker_states().items()
+        }
+        self.scrape_failures = [
+            {"service": f.service, "at": anchors.offset(f.at), "error": f.error}
+            for f in timeline.failures
+        ]
+
+    def conclude(self, *, interrupted: bool, aborted: bool) -> None:
+        """Set the end time and the status: interrupted, aborted, else failed when an
+        assertion failed, the steady state deviated or something went wrong."""
+        if self.load is not None and not self.load.get("passed", True):
+            failed = [check.get("name", "?") for check in self.load.get("failed_checks", [])]
+            why = self.load.get("error") or f"failed checks: {', '.join(failed)}"
+            self.errors.append(f"load profile {self.load.get('profile', '')}: {why}")
+        self.ended_at = time.time()
+        if interrupted:
+            self.status = "interrupted"
+        elif aborted:
+            self.status = "aborted"
+        elif self.failed_assertions or self.deviated or self.errors:
+            self.status = "failed"
+        else:
+            self.status = "passed"
 
     @property
     def duration(self) -> float:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import random
+import tempfile
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -22,13 +23,14 @@ from rich.console import Console
 
 from harness.assertions import Anchors, TrafficView
 from harness.chaos.evaluate import Judge, conventions_of, describe_assertion
-from harness.chaos.live import LiveState, Reporter, make_reporter
+from harness.chaos.live import EventLog, LiveState, Reporter, make_reporter
+from harness.chaos.load import BackgroundLoad
 from harness.chaos.loader import ExperimentError, check_against_system
 from harness.chaos.model import Experiment
 from harness.chaos.probes import ChaosSystem, ProbeContext, run_probe
-from harness.chaos.result import ExperimentResult, ProbeOutcome, RunEvent
+from harness.chaos.result import ExperimentResult, ProbeOutcome
 from harness.chaos.traffic import SetupError, ShopTrafficGenerator
-from harness.faults import FaultScheduleExecutor, TimelineEvent
+from harness.faults import FaultScheduleExecutor
 from harness.observe.timeline import (
     Timeline,
     TimelineRecorder,
@@ -153,7 +155,8 @@ class _Run:
         self.recorder: TimelineRecorder | None = None
         self.executor: FaultScheduleExecutor | None = None
         self.traffic: ShopTrafficGenerator | None = None
-        self.load_thread: Any = None
+        self.load = BackgroundLoad()
+        self.log = EventLog(self.result.events, reporter, lambda: self.anchors.origin)
 
     # -- the phases -----------------------------------------------------------------------
 
@@ -249,9 +252,7 @@ class _Run:
         )
         self.recorder.scrape_once()  # a baseline before anything happens
         self.recorder.start()
-        self.executor = FaultScheduleExecutor(
-            method.faults, self.system, on_event=self._on_fault_event
-        )
+        self.executor = FaultScheduleExecutor(method.faults, self.system, on_event=self.log.fault)
         self._set_phase("method")
         start = time.time()
         self.result.method_started_at = start
@@ -300,7 +301,7 @@ class _Run:
     def _note_progress(self, now: float, planned_end: float) -> None:
         assert self.executor is not None
         self.anchors.record_fault_events(self.executor.timeline)
-        load_running = self.load_thread is not None and self.load_thread.is_alive()
+        load_running = self.load.running
         if self.anchors.time_of_key("end") is None and self.executor.wait(0) and not load_running:
             end_due = max(planned_end, self._last_removal() + self.experiment.method.after_faults)
             if now >= end_due:
@@ -368,7 +369,7 @@ class _Run:
             except Exception as exc:
                 self.result.errors.append(f"rollback: resetting the proxies failed: {exc}")
                 self._event("rollback", f"resetting the proxies failed: {exc}", ok=False)
-        self._join_load()
+        self.load.join()
 
     def _finish(self, *, interrupted: bool, aborted: bool) -> None:
         result = self.result
@@ -376,17 +377,9 @@ class _Run:
             timeline = self.recorder.stop()
             if not aborted and not interrupted:
                 self._judge(time.time(), final=True)
-            result.metrics = timeline.to_dict(names=self._metric_names())
-            result.breaker_series = {
-                edge: [(p.t, p.value) for p in points]
-                for edge, points in timeline.breaker_states().items()
-            }
-            result.scrape_failures = [
-                {"service": f.service, "at": self.anchors.offset(f.at), "error": f.error}
-                for f in timeline.failures
-            ]
+            result.record_timeline(timeline, self._metric_names(), self.anchors)
             if result.scrape_failures:
-                services = sorted({f.service for f in timeline.failures})
+                services = sorted({str(f["service"]) for f in result.scrape_failures})
                 self._event(
                     "metrics",
                     f"{len(result.scrape_failures)} scrape(s) failed ({', '.join(services)})",
@@ -401,20 +394,8 @@ class _Run:
             ]
         if self.traffic is not None:
             result.traffic = self.traffic.records
-        if result.load is not None and not result.load.get("passed", True):
-            failed = [check.get("name", "?") for check in result.load.get("failed_checks", [])]
-            why = result.load.get("error") or f"failed checks: {', '.join(failed)}"
-            result.errors.append(f"load profile {result.load.get('profile', '')}: {why}")
         result.anchors = self.anchors.as_offsets()
-        result.ended_at = time.time()
-        if interrupted:
-            result.status = "interrupted"
-        elif aborted:
-            result.status = "aborted"
-        elif result.failed_assertions or result.deviated or result.errors:
-            result.status = "failed"
-        else:
-            result.status = "passed"
+        result.conclude(interrupted=interrupted, aborted=aborted)
         self._event(
             "verdict",
             f"{result.status.upper()} in {result.duration:.1f}s (seed {result.seed})",
@@ -429,30 +410,11 @@ class _Run:
         spec = self.experiment.method.load
         if spec is None:
             return
-        import tempfile
-        import threading
-
-        from harness.chaos.load import run_load_in_background
-
         out_dir = self.journal_dir or Path(tempfile.mkdtemp(prefix="chaos-load-"))
-        self.load_thread = threading.Thread(
-            target=run_load_in_background,
-            args=(
-                spec,
-                self.system,
-                self.base_dir,
-                out_dir / f"load-{self.result.seed}",
-                self.result,
-            ),
-            name="chaos-load",
-            daemon=True,
+        self.load.start(
+            spec, self.system, self.base_dir, out_dir / f"load-{self.result.seed}", self.result
         )
-        self.load_thread.start()
         self._event("load", f"Locust profile {spec.profile} started")
-
-    def _join_load(self) -> None:
-        if self.load_thread is not None:
-            self.load_thread.join(timeout=120)
 
     # -- helpers --------------------------------------------------------------------------
 
@@ -476,23 +438,8 @@ class _Run:
             "env": self.experiment.env_text,
         }
 
-    def _on_fault_event(self, event: TimelineEvent) -> None:
-        verb = {"apply": "applied", "remove": "removed", "rollback": "rolled back"}[event.action]
-        message = f"{verb} {event.description}" + (f": {event.error}" if event.error else "")
-        self._event("fault", message, ok=event.ok, at=event.at)
-
     def _event(self, kind: str, message: str, *, ok: bool = True, at: float | None = None) -> None:
-        at = time.time() if at is None else at
-        origin = self.anchors.origin
-        event = RunEvent(
-            at=at,
-            offset=None if origin is None else round(at - origin, 3),
-            kind=kind,
-            message=message,
-            ok=ok,
-        )
-        self.result.events.append(event)
-        self.reporter.event(event)
+        self.log.add(kind, message, ok=ok, at=at)
 
     def _set_phase(self, phase: str) -> None:
         self.phase = phase
