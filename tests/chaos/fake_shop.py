@@ -32,6 +32,7 @@ class FakeShop:
         self._lock = threading.Lock()
         self._was_open = False
         self.transport = httpx.MockTransport(self.handle)
+        self.metrics_broken: set[str] = set()  # services whose /metrics answers 500
 
     def _payments_faulty(self) -> bool:
         return bool(self.system.injector.toxics.get("orders->payments"))
@@ -50,6 +51,8 @@ class FakeShop:
         if path == "/health":
             return httpx.Response(200, json={"status": "ok", "service": service})
         if path == "/metrics":
+            if service in self.metrics_broken:
+                return httpx.Response(500, text="metrics registry locked")
             return httpx.Response(200, text=self._metrics(service))
         if (service, request.method, path) == ("gateway", "POST", "/api/users"):
             return httpx.Response(201, json={"id": 7, "name": "x", "email": "x@example.com"})

@@ -239,3 +239,25 @@ def test_a_labelled_counter_declared_without_samples_counts_as_exposed() -> None
     timeline = Timeline({"worker": [snapshot]})
     assert timeline.exposed("worker", "jobs_failed_total")
     assert not timeline.exposed("worker", "jobs_failed_totl")  # a typo is not
+
+
+def test_saved_timelines_keep_the_conventions_and_the_asked_names_whatever_they_are() -> None:
+    from harness.observe.timeline import breakers_of, kept_metric_names
+    from harness.topology import parse_topology
+
+    topology = parse_topology(
+        {
+            "conventions": {
+                "breaker": {"metric": "cb_status", "transitions": "cb_moves_total"},
+            },
+            "services": {"web": {"app": "m:app"}, "api": {"app": "m:app"}},
+            "edges": [{"from": "web", "to": "api"}],
+        }
+    )
+    assert set(breakers_of(topology)) == {Edge("web", "api")}
+    assert kept_metric_names(topology, ["jobs_total"]) == [
+        "cb_moves_total",
+        "cb_status",
+        "jobs_total",
+    ]
+    assert kept_metric_names(None, ["jobs_total"]) == ["jobs_total"]
