@@ -23,7 +23,7 @@ from harness.faults import (
     describe_validation_error,
     parse_fault_schedule,
 )
-from harness.topology import ResolvedConventions, Topology
+from harness.topology import Edge, ResolvedConventions, Topology
 
 __all__ = [
     "ExperimentError",
@@ -114,10 +114,10 @@ def check_against_system(
         if service not in services:
             problems.append(f"{where}: unknown service {service!r}{expected}")
     for where, edge in _probe_edges(experiment):
-        if edge not in edges:
-            problems.append(f"{where}: unknown edge {edge!r}{expected}")
-        elif conventions is not None and conventions(edge.partition("->")[0]).breaker is None:
-            problems.append(f"{where}: {missing_convention(edge.partition('->')[0])}")
+        if edge.name not in edges:
+            problems.append(f"{where}: unknown edge {edge.name!r}{expected}")
+        elif conventions is not None and conventions(edge.source).breaker is None:
+            problems.append(f"{where}: {missing_convention(edge.source)}")
     scope = Scope(
         services=services,
         edges=edges,
@@ -159,9 +159,9 @@ def _named_services(experiment: Experiment) -> list[tuple[str, str]]:
     return found
 
 
-def _probe_edges(experiment: Experiment) -> list[tuple[str, str]]:
+def _probe_edges(experiment: Experiment) -> list[tuple[str, Edge]]:
     return [
-        (f"steady_state.probes.{index}.breaker", probe.breaker.name)
+        (f"steady_state.probes.{index}.breaker", probe.breaker)
         for index, probe in enumerate(experiment.steady_state.probes)
         if isinstance(probe, BreakerProbe)
     ]
