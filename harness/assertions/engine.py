@@ -12,6 +12,9 @@ engine never switches on a kind; adding one is a new module registered with `reg
         ...
         def evaluate(self, ctx: EvaluationContext) -> Check: ...
 
+An installed package can ship a kind the same way, declared under the entry-point group
+`harness.assertion_kinds` (`harness.assertions.kinds.register_installed_kinds`).
+
 Chaos experiments and load profiles build the same models (a profile's shorthand such as
 `breaker_stayed_closed` parses into a `breaker` assertion), and judge them with `evaluate`
 on the same timeline and fault windows.

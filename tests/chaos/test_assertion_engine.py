@@ -3,6 +3,10 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
@@ -194,3 +198,37 @@ def test_an_edge_is_parsed_once_from_either_spelling(text: str) -> None:
 def test_a_malformed_edge_says_what_was_expected(text: str) -> None:
     with pytest.raises(ValueError, match="expected an edge as 'caller -> callee'"):
         Edge.parse(text)
+
+
+def test_a_kind_from_an_installed_package_is_usable_in_experiment_files(tmp_path: Path) -> None:
+    """A package declaring `harness.assertion_kinds` needs no change to the harness."""
+    (tmp_path / "budget_kind.py").write_text(
+        "from typing import ClassVar\n"
+        "from harness.assertions import AssertionModel\n"
+        "class Budget(AssertionModel):\n"
+        "    keys: ClassVar[tuple[str, ...]] = ('budget',)\n"
+        "    budget: int\n"
+        "    def describe(self) -> str:\n"
+        "        return f'budget {self.budget}'\n"
+    )
+    dist = tmp_path / "budget_kind-1.0.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: budget-kind\nVersion: 1.0\n")
+    (dist / "entry_points.txt").write_text(
+        "[harness.assertion_kinds]\nbudget = budget_kind:Budget\n"
+    )
+    code = (
+        "from harness.chaos import parse_experiment\n"
+        "e = parse_experiment({'title': 't', 'method': {'duration': 1},\n"
+        "                      'assertions': [{'name': 'a', 'budget': 3}]})\n"
+        "print(type(e.assertions[0]).__name__, e.assertions[0].describe())\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        env={**os.environ, "PYTHONPATH": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "Budget budget 3"
