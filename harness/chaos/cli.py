@@ -61,12 +61,38 @@ def _topology_path(option: Path | None) -> Path:
 @app.command()
 def validate(
     files: Annotated[list[Path], typer.Argument(help="experiment files or directories")],
+    topology: Annotated[
+        Path | None,
+        typer.Option(
+            "--topology",
+            "-t",
+            help="check edges, services and conventions against this system.toml "
+            "(default: $HARNESS_TOPOLOGY, else ./system.toml)",
+        ),
+    ] = None,
 ) -> None:
-    """Parse experiment files and report every problem, without running anything."""
+    """Parse experiment files and check them against the topology, without running anything."""
+    from harness.topology import TopologyError, find_topology, load_topology
+
     console = Console(stderr=True)
     experiments = _load_all(files, console)
+    try:
+        system_topology = load_topology(find_topology(topology))
+    except TopologyError as exc:
+        console.print(str(exc), style="red", highlight=False, markup=False)
+        raise typer.Exit(EXIT_USAGE) from None
+    problems = []
     for experiment in experiments:
+        try:
+            check_against_topology(experiment, system_topology)
+        except ExperimentError as exc:
+            problems.append(str(exc))
+            continue
         console.print(f"ok  {experiment.source}: {experiment.title}", highlight=False)
+    for problem in problems:
+        console.print(problem, style="red", highlight=False, markup=False, soft_wrap=True)
+    if problems:
+        raise typer.Exit(EXIT_USAGE)
 
 
 @app.command()

@@ -59,6 +59,7 @@ __all__ = [
     "EXIT_OK",
     "EXIT_RUN_ERROR",
     "LoadRunError",
+    "check_against_its_topology",
     "render_saved_report",
     "run_load",
     "run_profile",
@@ -137,12 +138,7 @@ def run_profile(
             "profile or --topology FILE"
         )
     system_topology = with_service_env(load_topology(topology_path), profile)
-    check_profile_against(  # before anything is started
-        profile,
-        edges=[edge.name for edge in system_topology.edges],
-        services=system_topology.services,
-        conventions=system_topology.conventions_for,
-    )
+    _check_against(profile, system_topology)  # before anything is started
     out = Path(out_dir) if out_dir is not None else default_out_dir(profile)
     with start_system(system_topology, run_dir=out / "system") as system:
         return run_load(
@@ -155,6 +151,27 @@ def run_profile(
             master_port=master_port,
             console=console,
         )
+
+
+def check_against_its_topology(profile: LoadProfile, topology: Path | str | None = None) -> None:
+    """Check the profile against `topology`, else its own `topology:`, else the one
+    `find_topology` finds ($HARNESS_TOPOLOGY, ./system.toml); nothing is started.
+
+    Raises ProfileError / TopologyError naming the file, the key and the valid choices.
+    """
+    from harness.topology import find_topology, load_topology
+
+    chosen = topology if topology is not None else profile.topology
+    _check_against(profile, with_service_env(load_topology(find_topology(chosen)), profile))
+
+
+def _check_against(profile: LoadProfile, topology: Topology) -> None:
+    check_profile_against(
+        profile,
+        edges=[edge.name for edge in topology.edges],
+        services=topology.services,
+        conventions=topology.conventions_for,
+    )
 
 
 def with_service_env(topology: Topology, profile: LoadProfile) -> Topology:
