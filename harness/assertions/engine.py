@@ -273,6 +273,26 @@ class AssertionModel(Windowed):
     def pending(self) -> Check:
         return self.result("pending", "")
 
+    def attempt_in_window(
+        self,
+        ctx: EvaluationContext,
+        *,
+        interval: float,
+        attempt: Callable[[ProbeContext], ProbeResult],
+        what: str,
+    ) -> Check:
+        """An active check (`attempt`) retried every `interval` while the window is open,
+        through the context's scheduler; `what` names it when nothing can run it."""
+        window = self.window(ctx.anchors)
+        if window is None:
+            return self.window_not_open(ctx)
+        if ctx.active is None or ctx.probes is None:
+            return self.result("failed", f"{what} need a running system")
+        probes = ctx.probes
+        return ctx.active.drive(
+            self, window, ctx, interval=interval, attempt=lambda: attempt(probes)
+        )
+
 
 _KINDS: dict[str, type[AssertionModel]] = {}
 K = TypeVar("K", bound=type[AssertionModel])

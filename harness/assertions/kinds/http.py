@@ -47,12 +47,9 @@ class HttpAssertion(HttpExpectation, AssertionModel):
         return [("http.service", problem)] if problem else []
 
     def evaluate(self, ctx: EvaluationContext) -> Check:
-        window = self.window(ctx.anchors)
-        if window is None:
-            return self.window_not_open(ctx)
-        if ctx.active is None or ctx.probes is None:
-            return self.result("failed", "HTTP checks need a running system")
-        probes = ctx.probes
-        return ctx.active.drive(
-            self, window, ctx, interval=self.interval, attempt=lambda: check_http(self, probes)
+        return self.attempt_in_window(
+            ctx,
+            interval=self.interval,
+            attempt=lambda probes: check_http(self, probes),
+            what="HTTP checks",
         )

@@ -38,16 +38,9 @@ class InvariantAssertion(AssertionModel):
         return f"invariant {self.invariant}{rules} holds {self.describe_window()}"
 
     def evaluate(self, ctx: EvaluationContext) -> Check:
-        window = self.window(ctx.anchors)
-        if window is None:
-            return self.window_not_open(ctx)
-        if ctx.active is None or ctx.probes is None:
-            return self.result("failed", "invariant checks need a running system")
-        probes = ctx.probes
-        return ctx.active.drive(
-            self,
-            window,
+        return self.attempt_in_window(
             ctx,
             interval=self.interval,
-            attempt=lambda: check_invariant(self.invariant, self.rules, probes),
+            attempt=lambda probes: check_invariant(self.invariant, self.rules, probes),
+            what="invariant checks",
         )
