@@ -33,6 +33,7 @@ from pydantic import (
 
 from harness.faultproxy.gojson import STRING, GoMap
 from harness.faultproxy.toxics import TOXICS
+from harness.topology.edge import Edge
 
 __all__ = [
     "EDGE_TOXICS",
@@ -105,12 +106,8 @@ Seconds = Annotated[float, BeforeValidator(parse_seconds), Field(ge=0)]
 
 
 def _normalise_edge(value: object) -> object:
-    if isinstance(value, str):
-        parts = [part.strip() for part in value.split("->")]
-        if len(parts) != 2 or not all(parts):
-            raise ValueError(f"expected an edge as 'caller->callee', got {value!r}")
-        return f"{parts[0]}->{parts[1]}"
-    return value
+    """`'orders -> payments'` -> `'orders->payments'`, parsed by the one `Edge` type."""
+    return Edge.parse(value).name if isinstance(value, str) else value
 
 
 EdgeName = Annotated[str, BeforeValidator(_normalise_edge)]
