@@ -292,3 +292,50 @@ def test_process_faults_need_a_started_process(home: Path, running: RunningSyste
         assert system.services["outside"].pid is None
         with pytest.raises(NotStartedByHarness, match="not started by the harness"):
             system.kill("outside")
+
+
+def test_a_service_that_exits_during_start_up_is_reported_as_exited_not_as_a_timeout(
+    home: Path,
+) -> None:
+    topology = parse_topology(
+        {
+            "system": {"startup_timeout": 30},
+            "services": {
+                "echo": {"app": "echo_asgi:app"},
+                "short-lived": {
+                    "command": [
+                        "{python}",
+                        "-c",
+                        "import sys, time; print('giving up', flush=True); time.sleep(1.8); "
+                        "sys.exit(3)",
+                    ]
+                },
+            },
+        },
+        source=APPS / "inline.toml",
+    )
+    with pytest.raises(StartupError) as caught:
+        launch(topology, home=home)
+    message = str(caught.value)
+    assert message.startswith("short-lived exited during start-up"), message
+    assert "did not come up" not in message
+    assert "short-lived: exited with code 3" in message
+    assert "giving up" in message  # its log tail
+
+
+def test_a_service_with_no_health_path_is_up_once_it_answers_any_http(home: Path) -> None:
+    """`health = ""` (the default convention): any HTTP answer at `/` means it is up."""
+    topology = parse_topology(
+        {
+            "services": {
+                "plain": {
+                    "command": ["{python}", "-m", "http.server", "{port}", "--bind", "{host}"]
+                }
+            }
+        },
+        source=APPS / "inline.toml",
+    )
+    assert topology.conventions_for("plain").health == ""
+    with start_system(topology, home=home) as system:
+        assert system.health() == {"plain": None}
+        assert get(system.url("plain") + "/health").status_code == 404  # it really has none
