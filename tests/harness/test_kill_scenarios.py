@@ -3,7 +3,8 @@ afterwards leaves no process and no listening port of that run.
 
 Signals: SIGINT, SIGTERM, SIGKILL, and two SIGTERMs 0.3 s apart. Moments: during start-up
 (the fault proxy or the fork server is on record, nothing is healthy yet), right after the
-fork server forked the services (before or while the owner adopts them), and while up.
+fork server forked the services (before or while the owner adopts them), while up, and in
+the middle of a load run (`harness load run`, whose system is started by the load runner).
 
 A run's processes are counted two ways: the pids its state file records, and every process
 whose environment carries the run's id (what the runtime marks each process it starts with);
@@ -58,6 +59,29 @@ cwd = "{APPS}"
 app = "caller_asgi:app"
 cwd = "{APPS}"
 """
+
+PROFILE = """
+name: kill-scenario
+topology: system.toml
+locustfile: locustfile.py
+host_service: caller
+users: 2
+spawn_rate: 2
+duration: 60s
+"""
+
+LOCUSTFILE = """
+from locust import HttpUser, constant, task
+
+
+class Caller(HttpUser):
+    wait_time = constant(0.2)
+
+    @task
+    def call(self):
+        self.client.get("/call/echo", name="GET /call/echo")
+"""
+LOAD_RUNNING_FOR = 3.0  # seconds of load before the signal
 
 SIGNALS: dict[str, tuple[signal.Signals, ...]] = {
     "SIGINT": (signal.SIGINT,),
@@ -116,11 +140,31 @@ def _forked(home: Path) -> bool:
     return any(p.ppid() == server for p in marked_processes(state.run_id) if p.pid != server)
 
 
+def _loading(home: Path) -> bool:
+    """The load runner's system is up and the load has run for a while."""
+    if not _wait(lambda: (state := _state(home)) is not None and state.status == "running"):
+        return False
+    time.sleep(LOAD_RUNNING_FOR)
+    return True
+
+
 MOMENTS: dict[str, Callable[[Path, subprocess.Popen[str]], bool]] = {
     "start-up": lambda home, owner: _wait(lambda: _starting(home)),
     "after fork": lambda home, owner: _wait(lambda: _forked(home)),
     "up": lambda home, owner: _wait_for_line(owner, "healthy in"),
+    "mid-load": lambda home, owner: _loading(home),
 }
+
+
+def _command(moment: str, workdir: Path) -> list[str]:
+    topology = workdir / "system.toml"
+    topology.write_text(TOPOLOGY, encoding="utf-8")
+    if moment != "mid-load":
+        return harness_cli("up", "--foreground", "-t", str(topology))
+    (workdir / "locustfile.py").write_text(LOCUSTFILE, encoding="utf-8")
+    profile = workdir / "profile.yaml"
+    profile.write_text(PROFILE, encoding="utf-8")
+    return harness_cli("load", "run", str(profile), "--out", str(workdir / "load"))
 
 
 def _wait_for_line(process: subprocess.Popen[str], fragment: str) -> bool:
@@ -144,14 +188,14 @@ def left_by(state: RunState) -> tuple[int, int]:
 
 
 def run_scenario(signal_name: str, moment: str, workdir: Path) -> Cell:
-    """Start `harness up -f`, send the signals at the moment, run `harness down`, count."""
+    """Start `harness up -f` (or a load run), send the signals at the moment, run `harness
+    down`, count what is left."""
     home = workdir / "home"
-    topology = workdir / "system.toml"
-    topology.write_text(TOPOLOGY, encoding="utf-8")
     env = {**os.environ, "HARNESS_HOME": str(home), "NO_COLOR": "1", "COLUMNS": "200"}
     env.pop("TOXIPROXY_URL", None)
     owner = subprocess.Popen(
-        harness_cli("up", "--foreground", "-t", str(topology)),
+        _command(moment, workdir),
+        cwd=workdir,
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
