@@ -3,8 +3,9 @@ afterwards leaves no process and no listening port of that run.
 
 Signals: SIGINT, SIGTERM, SIGKILL, and two SIGTERMs 0.3 s apart. Moments: during start-up
 (the fault proxy or the fork server is on record, nothing is healthy yet), right after the
-fork server forked the services (before or while the owner adopts them), while up, and in
-the middle of a load run (`harness load run`, whose system is started by the load runner).
+fork server forked the services (before or while the owner adopts them), while up, in the
+middle of a load run (`harness load run`, whose system is started by the load runner) and in
+the middle of a chaos experiment (`harness chaos run`, a latency toxic on).
 
 A run's processes are counted two ways: the pids its state file records, and every process
 whose environment carries the run's id (what the runtime marks each process it starts with);
@@ -81,7 +82,19 @@ class Caller(HttpUser):
     def call(self):
         self.client.get("/call/echo", name="GET /call/echo")
 """
-LOAD_RUNNING_FOR = 3.0  # seconds of load before the signal
+LOAD_RUNNING_FOR = 3.0  # seconds of load (or of the experiment) before the signal
+
+EXPERIMENT = """
+title: the caller's calls to echo are slow for a while
+method:
+  duration: 60s
+  faults:
+    - edge: caller -> echo
+      toxic: latency
+      attributes: {latency: 100}
+      start: 0s
+      duration: 60s
+"""
 
 SIGNALS: dict[str, tuple[signal.Signals, ...]] = {
     "SIGINT": (signal.SIGINT,),
@@ -141,7 +154,7 @@ def _forked(home: Path) -> bool:
 
 
 def _loading(home: Path) -> bool:
-    """The load runner's system is up and the load has run for a while."""
+    """The system a load (or chaos) run started is up, and the run has gone on a while."""
     if not _wait(lambda: (state := _state(home)) is not None and state.status == "running"):
         return False
     time.sleep(LOAD_RUNNING_FOR)
@@ -153,12 +166,21 @@ MOMENTS: dict[str, Callable[[Path, subprocess.Popen[str]], bool]] = {
     "after fork": lambda home, owner: _wait(lambda: _forked(home)),
     "up": lambda home, owner: _wait_for_line(owner, "healthy in"),
     "mid-load": lambda home, owner: _loading(home),
+    "mid-chaos": lambda home, owner: _loading(home),
 }
 
 
 def _command(moment: str, workdir: Path) -> list[str]:
     topology = workdir / "system.toml"
     topology.write_text(TOPOLOGY, encoding="utf-8")
+    if moment == "mid-chaos":
+        experiment = workdir / "experiment.yaml"
+        experiment.write_text(EXPERIMENT, encoding="utf-8")
+        journals = str(workdir / "journals")
+        return harness_cli(
+            "chaos", "run", str(experiment), "--topology", str(topology), "--journal-dir",
+            journals, "--no-live",
+        )  # fmt: skip
     if moment != "mid-load":
         return harness_cli("up", "--foreground", "-t", str(topology))
     (workdir / "locustfile.py").write_text(LOCUSTFILE, encoding="utf-8")
