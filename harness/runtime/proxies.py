@@ -11,7 +11,13 @@ from __future__ import annotations
 
 import logging
 
-from harness.faults import FaultInjector, FaultProxyError, FaultTargetNotFound, ToxiproxyClient
+from harness.faults import (
+    DEFAULT_TIMEOUT,
+    FaultInjector,
+    FaultProxyError,
+    FaultTargetNotFound,
+    ToxiproxyClient,
+)
 from harness.faults.injector import ProxyBaseline
 from harness.runtime.rundir import RunState
 
@@ -23,17 +29,11 @@ RELEASE_TIMEOUT = 2.0
 
 
 def faults_from_state(
-    state: RunState, *, unavailable_reason: str = NO_EDGES_REASON, timeout: float | None = None
+    state: RunState, *, unavailable_reason: str = NO_EDGES_REASON, timeout: float = DEFAULT_TIMEOUT
 ) -> FaultInjector:
-    """The network faults of the run recorded in `state`."""
+    """The network faults of the run recorded in `state` (`timeout`: seconds per request)."""
     proxy = state.fault_proxy
-    client = None
-    if proxy is not None:
-        client = (
-            ToxiproxyClient(proxy.api_url, timeout=timeout)
-            if timeout is not None
-            else ToxiproxyClient(proxy.api_url)
-        )
+    client = ToxiproxyClient(proxy.api_url, timeout=timeout) if proxy is not None else None
     baselines = {
         edge.proxy_name: ProxyBaseline(
             toxics=frozenset(edge.found_toxics), enabled=edge.found_enabled
