@@ -1,7 +1,8 @@
 """Kill scenarios: whatever signal reaches `harness up -f`, at whatever moment, `harness down`
 afterwards leaves no process and no listening port of that run.
 
-Signals: SIGINT, SIGTERM, SIGKILL, and two SIGTERMs 0.3 s apart. Moments: during start-up
+Signals: SIGINT, SIGTERM, SIGKILL, two SIGTERMs 0.3 s apart, and SIGTERM then SIGKILL 0.3 s
+later (the owner killed in the middle of its own teardown). Moments: during start-up
 (the fault proxy or the fork server is on record, nothing is healthy yet), right after the
 fork server forked the services (before or while the owner adopts them), while up, in the
 middle of a load run (`harness load run`, whose system is started by the load runner) and in
@@ -101,6 +102,7 @@ SIGNALS: dict[str, tuple[signal.Signals, ...]] = {
     "SIGTERM": (signal.SIGTERM,),
     "SIGKILL": (signal.SIGKILL,),
     "2xSIGTERM": (signal.SIGTERM, signal.SIGTERM),
+    "SIGTERM+KILL": (signal.SIGTERM, signal.SIGKILL),  # killed mid-teardown (a stop timeout)
 }
 SECOND_SIGNAL_AFTER = 0.3
 MOMENT_TIMEOUT = 60.0
@@ -262,7 +264,7 @@ def test_harness_down_leaves_nothing_of_a_run_whatever_killed_it(
 def main() -> None:
     """Print the whole matrix (`*`: the moment was not reached before the run passed it)."""
     width = max(map(len, MOMENTS)) + 2
-    print(f"{'signal':<10}" + "".join(f"{m:>{width}}" for m in MOMENTS))
+    print(f"{'signal':<13}" + "".join(f"{m:>{width}}" for m in MOMENTS))
     failed = False
     for signal_name in SIGNALS:
         row = []
@@ -271,7 +273,7 @@ def main() -> None:
                 cell = run_scenario(signal_name, moment, Path(workdir))
             failed |= bool(cell.processes or cell.ports or cell.down_exit or not cell.reached)
             row.append(f"{cell!s:>{width}}")
-        print(f"{signal_name:<10}" + "".join(row), flush=True)
+        print(f"{signal_name:<13}" + "".join(row), flush=True)
     sys.exit(1 if failed else 0)
 
 
