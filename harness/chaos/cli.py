@@ -118,6 +118,7 @@ def run(
     ] = False,
 ) -> None:
     """Run experiments; exit non-zero when any assertion failed."""
+    from harness.runtime import HarnessRuntimeError
     from harness.topology import TopologyError, load_topology
 
     console = Console(stderr=True)
@@ -133,19 +134,23 @@ def run(
     except ExperimentError as exc:
         console.print(str(exc), style="red", highlight=False, markup=False)
         raise typer.Exit(EXIT_USAGE) from None
-    results = run_suite(
-        experiments,
-        system_topology,
-        seed=seed,
-        journal_dir=journal_dir,
-        console=console,
-        live=live,
-        backend=backend,
-        fail_fast=fail_fast,
-        on_result=lambda result: console.print(
-            render_text(result), highlight=False, markup=False, soft_wrap=True
-        ),
-    )
+    try:
+        results = run_suite(
+            experiments,
+            system_topology,
+            seed=seed,
+            journal_dir=journal_dir,
+            console=console,
+            live=live,
+            backend=backend,
+            fail_fast=fail_fast,
+            on_result=lambda result: console.print(
+                render_text(result), highlight=False, markup=False, soft_wrap=True
+            ),
+        )
+    except HarnessRuntimeError as exc:  # the system did not come up: one line, no traceback
+        console.print(f"error: {exc}", style="red", highlight=False, markup=False)
+        raise typer.Exit(EXIT_FAILED) from None
     console.print(summary_table(results))
     if not all(result.passed for result in results):
         raise typer.Exit(EXIT_FAILED)

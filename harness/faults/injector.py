@@ -40,6 +40,7 @@ __all__ = [
     "FaultRejected",
     "FaultTargetExists",
     "FaultTargetNotFound",
+    "ProxyBaseline",
     "RequestCount",
     "RequestCounts",
     "ToxiproxyClient",
@@ -322,13 +323,24 @@ class ToxiproxyClient:
         self._requests_call("delete", proxy, what=f"reset request counts of proxy {proxy!r}")
 
 
+@dataclass(frozen=True, slots=True)
+class ProxyBaseline:
+    """A proxy as the system found it on someone else's server: `reset` goes back to this
+    (their toxics kept, enabled or not as it was) instead of a bare proxy."""
+
+    toxics: frozenset[str] = frozenset()
+    enabled: bool = True
+
+
 class FaultInjector:
     """Network faults by edge name (`orders->payments`) on the proxies of one system.
 
     `proxies` maps each edge to its proxy's name on the server. With `client=None` (a system
     without a fault proxy, e.g. the attach backend without `TOXIPROXY_URL`) every call raises
     `FaultProxyUnavailable` carrying `unavailable_reason`. `owns_server=True` lets `reset()`
-    use one `POST /reset`; otherwise only this system's proxies are touched.
+    use one `POST /reset`; otherwise only this system's proxies are touched, and a proxy with
+    a `baselines` entry (keyed by proxy name: one the system found, not created) goes back to
+    that baseline.
     """
 
     def __init__(
@@ -337,11 +349,13 @@ class FaultInjector:
         proxies: Mapping[str, str],
         *,
         owns_server: bool = False,
+        baselines: Mapping[str, ProxyBaseline] | None = None,
         unavailable_reason: str = "this system has no fault proxy",
     ) -> None:
         self._client = client
         self._proxies = dict(proxies)
         self._owns_server = owns_server
+        self._baselines = dict(baselines or {})
         self._unavailable_reason = unavailable_reason
 
     def __repr__(self) -> str:
@@ -427,10 +441,18 @@ class FaultInjector:
         if self._owns_server:
             self._client.reset()
             return
-        for proxy in self._proxies.values():
-            for toxic in self._client.toxics(proxy):
-                self._client.remove_toxic(proxy, str(toxic["name"]))
-            self._client.set_enabled(proxy, True)
+        for edge in self._proxies:
+            self.restore(edge)
+
+    def restore(self, edge: str) -> None:
+        """Undo every fault on `edge`: the toxics this system added go, the proxy is enabled
+        (or, for a proxy found on someone else's server, put back as it was found)."""
+        proxy = self.proxy_name(edge)
+        baseline = self._baselines.get(proxy, ProxyBaseline())
+        for toxic in self.client.toxics(proxy):
+            if str(toxic["name"]) not in baseline.toxics:
+                self.client.remove_toxic(proxy, str(toxic["name"]))
+        self.client.set_enabled(proxy, baseline.enabled)
 
     @contextmanager
     def toxic(

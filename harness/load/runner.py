@@ -140,7 +140,7 @@ def run_profile(
     system_topology = with_service_env(load_topology(topology_path), profile)
     _check_against(profile, system_topology)  # before anything is started
     out = Path(out_dir) if out_dir is not None else default_out_dir(profile)
-    with start_system(system_topology, run_dir=out / "system") as system:
+    with start_system(system_topology) as system:  # under the home: `harness down` finds it
         return run_load(
             profile,
             system=system,
