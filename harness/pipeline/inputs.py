@@ -1,0 +1,123 @@
+"""What each stage runs on: the command line's inputs, else the topology's `[pipeline]` table,
+else the default place beside the topology file; a stage with none is skipped, with why.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from harness.pipeline.model import STAGE_NAMES, PipelineOptions, StageName, parse_stages
+from harness.topology import Topology
+
+__all__ = ["DEFAULT_EXPERIMENTS", "DEFAULT_LOAD_PROFILE", "DEFAULT_PACTS", "StageInputs"]
+
+# Where each input is looked for beside the topology file when `[pipeline]` does not say.
+DEFAULT_PACTS = "pacts"
+DEFAULT_EXPERIMENTS = "chaos"
+DEFAULT_LOAD_PROFILE = "load/smoke.yaml"
+
+
+@dataclass(frozen=True, kw_only=True)
+class StageInputs:
+    """The resolved inputs of a run: the stages, the seed, and each stage's files.
+
+    `skip` maps a stage to why it has nothing to run (it is then SKIPPED, not run).
+    """
+
+    stages: list[StageName]
+    seed: int | None
+    pact_dir: Path | None
+    chaos_paths: tuple[Path, ...]
+    load_profile: Path | None
+    skip: dict[StageName, str] = field(default_factory=dict)
+
+    @classmethod
+    def resolve(cls, options: PipelineOptions, topology: Topology) -> StageInputs:
+        """Raises ValueError for an input that is declared (option or table) but missing."""
+        settings = topology.pipeline
+        base = topology.base_dir
+        where = f"{topology.path or 'the topology'} [pipeline]"
+        if options.only is not None:
+            stages = parse_stages(options.only)
+        elif settings.stages is not None:
+            try:
+                stages = parse_stages(settings.stages)
+            except ValueError as exc:
+                raise ValueError(f"{where} stages: {exc}") from None
+        else:
+            stages = list(STAGE_NAMES)
+        skip: dict[StageName, str] = {}
+
+        pact_dir = _declared(options.pact_dir, settings.path(settings.pacts, base), "pacts", where)
+        if pact_dir is None:
+            pact_dir = _beside(base, DEFAULT_PACTS)
+            if pact_dir is None:
+                skip["contracts"] = (
+                    f"no pacts: [pipeline] pacts is not set and {base / DEFAULT_PACTS} "
+                    "does not exist"
+                )
+        if pact_dir is not None and not any(pact_dir.glob("*.json")):
+            skip["contracts"] = f"no pact files (*.json) in {pact_dir}"
+
+        chaos_paths: tuple[Path, ...]
+        if options.chaos_paths:
+            chaos_paths = tuple(options.chaos_paths)
+            for path in chaos_paths:
+                if not path.exists():
+                    raise ValueError(f"--chaos {path}: no such file or directory")
+        else:
+            declared = settings.path(settings.experiments, base)
+            if declared is not None and not declared.exists():
+                raise ValueError(f"{where} experiments: {declared} does not exist")
+            found = declared or _beside(base, DEFAULT_EXPERIMENTS)
+            chaos_paths = (found,) if found is not None else ()
+            if found is None:
+                skip["chaos"] = (
+                    f"no experiments: [pipeline] experiments is not set and "
+                    f"{base / DEFAULT_EXPERIMENTS} does not exist"
+                )
+        if "chaos" not in skip and not _has_experiments(chaos_paths):
+            shown = ", ".join(str(p) for p in chaos_paths)
+            skip["chaos"] = f"no experiment files (*.yaml, *.yml) in {shown}"
+
+        profile = _declared(
+            options.load_profile, settings.path(settings.load_profile, base), "load_profile", where
+        )
+        if profile is None:
+            profile = _beside(base, DEFAULT_LOAD_PROFILE)
+            if profile is None:
+                skip["load"] = (
+                    f"no load profile: [pipeline] load_profile is not set and "
+                    f"{base / DEFAULT_LOAD_PROFILE} does not exist"
+                )
+        return cls(
+            stages=stages,
+            seed=options.seed if options.seed is not None else settings.seed,
+            pact_dir=pact_dir,
+            chaos_paths=chaos_paths,
+            load_profile=profile,
+            skip={name: reason for name, reason in skip.items() if name in stages},
+        )
+
+
+def _declared(option: Path | None, table: Path | None, key: str, where: str) -> Path | None:
+    """The option's path, else the table's; either must exist when given."""
+    if option is not None:
+        if not option.exists():
+            raise ValueError(f"--{key.replace('_', '-')} {option}: no such file or directory")
+        return option
+    if table is not None and not table.exists():
+        raise ValueError(f"{where} {key}: {table} does not exist")
+    return table
+
+
+def _beside(base: Path, relative: str) -> Path | None:
+    path = base / relative
+    return path if path.exists() else None
+
+
+def _has_experiments(paths: tuple[Path, ...]) -> bool:
+    from harness.chaos.suite import expand_paths
+
+    return bool(expand_paths(paths))
