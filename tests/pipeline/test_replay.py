@@ -1,0 +1,79 @@
+"""Every printed replay command reproduces the run exactly as printed: the test copies the
+line from the output and runs it, in a shell, as a person would."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+MINI = ROOT / "tests" / "harness" / "apps" / "system.toml"
+
+pytestmark = [pytest.mark.integration]
+
+# No seed in the file: the run draws one, and only the printed command can carry it.
+EXPERIMENT = """\
+title: echo answers like a teapot
+method:
+  duration: 1s
+  faults: []
+assertions:
+  - name: echo answers 418
+    http: {service: echo, path: /health}
+    status: 418
+    within: 1s
+"""
+
+
+def shell(command: str, *, cwd: Path, home: Path) -> subprocess.CompletedProcess[str]:
+    env = {
+        **os.environ,
+        "HARNESS_HOME": str(home),
+        "NO_COLOR": "1",
+        "COLUMNS": "300",
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+    }
+    env.pop("HARNESS_TOPOLOGY", None)
+    env.pop("TOXIPROXY_URL", None)
+    return subprocess.run(
+        command, shell=True, cwd=cwd, env=env, capture_output=True, text=True, timeout=300
+    )
+
+
+def journal(folder: Path) -> dict[str, object]:
+    (path,) = folder.glob("*.json")
+    return json.loads(path.read_text())  # type: ignore[no-any-return]
+
+
+def test_the_printed_chaos_replay_command_runs_the_same_experiment_again(tmp_path: Path) -> None:
+    (tmp_path / "teapot.yaml").write_text(EXPERIMENT)
+    first = shell(
+        f"harness chaos run teapot.yaml -t {shlex.quote(str(MINI))} --out first --no-live",
+        cwd=tmp_path,
+        home=tmp_path / "home",
+    )
+    assert first.returncode == 1, first.stderr[-3000:]
+    replays = re.findall(r"^\s*replay: (.+)$", first.stderr, flags=re.MULTILINE)
+    assert replays, first.stderr[-3000:]
+    printed = replays[-1]
+    original = journal(tmp_path / "first")
+    assert f"--seed {original['seed']}" in printed
+    assert "-t " in printed
+
+    again = shell(printed, cwd=tmp_path, home=tmp_path / "home")  # exactly as printed
+    assert again.returncode == 1, again.stderr[-3000:]
+    replayed = journal(tmp_path / "runs" / "chaos")
+    assert replayed["seed"] == original["seed"]
+    assert replayed["replay"] == printed
+
+    def verdicts(j: dict[str, object]) -> list[tuple[str, str]]:
+        return [(a["name"], a["status"]) for a in j["assertions"]]  # type: ignore[attr-defined]
+
+    assert verdicts(replayed) == verdicts(original) == [("echo answers 418", "failed")]
