@@ -5,14 +5,20 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
+from typer.core import TyperCommand, TyperGroup, TyperOption
 
 from harness.topology import TOPOLOGY_ENV, TopologyError, find_topology
 
+if TYPE_CHECKING:  # typer's own copy of click, which its classes use
+    from typer._click.core import Command, Context
+    from typer._click.formatting import HelpFormatter
+
 __all__ = [
+    "HarnessGroup",
     "JUnitOption",
     "OutOption",
     "QuietOption",
@@ -82,10 +88,35 @@ def progress_console(*, quiet: bool, verbose: bool) -> Console:
     return Console(stderr=True, quiet=quiet)
 
 
+def _without_flag_types(command: TyperCommand | TyperGroup, ctx: Context) -> None:
+    # Typer's rich help shows a flag's type (`--quiet <bool>`); a flag takes no value, so
+    # an empty metavar shows nothing there. The help option is made on first use.
+    params = [*command.params, command.get_help_option(ctx)]
+    for param in params:
+        if isinstance(param, TyperOption) and param.is_flag and param.metavar is None:
+            param.metavar = ""
+
+
+class HarnessGroup(TyperGroup):
+    """The `harness` command groups: help without stray types on flags."""
+
+    def get_command(self, ctx: Context, cmd_name: str) -> Command | None:
+        command = super().get_command(ctx, cmd_name)
+        if isinstance(command, (TyperCommand, TyperGroup)):
+            _without_flag_types(command, ctx)
+        return command
+
+    def format_help(self, ctx: Context, formatter: HelpFormatter) -> None:
+        _without_flag_types(self, ctx)
+        super().format_help(ctx, formatter)
+
+
 def command_group(*, name: str, help: str) -> typer.Typer:
     """A `harness NAME` group whose bare call prints its help and says a command is needed
     (exit 2), rather than running anything."""
-    group = typer.Typer(name=name, help=help, add_completion=False, rich_markup_mode="rich")
+    group = typer.Typer(
+        name=name, help=help, add_completion=False, rich_markup_mode="rich", cls=HarnessGroup
+    )
 
     @group.callback(invoke_without_command=True)
     def _needs_a_command(ctx: typer.Context) -> None:

@@ -14,6 +14,15 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from harness.command_options import (
+    JUnitOption,
+    QuietOption,
+    TopologyOption,
+    VerboseOption,
+    command_group,
+    progress_console,
+    resolve_topology,
+)
 from harness.contracts.broker import (
     BrokerConfig,
     BrokerError,
@@ -35,13 +44,10 @@ __all__ = ["app"]
 EXIT_FAILED = 1
 EXIT_BAD_INPUT = 2
 EXIT_RUN_ERROR = 3
-TOPOLOGY_CANDIDATES = (Path("system.toml"), Path("target-system/system.toml"))
 
-app = typer.Typer(
+app = command_group(
     name="contracts",
     help="Consumer-driven contracts (Pact): verify providers, publish pacts, can-i-deploy.",
-    no_args_is_help=True,
-    add_completion=False,
 )
 err = Console(stderr=True, highlight=False)
 
@@ -55,16 +61,6 @@ def _fail(message: str, code: int) -> typer.Exit:
     err.print("[bold red]error:[/] ", end="")
     err.print(message, markup=False)
     return typer.Exit(code)
-
-
-def _topology_path(path: Path | None) -> Path:
-    if path is not None:
-        return path
-    found = next((p for p in TOPOLOGY_CANDIDATES if p.is_file()), None)
-    if found is None:
-        names = " or ".join(str(p) for p in TOPOLOGY_CANDIDATES)
-        raise _fail(f"no topology given and no {names} here; pass --topology FILE", EXIT_BAD_INPUT)
-    return found
 
 
 def _env(pairs: list[str]) -> dict[str, EnvValue]:
@@ -99,14 +95,6 @@ def _version(number: str | None, branch: str | None) -> VersionInfo:
     return VersionInfo(number=found.number, branch=branch or found.branch)
 
 
-TopologyOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--topology",
-        help="System to verify (default: ./system.toml or ./target-system/system.toml).",
-        show_default=False,
-    ),
-]
 PactsOption = Annotated[Path, typer.Option("--pacts", help="Directory of pact files.")]
 BrokerUrlOption = Annotated[
     str | None,
@@ -146,8 +134,20 @@ def verify_command(
         bool, typer.Option(help="Fail when an edge of the topology has no pact.")
     ] = False,
     out: Annotated[
-        Path | None, typer.Option(help="Write the JSON report (contracts.json) here.")
+        Path | None,
+        typer.Option(help="Write the JSON report (contracts.json) here.", show_default=False),
     ] = None,
+    junit_xml: JUnitOption = None,
+    seed: Annotated[
+        int | None,
+        typer.Option(
+            help="Accepted so one command line fits every stage; verification draws nothing "
+            "at random, so it has no effect.",
+            show_default=False,
+        ),
+    ] = None,
+    quiet: QuietOption = False,
+    verbose: VerboseOption = False,
     broker_url: BrokerUrlOption = None,
     use_broker: Annotated[
         bool | None,
@@ -165,7 +165,12 @@ def verify_command(
     ] = None,
 ) -> None:
     """Start the topology, verify every provider some pact names, print each interaction."""
-    console = Console()
+    from harness.pipeline.junit import write_junit
+    from harness.pipeline.stages import contracts_stage
+
+    console = Console(quiet=quiet)
+    progress = progress_console(quiet=quiet, verbose=verbose)
+    topology_path = resolve_topology(topology, command="harness contracts verify")
     broker_config = _broker(broker_url)
     if use_broker and broker_config is None:
         raise _fail("--broker needs PACT_BROKER_URL or --broker-url", EXIT_BAD_INPUT)
@@ -177,7 +182,7 @@ def verify_command(
     options = VerifyOptions(states_path=states_path or None, messages_path=messages_path)
     try:
         result = run_contracts(
-            topology=_topology_path(topology),
+            topology=topology_path,
             pact_dir=pacts if broker is None or pacts.is_dir() else None,
             backend=backend.value,
             env=_env(env) if env else TEST_MODE_ENV,
@@ -186,7 +191,7 @@ def verify_command(
             options=options,
             require_all_edges=require_all_edges,
             out_dir=out,
-            progress=lambda line: err.print(line, markup=False),
+            progress=lambda line: progress.print(line, markup=False, highlight=False),
         )
     except (TopologyError, PactFileError, ValueError) as exc:
         raise _fail(str(exc), EXIT_BAD_INPUT) from None
@@ -196,6 +201,12 @@ def verify_command(
     except HarnessRuntimeError as exc:  # the system did not start
         raise _fail(f"{type(exc).__name__}: {exc}", EXIT_RUN_ERROR) from None
     print_result(result, console=console)
+    if junit_xml is not None:
+        write_junit([contracts_stage(result)], junit_xml, name="harness contracts")
+        err.print(f"JUnit XML: {junit_xml}", markup=False)
+    if quiet:
+        verdict = "PASS" if result.passed else "FAIL"
+        err.print(f"{verdict}: report {result.report_path or '(none: no --out)'}", markup=False)
     raise typer.Exit(0 if result.passed else EXIT_FAILED)
 
 
