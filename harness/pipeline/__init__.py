@@ -2,7 +2,7 @@
 
     from harness.pipeline import PipelineOptions, run_pipeline
 
-    result = run_pipeline(PipelineOptions(topology=Path("target-system/system.toml")))
+    result = run_pipeline(PipelineOptions(topology=Path("system.toml")))
     result.passed, result.stages, result.report_path
 
 `harness run` is the command-line face of `run_pipeline`.

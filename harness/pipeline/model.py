@@ -17,6 +17,7 @@ __all__ = [
     "StageResult",
     "parse_stages",
     "replay_command",
+    "replay_options",
 ]
 
 StageName = Literal["contracts", "fuzz", "chaos", "load"]
@@ -148,10 +149,14 @@ class PipelineResult:
         ran = [stage for stage in self.stages if stage.skipped is None]
         return bool(ran) and all(stage.passed for stage in ran)
 
+    replay_options: tuple[str, ...] = ()  # the inputs given on the command line
+
     @property
     def replay_command(self) -> str:
-        """The command that runs this again, exactly: topology, stages and seed."""
-        return replay_command(self.topology, [s.name for s in self.stages], self.seed)
+        """The command that runs this again, exactly: topology, stages, seed and inputs."""
+        return replay_command(
+            self.topology, [s.name for s in self.stages], self.seed, self.replay_options
+        )
 
     @property
     def duration(self) -> float:
@@ -172,8 +177,24 @@ class PipelineResult:
         }
 
 
-def replay_command(topology: Path, stages: Sequence[str], seed: int | None) -> str:
+def replay_command(
+    topology: Path, stages: Sequence[str], seed: int | None, options: Sequence[str] = ()
+) -> str:
     parts = ["harness", "run", "-t", str(topology), "--only", ",".join(stages)]
     if seed is not None:
         parts += ["--seed", str(seed)]
-    return shlex.join(parts)
+    return shlex.join([*parts, *options])
+
+
+def replay_options(options: PipelineOptions) -> tuple[str, ...]:
+    """The inputs of `options` that were given rather than found, as `harness run` options."""
+    parts: list[str] = []
+    if options.fuzz_max_examples is not None:
+        parts += ["--max-examples", str(options.fuzz_max_examples)]
+    for path in options.chaos_paths:
+        parts += ["--chaos", str(path)]
+    if options.load_profile is not None:
+        parts += ["--load-profile", str(options.load_profile)]
+    if options.pact_dir is not None:
+        parts += ["--pacts", str(options.pact_dir)]
+    return tuple(parts)

@@ -15,7 +15,13 @@ from rich.rule import Rule
 
 from harness.pipeline.inputs import StageInputs
 from harness.pipeline.junit import write_junit
-from harness.pipeline.model import PipelineOptions, PipelineResult, StageName, StageResult
+from harness.pipeline.model import (
+    PipelineOptions,
+    PipelineResult,
+    StageName,
+    StageResult,
+    replay_options,
+)
 from harness.pipeline.report import render_report
 from harness.pipeline.stages import STAGES, StageContext, StageRunner
 from harness.topology import Topology, load_topology
@@ -84,6 +90,7 @@ def run_pipeline(
         started_at=started,
         ended_at=time.time(),
         versions=versions(),
+        replay_options=replay_options(options),
     )
     run.summary_path = out_dir / "summary.json"
     run.report_path = out_dir / "report.html"

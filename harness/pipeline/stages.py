@@ -115,7 +115,12 @@ def contracts_stage(result: ContractsResult) -> StageResult:
 def run_contracts(ctx: StageContext) -> StageResult:
     from harness.contracts import run_contracts as verify
 
-    result = verify(topology=ctx.topology, pact_dir=ctx.inputs.pact_dir, out_dir=ctx.out_dir)
+    result = verify(
+        topology=ctx.topology,
+        pact_dir=ctx.inputs.pact_dir,
+        out_dir=ctx.out_dir,
+        progress=lambda line: ctx.console.print(line, markup=False, highlight=False),
+    )
     return contracts_stage(result)
 
 
@@ -384,10 +389,12 @@ def load_stage(summary: LoadSummary) -> StageResult:
 
 def run_load(ctx: StageContext) -> StageResult:
     from harness.load import run_profile
+    from harness.load.profile import load_profile, override
 
     assert ctx.inputs.load_profile is not None  # a stage without one is skipped
+    profile = override(load_profile(ctx.inputs.load_profile), seed=ctx.inputs.seed)
     summary = run_profile(
-        ctx.inputs.load_profile, topology=ctx.options.topology, out_dir=ctx.out_dir
+        profile, topology=ctx.options.topology, out_dir=ctx.out_dir, console=ctx.console
     )
     return load_stage(summary)
 

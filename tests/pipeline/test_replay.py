@@ -77,3 +77,29 @@ def test_the_printed_chaos_replay_command_runs_the_same_experiment_again(tmp_pat
         return [(a["name"], a["status"]) for a in j["assertions"]]  # type: ignore[attr-defined]
 
     assert verdicts(replayed) == verdicts(original) == [("echo answers 418", "failed")]
+
+
+def test_the_printed_pipeline_replay_command_runs_the_same_stages_and_inputs_again(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "teapot.yaml").write_text(EXPERIMENT)
+    first = shell(
+        f"harness run -t {shlex.quote(str(MINI))} --only chaos --chaos teapot.yaml --seed 31 "
+        "--out first",
+        cwd=tmp_path,
+        home=tmp_path / "home",
+    )
+    assert first.returncode == 1, first.stderr[-3000:]
+    (printed,) = re.findall(r"^replay: (harness run .+)$", first.stderr, flags=re.MULTILINE)
+    summary = json.loads((tmp_path / "first" / "summary.json").read_text())
+    assert summary["replay"] == printed
+
+    again = shell(printed, cwd=tmp_path, home=tmp_path / "home")  # exactly as printed
+    assert again.returncode == 1, again.stderr[-3000:]
+    (run_dir,) = (tmp_path / "runs").iterdir()
+    replayed = json.loads((run_dir / "summary.json").read_text())
+    assert replayed["replay"] == printed
+    assert replayed["seed"] == summary["seed"] == 31
+    assert journal(run_dir / "chaos")["seed"] == journal(tmp_path / "first" / "chaos")["seed"]
+    assert [s["status"] for s in replayed["stages"]] == ["failed"]
+    assert [c["name"] for c in replayed["stages"][0]["checks"]] == ["echo answers 418"]
