@@ -10,6 +10,7 @@ import shlex
 import subprocess
 import sys
 from pathlib import Path
+from xml.etree import ElementTree
 
 import pytest
 
@@ -55,7 +56,8 @@ def journal(folder: Path) -> dict[str, object]:
 def test_the_printed_chaos_replay_command_runs_the_same_experiment_again(tmp_path: Path) -> None:
     (tmp_path / "teapot.yaml").write_text(EXPERIMENT)
     first = shell(
-        f"harness chaos run teapot.yaml -t {shlex.quote(str(MINI))} --out first --no-live",
+        f"harness chaos run teapot.yaml -t {shlex.quote(str(MINI))} --out first --no-live "
+        "--junit-xml first.xml",
         cwd=tmp_path,
         home=tmp_path / "home",
     )
@@ -64,6 +66,12 @@ def test_the_printed_chaos_replay_command_runs_the_same_experiment_again(tmp_pat
     assert replays, first.stderr[-3000:]
     printed = replays[-1]
     original = journal(tmp_path / "first")
+    case = ElementTree.parse(tmp_path / "first.xml").find(
+        "testsuite[@name='chaos']/testcase[@name='echo answers 418']"
+    )
+    assert case is not None
+    assert case.get("classname") == "chaos.echo answers like a teapot"
+    assert printed in (case.find("failure").text or "")  # type: ignore[union-attr]
     assert f"--seed {original['seed']}" in printed
     assert "-t " in printed
 
