@@ -34,9 +34,9 @@ class StageInputs:
 
     @classmethod
     def resolve(cls, options: PipelineOptions, topology: Topology) -> StageInputs:
-        """Raises ValueError for an input that is declared (option or table) but missing."""
+        """Raises ValueError for an input of a selected stage that is declared (option or
+        table) but missing; the inputs of stages not selected are not looked at."""
         settings = topology.pipeline
-        base = topology.base_dir
         where = f"{topology.path or 'the topology'} [pipeline]"
         if options.only is not None:
             stages = parse_stages(options.only)
@@ -47,58 +47,82 @@ class StageInputs:
                 raise ValueError(f"{where} stages: {exc}") from None
         else:
             stages = list(STAGE_NAMES)
-        skip: dict[StageName, str] = {}
-
-        pact_dir = _declared(options.pact_dir, settings.path(settings.pacts, base), "pacts", where)
-        if pact_dir is None:
-            pact_dir = _beside(base, DEFAULT_PACTS)
-            if pact_dir is None:
-                skip["contracts"] = (
-                    f"no pacts: [pipeline] pacts is not set and {base / DEFAULT_PACTS} "
-                    "does not exist"
-                )
-        if pact_dir is not None and not any(pact_dir.glob("*.json")):
-            skip["contracts"] = f"no pact files (*.json) in {pact_dir}"
-
-        chaos_paths: tuple[Path, ...]
-        if options.chaos_paths:
-            chaos_paths = tuple(options.chaos_paths)
-            for path in chaos_paths:
-                if not path.exists():
-                    raise ValueError(f"--chaos {path}: no such file or directory")
-        else:
-            declared = settings.path(settings.experiments, base)
-            if declared is not None and not declared.exists():
-                raise ValueError(f"{where} experiments: {declared} does not exist")
-            found = declared or _beside(base, DEFAULT_EXPERIMENTS)
-            chaos_paths = (found,) if found is not None else ()
-            if found is None:
-                skip["chaos"] = (
-                    f"no experiments: [pipeline] experiments is not set and "
-                    f"{base / DEFAULT_EXPERIMENTS} does not exist"
-                )
-        if "chaos" not in skip and not _has_experiments(chaos_paths):
-            shown = ", ".join(str(p) for p in chaos_paths)
-            skip["chaos"] = f"no experiment files (*.yaml, *.yml) in {shown}"
-
-        profile = _declared(
-            options.load_profile, settings.path(settings.load_profile, base), "load_profile", where
-        )
-        if profile is None:
-            profile = _beside(base, DEFAULT_LOAD_PROFILE)
-            if profile is None:
-                skip["load"] = (
-                    f"no load profile: [pipeline] load_profile is not set and "
-                    f"{base / DEFAULT_LOAD_PROFILE} does not exist"
-                )
+        finder = _Finder(options, topology, where)
+        pact_dir = finder.pacts() if "contracts" in stages else None
+        chaos_paths = finder.experiments() if "chaos" in stages else ()
+        profile = finder.load_profile() if "load" in stages else None
         return cls(
             stages=stages,
             seed=options.seed if options.seed is not None else settings.seed,
             pact_dir=pact_dir,
             chaos_paths=chaos_paths,
             load_profile=profile,
-            skip={name: reason for name, reason in skip.items() if name in stages},
+            skip={name: reason for name, reason in finder.skip.items() if name in stages},
         )
+
+
+class _Finder:
+    """Each stage's input, and why a stage has none (`skip`)."""
+
+    def __init__(self, options: PipelineOptions, topology: Topology, where: str) -> None:
+        self.options = options
+        self.settings = topology.pipeline
+        self.base = topology.base_dir
+        self.where = where
+        self.skip: dict[StageName, str] = {}
+
+    def _table(self, value: str | None) -> Path | None:
+        return self.settings.path(value, self.base)
+
+    def pacts(self) -> Path | None:
+        table = self._table(self.settings.pacts)
+        pact_dir = _declared(self.options.pact_dir, table, "pacts", self.where)
+        if pact_dir is None:
+            pact_dir = _beside(self.base, DEFAULT_PACTS)
+            if pact_dir is None:
+                self.skip["contracts"] = (
+                    f"no pacts: [pipeline] pacts is not set and {self.base / DEFAULT_PACTS} "
+                    "does not exist"
+                )
+                return None
+        if not any(pact_dir.glob("*.json")):
+            self.skip["contracts"] = f"no pact files (*.json) in {pact_dir}"
+        return pact_dir
+
+    def experiments(self) -> tuple[Path, ...]:
+        if self.options.chaos_paths:
+            paths = tuple(self.options.chaos_paths)
+            for path in paths:
+                if not path.exists():
+                    raise ValueError(f"--chaos {path}: no such file or directory")
+        else:
+            declared = self._table(self.settings.experiments)
+            if declared is not None and not declared.exists():
+                raise ValueError(f"{self.where} experiments: {declared} does not exist")
+            found = declared or _beside(self.base, DEFAULT_EXPERIMENTS)
+            if found is None:
+                self.skip["chaos"] = (
+                    f"no experiments: [pipeline] experiments is not set and "
+                    f"{self.base / DEFAULT_EXPERIMENTS} does not exist"
+                )
+                return ()
+            paths = (found,)
+        if not _has_experiments(paths):
+            shown = ", ".join(str(p) for p in paths)
+            self.skip["chaos"] = f"no experiment files (*.yaml, *.yml) in {shown}"
+        return paths
+
+    def load_profile(self) -> Path | None:
+        table = self._table(self.settings.load_profile)
+        profile = _declared(self.options.load_profile, table, "load_profile", self.where)
+        if profile is None:
+            profile = _beside(self.base, DEFAULT_LOAD_PROFILE)
+            if profile is None:
+                self.skip["load"] = (
+                    f"no load profile: [pipeline] load_profile is not set and "
+                    f"{self.base / DEFAULT_LOAD_PROFILE} does not exist"
+                )
+        return profile
 
 
 def _declared(option: Path | None, table: Path | None, key: str, where: str) -> Path | None:

@@ -39,10 +39,10 @@ def test_inputs_declared_in_the_pipeline_table_are_relative_to_the_topology_file
     path = write_topology(
         tmp_path / "system",
         'pacts = "../contracts/pacts"\nexperiments = "../experiments"\n'
-        'load_profile = "../profiles/ci.yaml"\nstages = ["load", "contracts"]\nseed = 9\n',
+        'load_profile = "../profiles/ci.yaml"\nstages = ["load", "chaos", "contracts"]\nseed = 9\n',
     )
     inputs = resolve(path)
-    assert inputs.stages == ["contracts", "load"]
+    assert inputs.stages == ["contracts", "chaos", "load"]
     assert inputs.seed == 9
     assert inputs.pact_dir == tmp_path / "contracts" / "pacts"
     assert inputs.chaos_paths == (tmp_path / "experiments",)
@@ -131,3 +131,13 @@ def test_a_run_where_every_stage_was_skipped_does_not_pass(tmp_path: Path) -> No
     )
     assert [s.status for s in result.stages] == ["skipped", "skipped"]
     assert not result.passed
+
+
+def test_inputs_of_stages_not_selected_are_not_looked_at(tmp_path: Path) -> None:
+    path = write_topology(tmp_path, 'pacts = "gone"\nload_profile = "gone.yaml"\n')
+    (tmp_path / "chaos").mkdir()
+    (tmp_path / "chaos" / "a.yaml").write_text("title: t\n")
+    inputs = resolve(path, only=["chaos"])
+    assert inputs.chaos_paths == (tmp_path / "chaos",)
+    assert inputs.pact_dir is None
+    assert inputs.skip == {}
