@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from harness.command_options import (
@@ -46,7 +47,9 @@ def _verdict_table(result: PipelineResult) -> Table:
     table.add_column("result")
     table.add_column("time", justify="right")
     for stage in result.stages:
-        table.add_row(stage.name, _VERDICT[stage.status], stage.headline, f"{stage.duration:.0f} s")
+        table.add_row(
+            stage.name, _VERDICT[stage.status], escape(stage.headline), f"{stage.duration:.0f} s"
+        )
     return table
 
 
@@ -125,6 +128,8 @@ def run(
         errors.print(f"harness run: {exc}", style="red", markup=False)
         raise typer.Exit(EXIT_USAGE) from None
     console.print(_verdict_table(result))
+    if all(stage.skipped is not None for stage in result.stages):
+        errors.print("nothing ran: every stage was skipped (see why above)", style="red")
     verdict = "[bold green]PASS" if result.passed else "[bold red]FAIL"
     errors.print(f"{verdict}[/] in {result.duration:.0f} s; report: {result.report_path}")
     if result.junit_path is not None:

@@ -94,7 +94,7 @@ class StageResult:
 
     @classmethod
     def skip(cls, name: StageName, reason: str) -> StageResult:
-        return cls(name=name, passed=True, headline=f"skipped: {reason}", skipped=reason)
+        return cls(name=name, passed=True, headline=reason, skipped=reason)
 
     @property
     def status(self) -> Literal["passed", "failed", "skipped"]:

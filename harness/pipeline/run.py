@@ -11,6 +11,7 @@ from importlib import metadata
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 from rich.rule import Rule
 
 from harness.pipeline.inputs import StageInputs
@@ -78,7 +79,8 @@ def run_pipeline(
         else:
             result = _run_stage(name, stages[name], options, inputs, topology, out_dir, console)
         console.print(
-            f"{_VERDICT[result.status]}[/] {name}: {result.headline} ({result.duration:.0f} s)",
+            f"{_VERDICT[result.status]}[/] {name}: {escape(result.headline)} "
+            f"({result.duration:.0f} s)",
             highlight=False,
         )
         results.append(result)

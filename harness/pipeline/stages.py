@@ -211,7 +211,7 @@ def fuzz_stage(result: FuzzResult) -> StageResult:
     return StageResult(
         name="fuzz",
         passed=result.passed or skipped is not None,
-        headline=f"skipped: {skipped}"
+        headline=skipped
         if skipped
         else f"{figures.operations_covered}/{figures.operations_total} operations, "
         f"{figures.cases} cases, {figures.checks} checks, {figures.failures} failures "
