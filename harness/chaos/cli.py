@@ -27,6 +27,7 @@ from harness.command_options import (
     progress_console,
     resolve_topology,
 )
+from harness.topology import Topology
 
 __all__ = ["app"]
 
@@ -57,6 +58,19 @@ def _load_all(paths: list[Path], console: Console) -> list[Experiment]:
     return experiments
 
 
+def _topology_experiments(topology: Topology) -> list[Path]:
+    """The experiments `harness run` would run on `topology` (ValueError: none)."""
+    from harness.pipeline import PipelineOptions
+    from harness.pipeline.inputs import StageInputs
+
+    assert topology.path is not None
+    inputs = StageInputs.resolve(PipelineOptions(topology=topology.path, only=["chaos"]), topology)
+    reason = inputs.skip.get("chaos")
+    if reason is not None:
+        raise ValueError(f"nothing to run: {reason}; pass experiment FILES")
+    return list(inputs.chaos_paths)
+
+
 @app.command()
 def validate(
     files: Annotated[list[Path], typer.Argument(help="experiment files or directories")],
@@ -70,7 +84,14 @@ def validate(
 
 @app.command()
 def run(
-    files: Annotated[list[Path], typer.Argument(help="experiment files or directories")],
+    files: Annotated[
+        list[Path] | None,
+        typer.Argument(
+            help="experiment files or directories (default: the topology's [pipeline] "
+            "experiments, else chaos/ beside it)",
+            show_default=False,
+        ),
+    ] = None,
     topology: TopologyOption = None,
     seed: Annotated[
         int | None,
@@ -104,12 +125,14 @@ def run(
 
     console = progress_console(quiet=quiet, verbose=verbose)
     errors = Console(stderr=True, highlight=False)
-    experiments = _load_all(files, errors)
+    topology_path = resolve_topology(topology, command="harness chaos run")
     try:
-        system_topology = load_topology(resolve_topology(topology, command="harness chaos run"))
-    except TopologyError as exc:
+        system_topology = load_topology(topology_path)
+        paths = list(files) if files else _topology_experiments(system_topology)
+    except (TopologyError, ValueError) as exc:
         errors.print(str(exc), style="red", markup=False)
         raise typer.Exit(EXIT_USAGE) from None
+    experiments = _load_all(paths, errors)
     results = run_suite(
         experiments,
         system_topology,

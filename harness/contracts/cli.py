@@ -107,10 +107,44 @@ BrokerUrlOption = Annotated[
 ]
 
 
+def _pact_dir(option: Path | None, topology: Path, *, broker: bool) -> Path | None:
+    """--pacts, else the topology's [pipeline] pacts, else pacts/ beside it (as `harness run`
+    finds them); None when the broker's pacts are verified and there are none here."""
+    from harness.pipeline import PipelineOptions
+    from harness.pipeline.inputs import StageInputs
+    from harness.topology import load_topology
+
+    if option is not None:  # the contracts layer says what is wrong with it, if anything
+        return option if not broker or option.is_dir() else None
+    try:
+        inputs = StageInputs.resolve(
+            PipelineOptions(topology=topology, only=["contracts"]),
+            load_topology(topology),
+        )
+    except (TopologyError, ValueError) as exc:
+        if broker:
+            return None
+        raise _fail(str(exc), EXIT_BAD_INPUT) from None
+    reason = inputs.skip.get("contracts")
+    if reason is not None:
+        if broker:
+            return None
+        raise _fail(f"nothing to verify: {reason}; pass --pacts DIR", EXIT_BAD_INPUT)
+    return inputs.pact_dir
+
+
 @app.command("verify")
 def verify_command(
     topology: TopologyOption = None,
-    pacts: PactsOption = DEFAULT_PACT_DIR,
+    pacts: Annotated[
+        Path | None,
+        typer.Option(
+            "--pacts",
+            help="Directory of pact files (default: the topology's [pipeline] pacts, else "
+            "pacts/ beside it).",
+            show_default=False,
+        ),
+    ] = None,
     backend: Annotated[
         Backend, typer.Option(help="process: start the services; attach: use their `url`.")
     ] = Backend.process,
@@ -180,10 +214,11 @@ def verify_command(
             broker=broker_config, provider_version=_version(provider_version, provider_branch)
         )
     options = VerifyOptions(states_path=states_path or None, messages_path=messages_path)
+    pact_dir = _pact_dir(pacts, topology_path, broker=broker is not None)
     try:
         result = run_contracts(
             topology=topology_path,
-            pact_dir=pacts if broker is None or pacts.is_dir() else None,
+            pact_dir=pact_dir,
             backend=backend.value,
             env=_env(env) if env else TEST_MODE_ENV,
             providers=provider or None,

@@ -120,3 +120,22 @@ def test_up_and_status_print_json_with_the_fault_proxy_api_url(tmp_path: Path) -
     finally:
         down = harness("down")
         assert down.returncode == 0, down.stderr
+
+
+def test_stage_commands_without_inputs_take_the_topologys_and_say_when_there_are_none(
+    tmp_path: Path,
+) -> None:
+    topology = tmp_path / "system.toml"
+    topology.write_text('[services.api]\nurl = "http://127.0.0.1:9"\n')
+    code, text = invoke("chaos", "run", "-t", str(topology))
+    assert code == 2
+    flat = " ".join(text.split())
+    assert "nothing to run: no experiments: [pipeline] experiments is not set" in flat
+    code, text = invoke("contracts", "verify", "-t", str(topology))
+    assert code == 2
+    assert "nothing to verify: no pacts: [pipeline] pacts is not set" in " ".join(text.split())
+    (tmp_path / "chaos").mkdir()
+    (tmp_path / "chaos" / "bad.yaml").write_text("title: t\n")  # found, then refused
+    code, text = invoke("chaos", "run", "-t", str(topology))
+    assert code == 2
+    assert "bad.yaml: method: Field required" in " ".join(text.split())
