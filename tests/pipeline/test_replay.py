@@ -111,3 +111,28 @@ def test_the_printed_pipeline_replay_command_runs_the_same_stages_and_inputs_aga
     assert journal(run_dir / "chaos")["seed"] == journal(tmp_path / "first" / "chaos")["seed"]
     assert [s["status"] for s in replayed["stages"]] == ["failed"]
     assert [c["name"] for c in replayed["stages"][0]["checks"]] == ["echo answers 418"]
+
+
+@pytest.mark.slow
+def test_the_printed_fuzz_rerun_command_sends_the_same_requests_again(tmp_path: Path) -> None:
+    toy = ROOT / "tests" / "fuzz" / "apps" / "system_with_bugs.toml"
+    first = shell(
+        f"harness fuzz run -t {shlex.quote(str(toy))} --max-examples 5 --seed 8 --no-faults "
+        "--out first",
+        cwd=tmp_path,
+        home=tmp_path / "home",
+    )
+    assert first.returncode == 1, first.stderr[-3000:]
+    report = json.loads((tmp_path / "first" / "report.json").read_text())
+    (front,) = [p for p in report["passes"] if p["service"] == "front"]
+    printed = front["failures"][0]["rerun"]
+    assert printed in first.stdout + first.stderr  # shown as it is stored
+    assert printed.startswith(f"harness fuzz run -t {toy} --service front --seed 8")
+
+    again = shell(printed, cwd=tmp_path, home=tmp_path / "home")  # exactly as printed
+    assert again.returncode == 1, again.stderr[-3000:]
+    (run_dir,) = (tmp_path / "runs" / "fuzz").iterdir()
+    (replayed,) = json.loads((run_dir / "report.json").read_text())["passes"]
+    assert replayed["service"] == "front"
+    assert replayed["fingerprint"] == front["fingerprint"]  # the same requests, in order
+    assert [f["title"] for f in replayed["failures"]] == [f["title"] for f in front["failures"]]
