@@ -35,11 +35,30 @@ app = command_group(
 )
 
 
+def _topology_profile(topology: Path) -> Path:
+    """The load profile `harness run` would run on `topology` (ValueError: none)."""
+    from harness.pipeline import PipelineOptions
+    from harness.pipeline.inputs import StageInputs
+    from harness.topology import load_topology
+
+    inputs = StageInputs.resolve(
+        PipelineOptions(topology=topology, only=["load"]), load_topology(topology)
+    )
+    if inputs.load_profile is None:
+        raise ValueError(f"nothing to run: {inputs.skip.get('load')}; pass a PROFILE")
+    return inputs.load_profile
+
+
 @app.command("run")
 def run_command(
     profile: Annotated[
-        Path, typer.Argument(help="Load profile (YAML), e.g. load/profiles/smoke.yaml")
-    ],
+        Path | None,
+        typer.Argument(
+            help="Load profile (YAML), e.g. load/profiles/smoke.yaml (default: the topology's "
+            "[pipeline] load_profile, else load/smoke.yaml beside it).",
+            show_default=False,
+        ),
+    ] = None,
     topology: TopologyOption = None,
     users: Annotated[
         int | None,
@@ -96,7 +115,7 @@ def run_command(
     """Start the system, run the profile's load and faults, write report.html + summary.json.
 
     The topology is -t, else the profile's `topology:`, else $HARNESS_TOPOLOGY, else
-    ./system.toml.
+    ./system.toml. Without a profile, the topology's own is run (as `harness run` finds it).
     """
     from harness.pipeline.junit import write_junit
     from harness.pipeline.stages import load_stage
@@ -105,6 +124,9 @@ def run_command(
     console = progress_console(quiet=quiet, verbose=verbose)
     errors = Console(stderr=True)
     try:
+        if profile is None:
+            topology = find_topology(topology)
+            profile = _topology_profile(topology)
         parsed = override(
             load_profile(profile), users=users, spawn_rate=spawn_rate, duration=duration, seed=seed
         )
@@ -120,7 +142,8 @@ def run_command(
             console=console,
         )
     except LoadRunError as exc:
-        errors.print(f"[bold red]load run failed:[/] {exc}")
+        errors.print("[bold red]load run failed:[/] ", end="")
+        errors.print(str(exc), markup=False, highlight=False)
         raise typer.Exit(EXIT_RUN_ERROR) from exc
     except KeyboardInterrupt:
         # Everything was already torn down on the way out (faults rolled back, Locust and
@@ -128,7 +151,8 @@ def run_command(
         errors.print("[yellow]interrupted[/]: faults rolled back, Locust and the system stopped")
         raise typer.Exit(130) from None
     except (ValueError, TopologyError) as exc:  # ProfileError, TopologyError, FaultScheduleError
-        errors.print(f"[bold red]error:[/] {exc}")
+        errors.print("[bold red]error:[/] ", end="")
+        errors.print(str(exc), markup=False, highlight=False)
         raise typer.Exit(EXIT_BAD_INPUT) from exc
     if junit_xml is not None:
         write_junit([load_stage(summary)], junit_xml, name="harness load")

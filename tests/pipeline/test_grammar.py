@@ -134,6 +134,9 @@ def test_stage_commands_without_inputs_take_the_topologys_and_say_when_there_are
     code, text = invoke("contracts", "verify", "-t", str(topology))
     assert code == 2
     assert "nothing to verify: no pacts: [pipeline] pacts is not set" in " ".join(text.split())
+    code, text = invoke("load", "run", "-t", str(topology))
+    assert code == 2
+    assert "nothing to run: no load profile: [pipeline] load_profile" in " ".join(text.split())
     (tmp_path / "chaos").mkdir()
     (tmp_path / "chaos" / "bad.yaml").write_text("title: t\n")  # found, then refused
     code, text = invoke("chaos", "run", "-t", str(topology))
