@@ -42,14 +42,16 @@ def test_every_stage_command_takes_the_shared_options(command: list[str]) -> Non
     assert "target-system" not in text
 
 
-@pytest.mark.parametrize("command", [[], ["up"], ["status"], ["chaos"], ["load"]], ids=" ".join)
+@pytest.mark.parametrize(
+    "command", [[], ["up"], ["status"], ["chaos"], ["load"], ["containers", "build"]], ids=" ".join
+)
 def test_help_shows_no_type_on_flags(command: list[str]) -> None:
     code, text = invoke(*command, "--help")
     assert code == 0, text
     assert "<bool>" not in text
 
 
-@pytest.mark.parametrize("group", ["chaos", "load", "fuzz", "contracts"])
+@pytest.mark.parametrize("group", ["chaos", "load", "fuzz", "contracts", "containers"])
 def test_a_group_called_bare_says_it_needs_a_command_and_runs_nothing(
     group: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import typer
 from rich.console import Console
 
-from harness.command_options import TopologyOption
+from harness.command_options import TopologyOption, command_group
 from harness.runtime.containers.cleanup import clean_stale_containers
 from harness.runtime.containers.engine import EngineUnavailable, engine_unavailable_reason
 from harness.runtime.containers.images import build_images, plan_images
@@ -22,11 +22,9 @@ from harness.topology import TopologyError, find_topology, load_topology
 
 __all__ = ["app"]
 
-app = typer.Typer(
+app = command_group(
     name="containers",
     help="The containers backend: build a topology's images, clean what crashed runs left.",
-    no_args_is_help=True,
-    add_completion=False,
 )
 out = Console(highlight=False)
 err = Console(stderr=True, highlight=False)
