@@ -93,7 +93,7 @@ class FuzzOptions:
         return self.openapi_paths.get(service, DEFAULT_OPENAPI_PATH)
 
     def rerun_command(self, *, topology: Path | None, service: str | None = None) -> str:
-        """The `harness fuzz` command that runs the same seeded pass(es) again."""
+        """The `harness fuzz run` command that runs the same seeded pass(es) again."""
         parts = ["harness", "fuzz", "run"]
         if topology is not None:
             parts += ["-t", str(topology)]
