@@ -28,6 +28,7 @@ __all__ = ["register", "run"]
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2
+FAILED_SHOWN = 20  # failed checks printed per stage; the report and JUnit have them all
 _VERDICT = {"passed": "[green]PASS", "failed": "[red]FAIL", "skipped": "[yellow]SKIPPED"}
 
 
@@ -51,6 +52,28 @@ def _verdict_table(result: PipelineResult) -> Table:
             stage.name, _VERDICT[stage.status], escape(stage.headline), f"{stage.duration:.0f} s"
         )
     return table
+
+
+def _print_failed_checks(result: PipelineResult, console: Console) -> None:
+    """Every failed check, named with its first mismatch (the report has the rest)."""
+    for stage in result.stages:
+        failed = [c for c in stage.checks if not c.passed and c.skipped is None]
+        for check in failed[:FAILED_SHOWN]:
+            where = f"{check.group}: " if check.group else ""
+            first = next((line for line in check.detail.splitlines() if line.strip()), "")
+            console.print(
+                f"FAIL {stage.name} {where}{check.name}: {first}",
+                style="red",
+                markup=False,
+                highlight=False,
+                soft_wrap=True,
+            )
+        if len(failed) > FAILED_SHOWN:
+            console.print(
+                f"  ... and {len(failed) - FAILED_SHOWN} more failed {stage.name} checks "
+                "in the report",
+                markup=False,
+            )
 
 
 def run(
@@ -128,6 +151,7 @@ def run(
         errors.print(f"harness run: {exc}", style="red", markup=False)
         raise typer.Exit(EXIT_USAGE) from None
     console.print(_verdict_table(result))
+    _print_failed_checks(result, errors)
     if all(stage.skipped is not None for stage in result.stages):
         errors.print("nothing ran: every stage was skipped (see why above)", style="red")
     verdict = "[bold green]PASS" if result.passed else "[bold red]FAIL"

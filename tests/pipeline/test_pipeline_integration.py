@@ -66,6 +66,10 @@ def test_run_fails_and_names_the_experiment_when_the_breaker_is_switched_off(
     assert 'class="verdict fail">FAIL' in page
     assert "opens the orders-&gt;payments breaker" in page
     assert "report: " in proc.stderr
+    assert (
+        "FAIL chaos Payments slower than the caller's timeout opens the orders->payments "
+        "breaker: breaker of orders->payments opens"
+    ) in proc.stderr
 
 
 def test_run_writes_junit_xml_with_a_suite_per_stage_and_a_case_per_check(
