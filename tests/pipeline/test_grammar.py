@@ -144,3 +144,29 @@ def test_stage_commands_without_inputs_take_the_topologys_and_say_when_there_are
     code, text = invoke("chaos", "run", "-t", str(topology))
     assert code == 2
     assert "bad.yaml: method: Field required" in " ".join(text.split())
+
+
+@pytest.mark.parametrize(
+    "command",
+    [*STAGE_COMMANDS, ["up"], ["containers", "build"]],
+    ids=" ".join,
+)
+def test_every_command_without_a_topology_says_where_it_looked(
+    command: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)  # no ./system.toml here
+    monkeypatch.delenv("HARNESS_TOPOLOGY", raising=False)
+    monkeypatch.setenv("HARNESS_HOME", str(tmp_path / "home"))
+    args = [*command]
+    if command == ["chaos", "run"]:
+        args.append(str(ROOT / "chaos" / "01_payments_latency.yaml"))
+    if command == ["load", "run"]:
+        (tmp_path / "lf.py").write_text("")
+        (tmp_path / "p.yaml").write_text("locustfile: lf.py\nusers: 1\nduration: 5s\n")
+        args.append("p.yaml")
+    code, text = invoke(*args)
+    assert code == 2, text
+    flat = " ".join(text.split())
+    assert "-t/--topology" in flat
+    assert "$HARNESS_TOPOLOGY" in flat
+    assert not (tmp_path / "home" / "runs").exists()
