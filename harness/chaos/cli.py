@@ -87,7 +87,7 @@ def run(
     files: Annotated[
         list[Path] | None,
         typer.Argument(
-            help="experiment files or directories (default: the topology's [pipeline] "
+            help="experiment files or directories (default: the topology's \\[pipeline] "
             "experiments, else chaos/ beside it)",
             show_default=False,
         ),

@@ -140,7 +140,7 @@ def verify_command(
         Path | None,
         typer.Option(
             "--pacts",
-            help="Directory of pact files (default: the topology's [pipeline] pacts, else "
+            help="Directory of pact files (default: the topology's \\[pipeline] pacts, else "
             "pacts/ beside it).",
             show_default=False,
         ),

@@ -55,7 +55,7 @@ def run_command(
         Path | None,
         typer.Argument(
             help="Load profile (YAML), e.g. load/profiles/smoke.yaml (default: the topology's "
-            "[pipeline] load_profile, else load/smoke.yaml beside it).",
+            "\\[pipeline] load_profile, else load/smoke.yaml beside it).",
             show_default=False,
         ),
     ] = None,

@@ -82,7 +82,7 @@ def run(
         str | None,
         typer.Option(
             help="Comma-separated stages to run: contracts,fuzz,chaos,load "
-            "(default: [pipeline] stages, else all).",
+            "(default: \\[pipeline] stages, else all).",
             show_default=False,
         ),
     ] = None,
@@ -102,7 +102,7 @@ def run(
     chaos: Annotated[
         list[Path] | None,
         typer.Option(
-            help="Experiment files or directories (default: [pipeline] experiments, else "
+            help="Experiment files or directories (default: \\[pipeline] experiments, else "
             "chaos/ beside the topology).",
             show_default=False,
         ),
@@ -110,7 +110,7 @@ def run(
     load_profile: Annotated[
         Path | None,
         typer.Option(
-            help="Load profile (default: [pipeline] load_profile, else load/smoke.yaml "
+            help="Load profile (default: \\[pipeline] load_profile, else load/smoke.yaml "
             "beside the topology).",
             show_default=False,
         ),
@@ -118,7 +118,7 @@ def run(
     pacts: Annotated[
         Path | None,
         typer.Option(
-            help="Folder of pact files (default: [pipeline] pacts, else pacts/ beside the "
+            help="Folder of pact files (default: \\[pipeline] pacts, else pacts/ beside the "
             "topology).",
             show_default=False,
         ),
@@ -126,7 +126,7 @@ def run(
 ) -> None:
     """Bring the system up and run contracts, fuzzing, chaos and load; one verdict, one report.
 
-    What each stage runs on comes from the options, else the topology's [pipeline] table,
+    What each stage runs on comes from the options, else the topology's \\[pipeline] table,
     else its default place beside the topology; a stage with nothing to run is SKIPPED and
     says why. Exits 0 only when every stage that ran passed; 1 when a stage failed; 2 for
     bad input.

@@ -170,3 +170,12 @@ def test_every_command_without_a_topology_says_where_it_looked(
     assert "-t/--topology" in flat
     assert "$HARNESS_TOPOLOGY" in flat
     assert not (tmp_path / "home" / "runs").exists()
+
+
+@pytest.mark.parametrize(
+    "command", [["run"], ["chaos", "run"], ["load", "run"], ["contracts", "verify"]], ids=" ".join
+)
+def test_help_names_the_pipeline_table_as_written(command: list[str]) -> None:
+    code, text = invoke(*command, "--help")
+    assert code == 0
+    assert "[pipeline]" in text  # not swallowed as markup
