@@ -2,7 +2,7 @@
 
     from harness.contracts import run_contracts
 
-    result = run_contracts(topology=Path("target-system/system.toml"),
+    result = run_contracts(topology=Path("system.toml"),
                            pact_dir=Path("contracts/pacts"), out_dir=Path("runs/contracts"))
     result.passed, result.figures, result.report_path
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,7 @@ class InteractionResult(BaseModel):
     pending: bool = False
     # "$.email: Actual map is missing the following keys: email", one per mismatch.
     mismatches: tuple[str, ...] = ()
+    seconds: float | None = None  # the verifier's own measure ("duration": "9ms")
 
     @classmethod
     def from_verifier(cls, item: dict[str, Any]) -> InteractionResult:
@@ -37,7 +39,22 @@ class InteractionResult(BaseModel):
             passed=item.get("result") == "OK",
             pending=bool(item.get("pending", False)),
             mismatches=tuple(_mismatches(item.get("mismatch"))),
+            seconds=_seconds(item.get("duration")),
         )
+
+
+_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)\s*(ms|us|µs|ns|h|m|s)\b")
+_UNIT_SECONDS = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 1e-3, "us": 1e-6, "µs": 1e-6, "ns": 1e-9}
+
+
+def _seconds(duration: Any) -> float | None:
+    """The verifier's duration text ("9ms", "1s 234ms") in seconds; None when absent."""
+    if not isinstance(duration, str):
+        return None
+    parts = _DURATION_PART.findall(duration)
+    if not parts:
+        return None
+    return sum(float(value) * _UNIT_SECONDS[unit] for value, unit in parts)
 
 
 def _mismatches(mismatch: Any) -> list[str]:

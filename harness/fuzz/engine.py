@@ -143,10 +143,19 @@ class _EventFolder:
                 answers[interaction.response.status_code] += 1
         self.result.fingerprint = self.digest.hexdigest()[:16]
         phase = event.phase.name.lower()
+        # A scenario's time goes to its operations in proportion to their cases.
+        labels = [node.value.operation.label for node in recorder.cases.values()]
+        seconds = self.result.operation_seconds
+        for label in labels:
+            seconds[label] = seconds.get(label, 0.0) + event.elapsed_time / len(labels)
         for case_id, checks in recorder.checks.items():
             self.result.checks += len(checks)
+            case = recorder.cases.get(case_id)
+            label = case.value.operation.label if case is not None else recorder.label
+            by_check = self.result.operation_checks.setdefault(label, Counter())
             for check in checks:
                 self.result.checks_run[check.name] += 1
+                by_check[check.name] += 1
                 if check.status == Status.FAILURE and check.failure_info is not None:
                     self._failure(check, recorder, phase, _answer(recorder, case_id))
         if self.progress is not None:

@@ -93,10 +93,10 @@ class FuzzOptions:
         return self.openapi_paths.get(service, DEFAULT_OPENAPI_PATH)
 
     def rerun_command(self, *, topology: Path | None, service: str | None = None) -> str:
-        """The `harness fuzz` command that runs the same seeded pass(es) again."""
-        parts = ["harness", "fuzz"]
+        """The `harness fuzz run` command that runs the same seeded pass(es) again."""
+        parts = ["harness", "fuzz", "run"]
         if topology is not None:
-            parts += ["--topology", str(topology)]
+            parts += ["-t", str(topology)]
         if service is not None:
             parts += ["--service", service]
         parts += ["--seed", str(self.seed), "--max-examples", str(self.max_examples)]

@@ -109,6 +109,9 @@ class PassResult:
     errors: list[str] = field(default_factory=list)
     answers: dict[str, Counter[int]] = field(default_factory=dict)
     checks_run: Counter[str] = field(default_factory=Counter)
+    # By operation: check runs by check name, and seconds spent in its scenarios.
+    operation_checks: dict[str, Counter[str]] = field(default_factory=dict)
+    operation_seconds: dict[str, float] = field(default_factory=dict)
     fingerprint: str = ""
     duration: float = 0.0
     skipped: str | None = None  # why the pass did not run (e.g. no OpenAPI document)

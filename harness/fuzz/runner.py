@@ -31,7 +31,6 @@ from harness.fuzz.config import (
 )
 from harness.fuzz.discovery import DocumentProbe, callers_first, probe_document
 from harness.fuzz.engine import SchemaLoadError, load_url_schema, run_pass
-from harness.fuzz.junit import write_junit
 from harness.fuzz.options import FuzzOptions
 from harness.fuzz.prepare import Prepare, PrepareError, load_prepare
 from harness.fuzz.report import write_json_report
@@ -293,5 +292,8 @@ def _write_reports(result: FuzzResult, options: FuzzOptions) -> None:
     out_dir.mkdir(parents=True, exist_ok=True)
     result.junit_path = options.junit_path or out_dir / "junit.xml"
     result.report_path = out_dir / "report.json"
-    write_junit(result, result.junit_path)
+    from harness.pipeline.junit import write_junit
+    from harness.pipeline.stages import fuzz_stage
+
+    write_junit([fuzz_stage(result)], result.junit_path, name="harness fuzz")
     write_json_report(result, result.report_path)

@@ -17,7 +17,7 @@ from harness.fuzz import (
     standard_checks,
 )
 
-RERUN = "harness fuzz --topology toy.toml --service front --seed 3 --max-examples 8"
+RERUN = "harness fuzz run -t toy.toml --service front --seed 3 --max-examples 8"
 UNREACHABLE = "http://127.0.0.1:9"  # the discard port: nothing listens, connections are refused
 
 
