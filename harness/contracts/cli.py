@@ -25,17 +25,16 @@ from harness.contracts.broker import (
 )
 from harness.contracts.pactfiles import PactFileError, load_pacts
 from harness.contracts.render import print_result
-from harness.contracts.run import DEFAULT_PACT_DIR, TEST_MODE_ENV, run_contracts
-from harness.contracts.verify import DEFAULT_MESSAGES_PATH, DEFAULT_STATES_PATH, VerifyOptions
+from harness.contracts.run import DEFAULT_PACT_DIR, run_contracts
+from harness.contracts.verify import VerifyOptions
 from harness.runtime.errors import HarnessRuntimeError
-from harness.topology import EnvValue, TopologyError
+from harness.topology import EnvValue, TopologyError, find_topology
 
 __all__ = ["app"]
 
 EXIT_FAILED = 1
 EXIT_BAD_INPUT = 2
 EXIT_RUN_ERROR = 3
-TOPOLOGY_CANDIDATES = (Path("system.toml"), Path("target-system/system.toml"))
 
 app = typer.Typer(
     name="contracts",
@@ -58,13 +57,10 @@ def _fail(message: str, code: int) -> typer.Exit:
 
 
 def _topology_path(path: Path | None) -> Path:
-    if path is not None:
-        return path
-    found = next((p for p in TOPOLOGY_CANDIDATES if p.is_file()), None)
-    if found is None:
-        names = " or ".join(str(p) for p in TOPOLOGY_CANDIDATES)
-        raise _fail(f"no topology given and no {names} here; pass --topology FILE", EXIT_BAD_INPUT)
-    return found
+    try:
+        return find_topology(path)
+    except TopologyError as exc:
+        raise _fail(str(exc), EXIT_BAD_INPUT) from None
 
 
 def _env(pairs: list[str]) -> dict[str, EnvValue]:
@@ -103,7 +99,7 @@ TopologyOption = Annotated[
     Path | None,
     typer.Option(
         "--topology",
-        help="System to verify (default: ./system.toml or ./target-system/system.toml).",
+        help="System to verify (default: $HARNESS_TOPOLOGY, else ./system.toml).",
         show_default=False,
     ),
 ]
@@ -133,15 +129,26 @@ def verify_command(
         list[str] | None,
         typer.Option(
             "--env",
-            help="KEY=VALUE for every started service (repeat); default SHOP_TEST_MODE=true.",
+            help="KEY=VALUE for every started service (repeat), on top of each service's "
+            "test_env convention.",
         ),
     ] = None,
     states_path: Annotated[
-        str, typer.Option(help="Providers' state-change route ('' when they have none).")
-    ] = DEFAULT_STATES_PATH,
+        str | None,
+        typer.Option(
+            help="Every provider's state-change route ('' for none); default: each "
+            "provider's provider_states convention.",
+            show_default=False,
+        ),
+    ] = None,
     messages_path: Annotated[
-        str, typer.Option(help="Providers' message route, for message pacts.")
-    ] = DEFAULT_MESSAGES_PATH,
+        str | None,
+        typer.Option(
+            help="Every provider's message route ('' for none); default: each provider's "
+            "messages convention.",
+            show_default=False,
+        ),
+    ] = None,
     require_all_edges: Annotated[
         bool, typer.Option(help="Fail when an edge of the topology has no pact.")
     ] = False,
@@ -174,13 +181,13 @@ def verify_command(
         broker = BrokerVerification(
             broker=broker_config, provider_version=_version(provider_version, provider_branch)
         )
-    options = VerifyOptions(states_path=states_path or None, messages_path=messages_path)
+    options = VerifyOptions(states_path=states_path, messages_path=messages_path)
     try:
         result = run_contracts(
             topology=_topology_path(topology),
             pact_dir=pacts if broker is None or pacts.is_dir() else None,
             backend=backend.value,
-            env=_env(env) if env else TEST_MODE_ENV,
+            env=_env(env or []),
             providers=provider or None,
             broker=broker,
             options=options,

@@ -39,6 +39,14 @@ class InteractionResult(BaseModel):
             mismatches=tuple(_mismatches(item.get("mismatch"))),
         )
 
+    @property
+    def summary(self) -> str:
+        """`description: first mismatch` (`(+N more)` when there are others)."""
+        if not self.mismatches:
+            return f"{self.description}: {'passed' if self.passed else 'failed'}"
+        more = f" (+{len(self.mismatches) - 1} more)" if len(self.mismatches) > 1 else ""
+        return f"{self.description}: {self.mismatches[0]}{more}"
+
 
 def _mismatches(mismatch: Any) -> list[str]:
     if not isinstance(mismatch, dict):
@@ -48,8 +56,10 @@ def _mismatches(mismatch: Any) -> list[str]:
         return [str(mismatch.get("message") or mismatch)]
     lines = []
     for item in mismatch.get("mismatches", []):
-        path = item.get("path") or item.get("key") or item.get("type", "")
-        lines.append(f"{path}: {item.get('mismatch', item)}".strip())
+        text = str(item.get("mismatch") or item)
+        where = item.get("path") or item.get("key")
+        # A status mismatch has no path: "expected 200 but was 202" says it all.
+        lines.append(f"{where}: {text}" if where else text)
     return lines
 
 
@@ -69,6 +79,15 @@ class ProviderResult(BaseModel):
     @property
     def failed(self) -> list[InteractionResult]:
         return [i for i in self.interactions if not i.passed]
+
+    @property
+    def first_failure(self) -> str | None:
+        """`an order event ...: expected 200 but was 202`: the first thing that failed."""
+        for item in self.failed:
+            return item.summary
+        if not self.passed:
+            return self.error or "verification failed (see the verifier output)"
+        return None
 
 
 class ContractsResult(BaseModel):

@@ -18,10 +18,12 @@ from harness.contracts import (
     PactFile,
     VersionInfo,
     can_i_deploy,
+    options_for,
     publish_pacts,
     verify_provider,
 )
 from harness.runtime import RunningSystem
+from harness.topology import Topology
 
 VERSION = VersionInfo(number="3f2c1ab", branch="main")
 
@@ -81,7 +83,7 @@ def test_the_broker_config_comes_from_the_pact_environment() -> None:
 
 @pytest.mark.integration
 def test_verifying_from_the_broker_uses_selectors_and_publishes_the_results(
-    variants: RunningSystem, shop_pacts: list[PactFile]
+    variants: RunningSystem, variants_topology: Topology, shop_pacts: list[PactFile]
 ) -> None:
     with standin_broker() as broker:
         config = BrokerConfig(url=broker.url)
@@ -92,6 +94,7 @@ def test_verifying_from_the_broker_uses_selectors_and_publishes_the_results(
             broker=BrokerVerification(
                 broker=config, provider_version=VersionInfo(number="9e8d7c6", branch="main")
             ),
+            options=options_for(variants_topology, "users"),
         )
         query = broker.received("POST", "/pacts/provider/users/for-verification")
         published = broker.received("POST", "/pacts/provider/users/consumer/")
