@@ -23,9 +23,8 @@ from harness.fuzz.config import ALL_PHASES
 from harness.fuzz.options import DEFAULT_MAX_EXAMPLES, DEFAULT_SEED, FuzzOptions
 from harness.fuzz.report import print_summary
 
-__all__ = ["DEFAULT_TOPOLOGY", "EXIT_BAD_INPUT", "EXIT_FAILED", "EXIT_RUN_ERROR", "app"]
+__all__ = ["EXIT_BAD_INPUT", "EXIT_FAILED", "EXIT_RUN_ERROR", "app"]
 
-DEFAULT_TOPOLOGY = Path("target-system/system.toml")
 EXIT_FAILED = 1
 EXIT_BAD_INPUT = 2
 EXIT_RUN_ERROR = 3
@@ -39,10 +38,9 @@ app = typer.Typer(
 
 
 def _topology_path(option: Path | None) -> Path:
-    if option is not None:
-        return option
-    env = os.environ.get("HARNESS_TOPOLOGY")
-    return Path(env) if env else DEFAULT_TOPOLOGY
+    from harness.topology import find_topology
+
+    return find_topology(option)
 
 
 def _pairs(values: list[str], *, option: str, what: str) -> dict[str, str]:
@@ -79,9 +77,7 @@ def _summary_console() -> Console:
 def fuzz(
     topology: Annotated[
         Path | None,
-        typer.Option(
-            help="system.toml to start ($HARNESS_TOPOLOGY, else target-system/system.toml)"
-        ),
+        typer.Option(help="system.toml to start ($HARNESS_TOPOLOGY, else ./system.toml)"),
     ] = None,
     seed: Annotated[int, typer.Option(help="seed of every pass (same seed, same requests)")] = (
         DEFAULT_SEED
@@ -105,7 +101,9 @@ def fuzz(
     ] = None,
     openapi_path: Annotated[
         list[str] | None,
-        typer.Option(help="SERVICE=/path of a document not at /openapi.json (repeatable)"),
+        typer.Option(
+            help="SERVICE=/path of its OpenAPI document, over its `openapi` convention (repeatable)"
+        ),
     ] = None,
     phases: Annotated[
         str | None,

@@ -1,8 +1,10 @@
-"""JUnit XML for CI: one test suite per pass, one test case per operation.
+"""JUnit XML for CI: one test suite per pass, a test case per operation.
 
-An operation's failures become its `<failure>` (with the reproduction commands); an
-operation that never got an answer is `<skipped>`; problems that stopped part of a pass
-(schema or network errors) are an `<error>` test case named `schemathesis`.
+Each distinct failure of an operation is its own failed test case, `GET /x [check]` (with
+the reproduction commands), so the failure count is the run's; an operation that never got
+an answer is `<skipped>`; one never sent because the document is wrong there is an
+`<error>` (spec error); other problems that stopped part of a pass (network errors, a
+missing document) are an `<error>` test case named `schemathesis`.
 """
 
 from __future__ import annotations
@@ -43,34 +45,48 @@ def _suite(outcome: PassResult) -> ElementTree.Element:
     operations = list(dict.fromkeys([*outcome.operations, *failures_by_operation]))
     share = outcome.duration / max(len(operations), 1)
     counts = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
-    for operation in operations:
-        case = ElementTree.SubElement(
-            suite, "testcase", classname=outcome.service, name=operation, time=f"{share:.3f}"
-        )
+
+    def case(name: str, time: float = share) -> ElementTree.Element:
         counts["tests"] += 1
-        found = failures_by_operation.get(operation)
-        if found:
+        return ElementTree.SubElement(
+            suite, "testcase", classname=outcome.service, name=name, time=f"{time:.3f}"
+        )
+
+    for operation in operations:
+        found = failures_by_operation.get(operation, [])
+        # One test case per distinct failure (operation and check), so that the number of
+        # failed cases is the run's failure count.
+        for failure in found:
             counts["failures"] += 1
             element = ElementTree.SubElement(
-                case, "failure", message=_clean(", ".join(f.title for f in found))
+                case(f"{operation} [{failure.check}]", share / len(found)),
+                "failure",
+                message=_clean(failure.title),
             )
-            element.text = "\n\n".join(failure_text(f) for f in found)
+            element.text = failure_text(failure)
+        if found:
+            continue
+        if operation in outcome.spec_errors:
+            counts["errors"] += 1
+            error = ElementTree.SubElement(
+                case(operation), "error", message="spec error: the operation was never sent"
+            )
+            error.text = _clean(outcome.spec_errors[operation])
         elif operation not in outcome.covered:
             counts["skipped"] += 1
-            ElementTree.SubElement(case, "skipped", message="no request got an answer")
+            ElementTree.SubElement(case(operation), "skipped", message="no request got an answer")
+        else:
+            case(operation)
     if outcome.skipped is not None:
-        case = ElementTree.SubElement(suite, "testcase", classname=outcome.service, name="document")
-        ElementTree.SubElement(case, "skipped", message=_clean(outcome.skipped))
-        counts["tests"] += 1
         counts["skipped"] += 1
-    if outcome.errors:
-        case = ElementTree.SubElement(
-            suite, "testcase", classname=outcome.service, name="schemathesis"
+        ElementTree.SubElement(case("document", 0.0), "skipped", message=_clean(outcome.skipped))
+    for index, text in enumerate(outcome.errors, start=1):
+        counts["errors"] += 1  # one case per error: the count is the report's
+        name = "schemathesis" if len(outcome.errors) == 1 else f"schemathesis ({index})"
+        error = ElementTree.SubElement(
+            case(name, 0.0), "error", message="the run could not complete"
         )
-        error = ElementTree.SubElement(case, "error", message="the run could not complete")
-        error.text = _clean("\n\n".join(outcome.errors))
-        counts["tests"] += 1
-        counts["errors"] += 1
+        error.text = _clean(text)
     for key, value in counts.items():
         suite.set(key, str(value))
     suite.set("time", f"{outcome.duration:.3f}")
