@@ -18,11 +18,8 @@ from harness.fuzz import (
 )
 
 RERUN = "harness fuzz --topology toy.toml --service front --seed 3 --max-examples 8"
-UNREACHABLE = "http://127.0.0.1:9"
-ERROR_BODY = (
-    "error",
-    "detail",
-)  # the toy front's error body (toy_front.py)  # the discard port: nothing listens, connections are refused
+UNREACHABLE = "http://127.0.0.1:9"  # the discard port: nothing listens, connections are refused
+ERROR_BODY = ("error", "detail")  # the toy front's error body (toy_front.py)
 
 
 def toy_pass(*, seed: int = 3, checks: dict[str, object] | None = None) -> PassResult:
