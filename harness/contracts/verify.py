@@ -104,6 +104,10 @@ def verify_provider(
     interactions = [InteractionResult.from_verifier(r) for r in results["interactionResults"]]
     interactions = _messages_without_route(provider, interactions, pacts, options)
     interactions += _states_without_route(provider, pacts, options)
+    if broker is not None and not options.states_path:
+        # The broker's interactions are only known once fetched: those with a state were
+        # replayed with no set-up, and fail for want of the route whatever they got.
+        interactions = [_stateful_failed(provider, item) for item in interactions]
     ran_clean = raised is None and bool(results.get("result", False))
     return ProviderResult(
         provider=provider,
@@ -178,6 +182,14 @@ def _messages_without_route(
     ]
 
 
+def _stateful_failed(provider: str, item: InteractionResult) -> InteractionResult:
+    if not item.states:
+        return item
+    need = f"needs the provider state {', '.join(repr(s) for s in item.states)}"
+    why = missing_route_message(provider, "provider_states", need)
+    return item.model_copy(update={"passed": False, "mismatches": (why, *item.mismatches)})
+
+
 def _not_verified(pact: PactFile, interaction: Interaction, why: str) -> InteractionResult:
     return InteractionResult(
         consumer=pact.consumer,
@@ -226,9 +238,9 @@ def _verifier(
         )
     if options.states_path:
         verifier.state_handler(f"{base}{options.states_path}", teardown=True, body=True)
-    else:
-        # No state-change route: the verifier would still POST an empty state for every
-        # interaction. Only the interactions without a state are replayed.
+    elif broker is None:
+        # No state-change route (and so no state-change call at all): only the interactions
+        # without a state are replayed; `_states_without_route` fails the others.
         verifier.filter(no_state=True)
     for pact in pacts:
         verifier.add_source(pact.path)
