@@ -13,6 +13,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from harness.contracts.broker import (
     BrokerConfig,
@@ -267,6 +268,7 @@ def can_i_deploy_command(
         raise _fail(str(exc), EXIT_RUN_ERROR) from None
     answer = {True: "[bold green]yes[/]", False: "[bold red]no[/]", None: "[yellow]unknown[/]"}
     Console().print(
-        f"can {pacticipant} {number} be deployed? {answer[verdict.deployable]}: {verdict.reason}"
+        f"can {pacticipant} {number} be deployed? {answer[verdict.deployable]}: "
+        f"{escape(verdict.reason)}"
     )
     raise typer.Exit(0 if verdict.deployable else EXIT_FAILED)

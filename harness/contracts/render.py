@@ -31,7 +31,7 @@ def print_coverage(result: ContractsResult, *, console: Console) -> None:
         for line in result.other_pacts:
             console.print(f"  {line}", markup=False)
     for note in result.notes:
-        console.print(f"[yellow]note:[/] {note}", markup=True)
+        console.print(Text.assemble(("note: ", "yellow"), note))
 
 
 def print_result(result: ContractsResult, *, console: Console) -> None:
