@@ -83,7 +83,9 @@ def run_fuzz(ctx: StageContext) -> StageResult:
         StageCheck(
             name=f"{p.service}: {p.name}",
             passed=p.passed,
-            detail=p.skipped or f"{len(p.failures)} failures, {p.cases} cases",
+            detail=f"SKIPPED: {p.skipped}"
+            if p.skipped
+            else "; ".join(p.problems) or f"{len(p.failures)} failures, {p.cases} cases",
         )
         for p in result.passes
     ]
