@@ -29,7 +29,7 @@ from harness.contracts.render import print_result
 from harness.contracts.run import DEFAULT_PACT_DIR, run_contracts
 from harness.contracts.verify import VerifyOptions
 from harness.runtime.errors import HarnessRuntimeError
-from harness.topology import EnvValue, TopologyError, find_topology
+from harness.topology import EnvValue, TopologyError, find_topology, load_topology
 
 __all__ = ["app"]
 
@@ -116,10 +116,29 @@ BrokerUrlOption = Annotated[
 ]
 
 
+def _pact_dir(option: Path | None, topology: Path) -> Path:
+    """--pacts, else the topology's `[pipeline] pacts`, else `pacts/` beside the topology."""
+    if option is not None:
+        return option
+    try:
+        spec = load_topology(topology)
+    except TopologyError as exc:
+        raise _fail(str(exc), EXIT_BAD_INPUT) from None
+    return spec.pipeline.path(spec.pipeline.pacts, spec.base_dir) or spec.base_dir / "pacts"
+
+
 @app.command("verify")
 def verify_command(
     topology: TopologyOption = None,
-    pacts: PactsOption = DEFAULT_PACT_DIR,
+    pacts: Annotated[
+        Path | None,
+        typer.Option(
+            "--pacts",
+            help="Directory of pact files (default: the topology's [pipeline] pacts, else "
+            "pacts/ beside it).",
+            show_default=False,
+        ),
+    ] = None,
     backend: Annotated[
         Backend, typer.Option(help="process: start the services; attach: use their `url`.")
     ] = Backend.process,
@@ -183,10 +202,12 @@ def verify_command(
             broker=broker_config, provider_version=_version(provider_version, provider_branch)
         )
     options = VerifyOptions(states_path=states_path, messages_path=messages_path)
+    topology_path = _topology_path(topology)
+    pact_dir = _pact_dir(pacts, topology_path)
     try:
         result = run_contracts(
-            topology=_topology_path(topology),
-            pact_dir=pacts if broker is None or pacts.is_dir() else None,
+            topology=topology_path,
+            pact_dir=pact_dir if broker is None or pact_dir.is_dir() else None,
             backend=backend.value,
             env=_env(env or []),
             providers=provider or None,

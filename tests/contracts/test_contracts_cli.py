@@ -181,3 +181,15 @@ def test_an_unreachable_broker_is_exit_code_3() -> None:
     )
     assert result.exit_code == 3
     assert "127.0.0.1:9" in result.output
+
+
+@pytest.mark.integration
+def test_verify_finds_the_pacts_the_topology_names(variants: RunningSystem, tmp_path: Path) -> None:
+    users_pacts(tmp_path / "contracts")
+    topology = attach_topology(tmp_path / "system.toml", variants, "users")
+    topology.write_text(topology.read_text() + '\n[pipeline]\npacts = "contracts"\n')
+    result = runner.invoke(
+        app, ["verify", "--topology", str(topology), "--backend", "attach"], catch_exceptions=False
+    )
+    assert result.exit_code == 0, result.output
+    assert "6/6 interactions passed" in result.output
