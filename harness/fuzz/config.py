@@ -55,6 +55,8 @@ def standard_checks(*, idempotency_header: str, error_fields: Sequence[str] = ()
 
 def check_names() -> list[str]:
     """Every check a `fuzz_checks` convention may switch: schemathesis' and the harness's."""
+    # The OpenAPI checks register themselves when their module is first imported.
+    import schemathesis.specs.openapi.checks  # noqa: F401
     from schemathesis.checks import CHECKS
 
     return sorted(set(CHECKS.get_all_names()) | set(harness_checks.HARNESS_CHECKS))
