@@ -157,6 +157,9 @@ class _EventFolder:
                 answers = self.result.answers.setdefault(label, Counter())
                 answers[interaction.response.status_code] += 1
         self.result.fingerprint = self.digest.hexdigest()[:16]
+        if event.label in self.result.operations:  # a stateful scenario spans several
+            seconds = self.result.seconds
+            seconds[event.label] = seconds.get(event.label, 0.0) + event.elapsed_time
         phase = event.phase.name.lower()
         for case_id, checks in recorder.checks.items():
             self.result.checks += len(checks)

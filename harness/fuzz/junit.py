@@ -43,16 +43,18 @@ def _suite(outcome: PassResult) -> ElementTree.Element:
     for failure in outcome.failures:
         failures_by_operation[failure.operation].append(failure)
     operations = list(dict.fromkeys([*outcome.operations, *failures_by_operation]))
-    share = outcome.duration / max(len(operations), 1)
     counts = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
 
-    def case(name: str, time: float = share) -> ElementTree.Element:
+    def case(name: str, time: float) -> ElementTree.Element:
         counts["tests"] += 1
         return ElementTree.SubElement(
             suite, "testcase", classname=outcome.service, name=name, time=f"{time:.3f}"
         )
 
     for operation in operations:
+        # The time schemathesis spent on the operation's own scenarios (stateful sequences,
+        # which span several operations, are in the suite's time only).
+        share = outcome.seconds.get(operation, 0.0)
         found = failures_by_operation.get(operation, [])
         # One test case per distinct failure (operation and check), so that the number of
         # failed cases is the run's failure count.
@@ -69,14 +71,16 @@ def _suite(outcome: PassResult) -> ElementTree.Element:
         if operation in outcome.spec_errors:
             counts["errors"] += 1
             error = ElementTree.SubElement(
-                case(operation), "error", message="spec error: the operation was never sent"
+                case(operation, 0.0), "error", message="spec error: the operation was never sent"
             )
             error.text = _clean(outcome.spec_errors[operation])
         elif operation not in outcome.covered:
             counts["skipped"] += 1
-            ElementTree.SubElement(case(operation), "skipped", message="no request got an answer")
+            ElementTree.SubElement(
+                case(operation, share), "skipped", message="no request got an answer"
+            )
         else:
-            case(operation)
+            case(operation, share)
     if outcome.skipped is not None:
         counts["skipped"] += 1
         ElementTree.SubElement(case("document", 0.0), "skipped", message=_clean(outcome.skipped))

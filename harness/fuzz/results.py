@@ -111,6 +111,7 @@ class PassResult:
     errors: list[str] = field(default_factory=list)
     spec_errors: dict[str, str] = field(default_factory=dict)
     answers: dict[str, Counter[int]] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)  # time spent per operation
     checks_run: Counter[str] = field(default_factory=Counter)
     fingerprint: str = ""
     duration: float = 0.0
@@ -164,6 +165,7 @@ class PassResult:
                 operation: {str(code): n for code, n in sorted(counts.items())}
                 for operation, counts in sorted(self.answers.items())
             },
+            "seconds": {op: round(t, 3) for op, t in sorted(self.seconds.items())},
             "checks_run": dict(sorted(self.checks_run.items())),
             "fingerprint": self.fingerprint,
             "failures": [failure.to_dict() for failure in self.failures],

@@ -68,6 +68,11 @@ def test_a_swagger_2_document_at_its_own_path_is_fuzzed_with_its_own_error_body(
     assert outcome.figures.operations_covered == 3
     assert outcome.answers["POST /pets"][201] > 0
     assert outcome.checks_run["error_body_shape"] > 0  # {"message"}, as declared
+    # JUnit cases carry the time schemathesis spent on each operation, not an even split.
+    [suite] = ElementTree.parse(tmp_path / "junit.xml").getroot()
+    times = [float(case.get("time", "")) for case in suite]
+    assert all(t > 0 for t in times)
+    assert sum(times) <= float(suite.get("time", ""))
 
 
 def test_a_service_with_no_openapi_is_skipped_with_the_reason(
