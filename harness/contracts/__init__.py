@@ -10,6 +10,9 @@ Providers run for real (started by the harness runtime, or already running), eac
 test mode (`test_env` convention); provider states and message pacts go through the routes
 each provider declares (`provider_states`, `messages` conventions; see `VerifyOptions`). With a
 Pact Broker (`PACT_BROKER_URL`): `publish_pacts`, `BrokerVerification`, `can_i_deploy`.
+
+The consumer side (writing pacts from pytest) is `harness.contracts.consumer`, a pytest
+plugin a consumer test suite turns on in its conftest (not imported here: it needs pytest).
 """
 
 from harness.contracts.broker import (
