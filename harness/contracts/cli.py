@@ -13,6 +13,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from harness.command_options import (
     JUnitOption,
@@ -34,10 +35,10 @@ from harness.contracts.broker import (
 )
 from harness.contracts.pactfiles import PactFileError, load_pacts
 from harness.contracts.render import print_result
-from harness.contracts.run import DEFAULT_PACT_DIR, TEST_MODE_ENV, run_contracts
-from harness.contracts.verify import DEFAULT_MESSAGES_PATH, DEFAULT_STATES_PATH, VerifyOptions
+from harness.contracts.run import DEFAULT_PACT_DIR, run_contracts
+from harness.contracts.verify import VerifyOptions
 from harness.runtime.errors import HarnessRuntimeError
-from harness.topology import EnvValue, TopologyError
+from harness.topology import EnvValue, TopologyError, load_topology
 
 __all__ = ["app"]
 
@@ -112,7 +113,6 @@ def _pact_dir(option: Path | None, topology: Path, *, broker: bool) -> Path | No
     finds them); None when the broker's pacts are verified and there are none here."""
     from harness.pipeline import PipelineOptions
     from harness.pipeline.inputs import StageInputs
-    from harness.topology import load_topology
 
     if option is not None:  # the contracts layer says what is wrong with it, if anything
         return option if not broker or option.is_dir() else None
@@ -155,15 +155,26 @@ def verify_command(
         list[str] | None,
         typer.Option(
             "--env",
-            help="KEY=VALUE for every started service (repeat); default SHOP_TEST_MODE=true.",
+            help="KEY=VALUE for every started service (repeat), on top of each service's "
+            "test_env convention.",
         ),
     ] = None,
     states_path: Annotated[
-        str, typer.Option(help="Providers' state-change route ('' when they have none).")
-    ] = DEFAULT_STATES_PATH,
+        str | None,
+        typer.Option(
+            help="Every provider's state-change route ('' for none); default: each "
+            "provider's provider_states convention.",
+            show_default=False,
+        ),
+    ] = None,
     messages_path: Annotated[
-        str, typer.Option(help="Providers' message route, for message pacts.")
-    ] = DEFAULT_MESSAGES_PATH,
+        str | None,
+        typer.Option(
+            help="Every provider's message route ('' for none); default: each provider's "
+            "messages convention.",
+            show_default=False,
+        ),
+    ] = None,
     require_all_edges: Annotated[
         bool, typer.Option(help="Fail when an edge of the topology has no pact.")
     ] = False,
@@ -213,14 +224,14 @@ def verify_command(
         broker = BrokerVerification(
             broker=broker_config, provider_version=_version(provider_version, provider_branch)
         )
-    options = VerifyOptions(states_path=states_path or None, messages_path=messages_path)
+    options = VerifyOptions(states_path=states_path, messages_path=messages_path)
     pact_dir = _pact_dir(pacts, topology_path, broker=broker is not None)
     try:
         result = run_contracts(
             topology=topology_path,
             pact_dir=pact_dir,
             backend=backend.value,
-            env=_env(env) if env else TEST_MODE_ENV,
+            env=_env(env or []),
             providers=provider or None,
             broker=broker,
             options=options,
@@ -306,6 +317,7 @@ def can_i_deploy_command(
         raise _fail(str(exc), EXIT_RUN_ERROR) from None
     answer = {True: "[bold green]yes[/]", False: "[bold red]no[/]", None: "[yellow]unknown[/]"}
     Console().print(
-        f"can {pacticipant} {number} be deployed? {answer[verdict.deployable]}: {verdict.reason}"
+        f"can {pacticipant} {number} be deployed? {answer[verdict.deployable]}: "
+        f"{escape(verdict.reason)}"
     )
     raise typer.Exit(0 if verdict.deployable else EXIT_FAILED)

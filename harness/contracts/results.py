@@ -42,6 +42,14 @@ class InteractionResult(BaseModel):
             seconds=_seconds(item.get("duration")),
         )
 
+    @property
+    def summary(self) -> str:
+        """`description: first mismatch` (`(+N more)` when there are others)."""
+        if not self.mismatches:
+            return f"{self.description}: {'passed' if self.passed else 'failed'}"
+        more = f" (+{len(self.mismatches) - 1} more)" if len(self.mismatches) > 1 else ""
+        return f"{self.description}: {self.mismatches[0]}{more}"
+
 
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)\s*(ms|us|µs|ns|h|m|s)\b")
 _UNIT_SECONDS = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 1e-3, "us": 1e-6, "µs": 1e-6, "ns": 1e-9}
@@ -65,8 +73,10 @@ def _mismatches(mismatch: Any) -> list[str]:
         return [str(mismatch.get("message") or mismatch)]
     lines = []
     for item in mismatch.get("mismatches", []):
-        path = item.get("path") or item.get("key") or item.get("type", "")
-        lines.append(f"{path}: {item.get('mismatch', item)}".strip())
+        text = str(item.get("mismatch") or item)
+        where = item.get("path") or item.get("key")
+        # A status mismatch has no path: "expected 200 but was 202" says it all.
+        lines.append(f"{where}: {text}" if where else text)
     return lines
 
 
@@ -86,6 +96,15 @@ class ProviderResult(BaseModel):
     @property
     def failed(self) -> list[InteractionResult]:
         return [i for i in self.interactions if not i.passed]
+
+    @property
+    def first_failure(self) -> str | None:
+        """`an order event ...: expected 200 but was 202`: the first thing that failed."""
+        for item in self.failed:
+            return item.summary
+        if not self.passed:
+            return self.error or "verification failed (see the verifier output)"
+        return None
 
 
 class ContractsResult(BaseModel):

@@ -113,7 +113,9 @@ def fuzz(
     ] = None,
     openapi_path: Annotated[
         list[str] | None,
-        typer.Option(help="SERVICE=/path of a document not at /openapi.json (repeatable)"),
+        typer.Option(
+            help="SERVICE=/path of its OpenAPI document, over its `openapi` convention (repeatable)"
+        ),
     ] = None,
     phases: Annotated[
         str | None,

@@ -69,13 +69,20 @@ def test_planted_bugs_fail_the_run_with_commands_that_reproduce_them(
         assert failure["reproduce"] in output  # printed, one line each
         assert failure["rerun"].startswith("harness fuzz run -t ")
         assert "--seed 5 --max-examples 8" in failure["rerun"]
-    assert "back: no OpenAPI document at" in " ".join(output.split())
+    text = " ".join(output.split())
+    assert "back: skipped, no OpenAPI document at" in text
+    assert "set `openapi` under [services.back.conventions] to where it is" in text
     suites = {s.get("name"): s for s in ElementTree.parse(junit).getroot()}
     failed = suites["fuzz"].find(
         "testcase[@classname='fuzz.front (partition front->back)']"
         "[@name='GET /welcome/{name} dependency_outage_answer']"
     )
     assert failed is not None
+    # One count of failures: the summary, the figures line, report.json and JUnit agree.
+    count = sum(len(p["failures"]) for p in report["passes"])
+    assert report["figures"]["failures"] == count
+    assert int(ElementTree.parse(junit).getroot().get("failures", "")) == count
+    assert f"failures {count}" in output
     text = failed.find("failure").text  # type: ignore[union-attr]
     assert "reproduce:" in text
     assert outage["reproduce"] in text
