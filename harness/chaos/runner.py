@@ -589,10 +589,18 @@ class _Run:
 
     def _describe_system(self) -> dict[str, Any]:
         services = {name: self.system.url(name) for name in self.system.services}
+        # Each caller's breaker convention, so the report can draw breaker lanes later.
+        topology = getattr(self.system, "topology", None)
+        breakers = {
+            name: breaker.model_dump()
+            for name in (topology.services if topology is not None else ())
+            if (breaker := topology.conventions_for(name).breaker) is not None
+        }
         return {
             "services": services,
             "edges": sorted(self.system.edges),
             "env": self.experiment.env_text,
+            "breakers": breakers,
         }
 
     def _on_fault_event(self, event: TimelineEvent) -> None:
