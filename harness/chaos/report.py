@@ -116,7 +116,7 @@ def assertion_rows(result: ExperimentResult) -> list[CheckRow]:
                 status=a.status,
                 kind=a.kind,
                 description=a.expectation,
-                observed=f"{value:g}" if isinstance(value, int | float) else "",
+                observed=f"{value:.4g}" if isinstance(value, int | float) else "",
                 detail=decided + a.summary,
                 evidence=format_evidence(a.evidence),
             )

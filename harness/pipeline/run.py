@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.rule import Rule
 
 from harness.pipeline.model import PipelineOptions, PipelineResult, StageName, StageResult
-from harness.pipeline.report import render_report
+from harness.pipeline.report import write_report
 from harness.pipeline.stages import STAGES, StageContext, StageRunner
 from harness.topology import load_topology
 
@@ -78,6 +78,8 @@ def run_pipeline(
         result.duration = time.monotonic() - stage_started
         verdict = "[green]PASS" if result.passed else "[red]FAIL"
         console.print(f"{verdict}[/] {name}: {result.headline} ({result.duration:.0f} s)")
+        for label, path in result.reports:
+            console.print(f"  {label}: {path}", highlight=False, markup=False)
         results.append(result)
     run = PipelineResult(
         stages=results,
@@ -91,5 +93,5 @@ def run_pipeline(
     run.summary_path = out_dir / "summary.json"
     run.report_path = out_dir / "report.html"
     run.summary_path.write_text(json.dumps(run.to_dict(), indent=2) + "\n")
-    run.report_path.write_text(render_report(run))
+    write_report(run, run.report_path)
     return run

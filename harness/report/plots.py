@@ -368,5 +368,5 @@ def window_lanes(
     return svg(fig)
 
 
-def _short(label: str, limit: int = 34) -> str:
+def _short(label: str, limit: int = 30) -> str:
     return label if len(label) <= limit else label[: limit - 1] + "…"
