@@ -91,7 +91,9 @@ def write_page(path: Path, template: str, *, page: Page, **context: Any) -> Path
 
 
 def format_evidence(evidence: Mapping[str, Any]) -> str:
-    """Evidence as indented JSON for a folded <pre> (wraps on the page, never runs off)."""
-    if not evidence:
-        return ""
-    return json.dumps(evidence, indent=1, default=str, sort_keys=True)
+    """Evidence as one `key: compact JSON` line per key, for a folded <pre> that wraps
+    (long series stay a few lines, and nothing runs off the page)."""
+    return "\n".join(
+        f"{key}: {json.dumps(value, default=str, separators=(', ', ': '))}"
+        for key, value in sorted(evidence.items())
+    )

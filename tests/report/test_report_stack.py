@@ -118,3 +118,11 @@ def test_window_lanes_show_each_window_with_its_status() -> None:
     assert "passed" in svg
     assert "failed" in svg
     assert "opens" in svg
+
+
+def test_evidence_is_one_compact_line_per_key() -> None:
+    from harness.report import format_evidence
+
+    text = format_evidence({"window": [1.0, None], "observed": [[3.1, 0.0], [4.2, 1.0]]})
+    assert text.splitlines() == ["observed: [[3.1, 0.0], [4.2, 1.0]]", "window: [1.0, null]"]
+    assert format_evidence({}) == ""
