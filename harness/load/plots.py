@@ -182,10 +182,10 @@ def breaker_plot(
     if convention is None:
         states = timeline.breaker_states()
         names = {float(value): name for value, name in BREAKER_STATE_NAMES.items()}
+        series = {e: [(p.t - origin, p.value) for p in points] for e, points in states.items()}
     else:
-        states = timeline.breaker_states(metric=convention.metric)
+        series = _convention_series(timeline, convention, origin)
         names = {value: name for name, value in convention.states.items()}
-    series = {edge: [(p.t - origin, p.value) for p in points] for edge, points in states.items()}
     return breaker_lanes(
         series,
         state_names=names,
@@ -194,3 +194,21 @@ def breaker_plot(
         title="Breaker state per edge",
         xlabel=XLABEL,
     )
+
+
+def _convention_series(
+    timeline: Timeline, convention: BreakerConvention, origin: float
+) -> dict[str, list[tuple[float, float]]]:
+    """Breaker state per edge read with the topology's convention: the caller's gauge
+    `convention.metric`, the edge's target taken from the label templated `{target}`."""
+    target_keys = [key for key, value in convention.labels.items() if value == "{target}"]
+    series: dict[str, list[tuple[float, float]]] = {}
+    for service in timeline.services:
+        for snapshot in timeline.snapshots(service):
+            for sample in snapshot.samples(convention.metric):
+                target = next((sample.labels[k] for k in target_keys if sample.labels.get(k)), "")
+                wanted = convention.labels_for(service, target) if target else {}
+                if wanted and all(sample.labels.get(k) == v for k, v in wanted.items()):
+                    edge = f"{service}->{target}"
+                    series.setdefault(edge, []).append((snapshot.scraped_at - origin, sample.value))
+    return series

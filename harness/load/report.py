@@ -18,6 +18,7 @@ from harness.load.summary import LoadSummary
 from harness.load.verdict import Check
 from harness.observe.timeline import Timeline
 from harness.report import CheckRow, Figure, Page, render_page
+from harness.topology.conventions import BreakerConvention
 
 __all__ = ["check_rows", "render_report", "write_report"]
 
@@ -29,17 +30,27 @@ def write_report(
     result: LocustResult,
     timeline: Timeline,
     profile: LoadProfile,
+    breaker: BreakerConvention | None = None,
 ) -> Path:
     path.write_text(
-        render_report(summary=summary, result=result, timeline=timeline, profile=profile),
+        render_report(
+            summary=summary, result=result, timeline=timeline, profile=profile, breaker=breaker
+        ),
         encoding="utf-8",
     )
     return path
 
 
 def render_report(
-    *, summary: LoadSummary, result: LocustResult, timeline: Timeline, profile: LoadProfile
+    *,
+    summary: LoadSummary,
+    result: LocustResult,
+    timeline: Timeline,
+    profile: LoadProfile,
+    breaker: BreakerConvention | None = None,
 ) -> str:
+    """The page; `breaker` (the topology's breaker convention) names the metric and the
+    states of the breaker lanes."""
     started = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(summary.started_at))
     passed = sum(1 for check in summary.checks if check.passed)
     verdict = f"{passed} of {len(summary.checks)} checks passed"
@@ -63,7 +74,7 @@ def render_report(
         s=summary,
         checks=check_rows(summary.checks),
         interval=result.interval,
-        figures=_plots(summary, result, timeline, profile),
+        figures=_plots(summary, result, timeline, profile, breaker),
         ms=_ms,
         key=request_key,
     )
@@ -98,7 +109,11 @@ def check_rows(checks: list[Check]) -> list[CheckRow]:
 
 
 def _plots(
-    summary: LoadSummary, result: LocustResult, timeline: Timeline, profile: LoadProfile
+    summary: LoadSummary,
+    result: LocustResult,
+    timeline: Timeline,
+    profile: LoadProfile,
+    breaker: BreakerConvention | None,
 ) -> list[Figure]:
     total_slo = profile.slos.get(TOTAL)
     drawn = [
@@ -112,7 +127,11 @@ def _plots(
         Figure("error rate", plots.error_rate_plot(result, summary.faults)),
     ]
     breakers = plots.breaker_plot(
-        timeline, summary.faults, origin=result.started_at, duration=result.duration
+        timeline,
+        summary.faults,
+        origin=result.started_at,
+        duration=result.duration,
+        convention=breaker,
     )
     if breakers is not None:
         drawn.append(Figure("breaker state", breakers))
