@@ -85,13 +85,6 @@ def check_rows(checks: list[Check]) -> list[CheckRow]:
     when the check type changes)."""
     rows = []
     for c in checks:
-        detail = c.detail
-        if c.miss is not None:
-            detail += f" (missed by {_format_figure(c.miss, c)}"
-            if c.miss_ratio is not None:
-                sign = 1 if c.comparison == "<=" else -1
-                detail += f", {100 * c.miss_ratio * sign:+.0f}%"
-            detail += ")"
         limit = ""
         if c.limit is not None:
             limit = f"{c.comparison or ''} {_format_figure(c.limit, c)}".strip()
@@ -102,7 +95,7 @@ def check_rows(checks: list[Check]) -> list[CheckRow]:
                 kind=c.kind,
                 observed=_format_figure(c.observed, c),
                 limit=limit,
-                detail=detail,
+                detail=c.detail,  # a failed SLO's says by how much it missed
             )
         )
     return rows
