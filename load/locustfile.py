@@ -41,6 +41,7 @@ import os
 import random
 import urllib.error
 import urllib.request
+from http import HTTPStatus
 from typing import Any
 
 from locust import FastHttpUser, between, events, task
@@ -170,7 +171,7 @@ class ShopUser(FastHttpUser):
         ) as response:
             if response.status_code == 201:
                 return int(response.json()["id"])
-            response.failure(_describe(response))
+            response.failure(_describe(response, {201}))
         return None
 
     def _load_catalogue(self) -> None:
@@ -295,7 +296,7 @@ class ShopUser(FastHttpUser):
             catch_response=True,
         ) as response:
             if response.status_code not in expected:
-                response.failure(_describe(response))
+                response.failure(_describe(response, expected))
                 return None
             response.success()  # a 402 for a declined card is the right answer
             try:
@@ -312,13 +313,22 @@ def hash_seed(text: str) -> int:
     return random.Random(text).getrandbits(63)
 
 
-def _describe(response: Any) -> str:
-    """`503 dependency_unavailable (payments)`: the status and the error code of the body."""
+def _describe(response: Any, expected: set[int] | None = None) -> str:
+    """What failed, e.g. `503 Service Unavailable: dependency_unavailable (payments)` or
+    `200 OK, expected 201`: the status, its reason, the body's error code and what was due."""
+    code = response.status_code
+    try:
+        reason = HTTPStatus(code).phrase
+    except ValueError:  # a status outside the standard ones (or 0: no answer)
+        reason = "no answer" if not code else "non-standard status"
+    text = f"{code} {reason}"
     try:
         body = response.json()
     except Exception:  # not JSON: the status alone says enough
-        return f"{response.status_code}"
-    if not isinstance(body, dict):
-        return f"{response.status_code}"
-    dependency = f" ({body['dependency']})" if body.get("dependency") else ""
-    return f"{response.status_code} {body.get('error', '')}{dependency}".strip()
+        body = None
+    if isinstance(body, dict) and body.get("error"):
+        dependency = f" ({body['dependency']})" if body.get("dependency") else ""
+        text += f": {body['error']}{dependency}"
+    if expected:
+        text += ", expected " + " or ".join(str(c) for c in sorted(expected))
+    return text

@@ -1,21 +1,33 @@
-"""Short reports of chaos runs: text for terminals and CI logs, and one self-contained HTML
-page per run (no external assets) with a small SVG plot: fault windows shaded, breaker
-states per edge, and what the traffic's clients saw second by second."""
+"""Reports of chaos runs: text for terminals and CI logs, and one self-contained HTML page per
+run in the shared report stack (`harness.report`): the verdict, the whole run on one time axis
+(traffic, latency, breaker lanes, assertion windows, fault windows shaded), the assertions as
+the shared checks table, then traffic, steady state, faults and the run log."""
 
 from __future__ import annotations
 
-import html
+import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from rich.table import Table
 from rich.text import Text
 
 from harness.chaos.journal import journal_stem
 from harness.chaos.result import ExperimentResult
+from harness.report import CheckRow, Figure, Page, format_evidence, render_page
+from harness.topology.conventions import BreakerConvention
 from harness.traffic import request_counts
 
-__all__ = ["render_html", "render_text", "summary_table", "write_html_report"]
+__all__ = [
+    "assertion_rows",
+    "breaker_conventions",
+    "render_html",
+    "render_text",
+    "summary_table",
+    "timeline_figures",
+    "write_html_report",
+]
 
 _MARK = {"passed": "PASS", "failed": "FAIL", "pending": "----", "skipped": "SKIP"}
 _STATUS_STYLE = {
@@ -55,7 +67,7 @@ def summary_table(results: Sequence[ExperimentResult]) -> Table:
 
 
 def render_text(result: ExperimentResult) -> str:
-    """The short report of one run, as plain text."""
+    """The short report of one run, as plain text (ends with where its files are)."""
     lines = [
         f"{result.experiment.title}  [{result.status.upper()}]  "
         f"{result.duration:.1f}s  seed {result.seed}"
@@ -83,193 +95,278 @@ def render_text(result: ExperimentResult) -> str:
         lines.append(f"  replay: {result.replay_command}")
     if result.journal_path:
         lines.append(f"  journal: {result.journal_path}")
+    if result.report_path:
+        lines.append(f"  report:  {result.report_path}")
     return "\n".join(lines)
+
+
+# --- the checks table -------------------------------------------------------------------
+
+
+def assertion_rows(result: ExperimentResult) -> list[CheckRow]:
+    """The run's assertions as rows of the shared checks table (the one adapter to change
+    when the assertion result type changes)."""
+    rows = []
+    for a in result.assertions:
+        value = a.evidence.get("value")
+        decided = "" if a.resolved_at is None else f"decided at {a.resolved_at:+.1f}s: "
+        rows.append(
+            CheckRow(
+                name=a.name,
+                status=a.status,
+                kind=a.kind,
+                description=a.expectation,
+                observed=f"{value:.4g}" if isinstance(value, int | float) else "",
+                detail=decided + a.summary,
+                evidence=format_evidence(a.evidence),
+            )
+        )
+    return rows
 
 
 # --- html -------------------------------------------------------------------------------
 
-_CSS = """
-body{font:14px/1.45 system-ui,sans-serif;margin:2em auto;max-width:1100px;color:#222}
-h1{font-size:1.4em}h2{font-size:1.1em;margin-top:1.6em}
-.badge{padding:.15em .6em;border-radius:.3em;color:#fff;font-weight:600}
-.passed{background:#2e7d32}.failed,.aborted{background:#c62828}.interrupted{background:#ef6c00}
-.pending,.skipped{background:#888}
-table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #ddd;padding:.3em .5em;
-text-align:left;vertical-align:top}code{background:#f4f4f4;padding:0 .3em}
-.muted{color:#666}svg{border:1px solid #eee;background:#fcfcfc}
-"""
 
+def render_html(
+    result: ExperimentResult, *, breakers: Mapping[str, BreakerConvention] | None = None
+) -> str:
+    """One self-contained page for one run.
 
-def render_html(result: ExperimentResult) -> str:
-    """One self-contained page for one run."""
-    e = html.escape
+    `breakers` (service -> its breaker convention) draws the breaker lanes; by default it
+    is what the run recorded from the topology (`result.system["breakers"]`).
+    """
     experiment = result.experiment
-    rows = "".join(
-        f"<tr><td>{e(a.name)}</td><td><span class='badge {a.status}'>{a.status}</span></td>"
-        f"<td>{e(a.expectation)}</td><td>{e(a.summary)}</td>"
-        f"<td>{'' if a.resolved_at is None else f'{a.resolved_at:+.1f}s'}</td></tr>"
-        for a in result.assertions
+    passed = sum(1 for a in result.assertions if a.status == "passed")
+    summary = f"{passed} of {len(result.assertions)} assertions passed"
+    if result.reason:
+        summary += f" · {result.reason}"
+    started = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(result.started_at))
+    page = Page(
+        title=experiment.title,
+        status=result.status,
+        summary=summary,
+        meta=(
+            f"experiment {experiment.source}",
+            f"started {started}",
+            f"{result.duration:.1f} s",
+            f"seed {result.seed}",
+        ),
+        footer=f"journal: {result.journal_path}" if result.journal_path else "",
     )
-    steady = "".join(
-        f"<tr><td>{when}</td><td>{e(p.name)}</td><td>{_badge(p.result.ok)}</td>"
-        f"<td>{e(p.result.summary)}</td></tr>"
-        for when, probes in (("before", result.steady_before), ("after", result.steady_after))
-        for p in probes
-    )
-    events = "".join(
-        f"<tr><td>{'' if ev.offset is None else f'{ev.offset:+.2f}s'}</td><td>{e(ev.kind)}</td>"
-        f"<td class='{'' if ev.ok else 'failed'}'>{e(ev.message)}</td></tr>"
-        for ev in result.events
-    )
-    errors = "".join(f"<li>{e(error)}</li>" for error in result.errors)
-    paths = "".join(
-        f"<tr><td>{e(name)}</td><td>{c['total']}</td><td>{c['ok']}</td><td>{c['error']}</td>"
-        f"<td>{e(', '.join(f'{code}: {n}' for code, n in sorted(c['statuses'].items())))}</td></tr>"
-        for name, c in request_counts(result.traffic).items()
-    )
-    traffic = (
-        "<h2>Traffic</h2><table><tr><th>request</th><th>sent</th><th>ok</th><th>not ok</th>"
-        f"<th>statuses</th></tr>{paths}</table>"
-        if paths
-        else ""
-    )
-    return f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>{e(experiment.title)}</title>
-<style>{_CSS}</style></head><body>
-<h1>{e(experiment.title)} <span class="badge {result.status}">{result.status}</span></h1>
-<p class="muted">{e(experiment.source)} · {result.duration:.1f}s · seed {result.seed} ·
-replay: <code>{e(result.replay_command)}</code></p>
-<p>{e(experiment.description)}</p>
-{f"<p><b>Reason:</b> {e(result.reason)}</p>" if result.reason else ""}
-{f"<ul>{errors}</ul>" if errors else ""}
-<h2>Timeline</h2>
-{timeline_svg(result)}
-<h2>Assertions</h2>
-<table><tr><th>name</th><th>status</th><th>expectation</th><th>evidence</th><th>resolved</th></tr>{rows}</table>
-{traffic}
-<h2>Steady state</h2>
-<table><tr><th>when</th><th>probe</th><th>result</th><th>detail</th></tr>{steady}</table>
-<h2>Run log</h2>
-<table><tr><th>t</th><th>kind</th><th>event</th></tr>{events}</table>
-</body></html>
-"""
-
-
-def _badge(ok: bool) -> str:
-    return (
-        "<span class='badge passed'>ok</span>" if ok else "<span class='badge failed'>failed</span>"
+    conventions = breaker_conventions(result) if breakers is None else dict(breakers)
+    return render_page(
+        "chaos.html.j2",
+        page=page,
+        result=result,
+        description=experiment.description,
+        replay=result.replay_command,
+        checks=assertion_rows(result),
+        figures=timeline_figures(result, conventions),
+        has_breaker_convention=bool(conventions),
+        traffic=request_counts(result.traffic),
+        faults=_fault_rows(result),
+        origin=result.started_at,
     )
 
 
-def write_html_report(result: ExperimentResult, directory: Path) -> Path:
+def write_html_report(
+    result: ExperimentResult,
+    directory: Path,
+    *,
+    breakers: Mapping[str, BreakerConvention] | None = None,
+) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / f"{journal_stem(result)}.html"
-    path.write_text(render_html(result), encoding="utf-8")
+    path.write_text(render_html(result, breakers=breakers), encoding="utf-8")
     return path
 
 
-# --- the plot ---------------------------------------------------------------------------
-
-_W, _LEFT, _LANE = 1000, 170, 34
-_STATE_COLOR = {0: "#2e7d32", 1: "#c62828", 2: "#f9a825"}
-
-
-def _rect(x: float, y: float, width: float, height: float, fill: str, title: str = "") -> str:
-    tip = f"<title>{html.escape(title)}</title>" if title else ""
-    return (
-        f'<rect x="{x:.1f}" y="{y:.1f}" width="{max(0.5, width):.1f}" height="{height:.1f}" '
-        f'fill="{fill}">{tip}</rect>'
-    )
+def breaker_conventions(result: ExperimentResult) -> dict[str, BreakerConvention]:
+    """Per calling service, the breaker convention the run recorded from its topology."""
+    recorded = result.system.get("breakers") or {}
+    return {service: BreakerConvention.model_validate(c) for service, c in recorded.items()}
 
 
-def _label(x: float, y: float, text: str, fill: str = "#222") -> str:
-    return f'<text x="{x:.1f}" y="{y:.1f}" fill="{fill}">{html.escape(text)}</text>'
+# --- the figures ------------------------------------------------------------------------
 
 
-def timeline_svg(result: ExperimentResult) -> str:
-    """Fault windows, breaker states per edge and traffic outcomes on one time axis."""
-    origin = result.method_started_at
-    if origin is None:
-        return "<p class='muted'>the method did not run</p>"
-    windows = _fault_windows(result, origin)
-    breakers = _breaker_lanes(result.breaker_series, origin)
+def timeline_figures(
+    result: ExperimentResult, breakers: Mapping[str, BreakerConvention]
+) -> list[Figure]:
+    """The whole run, from its start to its end, on one time axis in four plots."""
+    from harness.report import plots  # late: matplotlib is slow to import
+
+    origin = result.started_at
+    end = max(result.ended_at - origin, 1.0)
+    bands = _fault_bands(result, origin)
+    markers = []
+    if result.method_started_at is not None:
+        markers.append(plots.Marker("method starts", result.method_started_at - origin))
+    figures = []
     buckets = _traffic_buckets(result, origin)
-    ends = [w[2] for w in windows] + [p[-1][0] for p in breakers.values() if p]
-    end = max([*ends, float(len(buckets)), 1.0])
-    scale = (_W - _LEFT - 10) / end
-    height = 30 + (1 + len(breakers) + (1 if buckets else 0)) * _LANE
-    out = [
-        f'<svg width="{_W}" height="{height}" xmlns="http://www.w3.org/2000/svg" font-size="11">'
-    ]
-    for label, start, stop in windows:  # shade every lane during each fault
-        out.append(
-            _rect(_LEFT + start * scale, 0, (stop - start) * scale, height - 20, "#c6282814", label)
-        )
-    y = 10
-    out.append(_label(4, y + 14, "faults"))
-    for label, start, stop in windows:
-        x = _LEFT + start * scale
-        out.append(_rect(x, y + 4, (stop - start) * scale, 14, "#c6282880", label))
-        out.append(_label(x + 3, y + 15, label[:40], "#fff"))
-    for edge, points in sorted(breakers.items()):
-        y += _LANE
-        out.append(_label(4, y + 14, f"breaker {edge}"))
-        for (t0, value), (t1, _) in zip(points, [*points[1:], (end, 0.0)], strict=False):
-            colour = _STATE_COLOR.get(int(value), "#888")
-            out.append(_rect(_LEFT + t0 * scale, y + 4, (t1 - t0) * scale, 14, colour))
     if buckets:
-        y += _LANE
-        out.append(_label(4, y + 14, "traffic ok / error"))
-        peak = max(ok + err for ok, err in buckets) or 1
-        width = max(1.0, scale - 1)
-        for second, (ok, err) in enumerate(buckets):
-            x = _LEFT + second * scale
-            ok_h, err_h = 24 * ok / peak, 24 * err / peak
-            out.append(_rect(x, y + 26 - ok_h, width, ok_h, "#2e7d32", f"{ok} ok"))
-            if err:
-                out.append(
-                    _rect(x, y + 26 - ok_h - err_h, width, err_h, "#c62828", f"{err} errors")
-                )
-    step = 5 if end <= 60 else 10
-    for second in range(0, int(end) + 1, step):
-        out.append(_label(_LEFT + second * scale, height - 2, f"{second}s", "#666"))
-    out.append("</svg>")
-    return "\n".join(out)
-
-
-def _fault_windows(result: ExperimentResult, origin: float) -> list[tuple[str, float, float]]:
-    windows = []
-    for event in result.fault_events:
-        if event.action == "apply" and event.ok:
-            end = next(
-                (
-                    other.at
-                    for other in result.fault_events
-                    if other.fault_index == event.fault_index
-                    and other.action in ("remove", "rollback")
+        figures.append(
+            Figure(
+                "traffic",
+                plots.outcome_bars(
+                    buckets,
+                    title="Traffic (requests per second, ok vs not ok)",
+                    bands=bands,
+                    duration=end,
+                    markers=markers,
+                    xlabel="seconds since the run started",
                 ),
-                result.ended_at,
             )
-            windows.append((event.description, event.at - origin, end - origin))
-    return windows
+        )
+        figures.append(
+            Figure(
+                "latency",
+                plots.line_plot(
+                    _latency_lines(result, origin),
+                    title="Latency of the traffic's requests (per second)",
+                    ylabel="ms",
+                    bands=bands,
+                    duration=end,
+                    markers=markers,
+                    xlabel="seconds since the run started",
+                ),
+            )
+        )
+    series, names = _breaker_series(result, breakers, origin)
+    lanes = plots.breaker_lanes(
+        series,
+        state_names=names,
+        bands=bands,
+        duration=end,
+        xlabel="seconds since the run started",
+    )
+    if lanes is not None:
+        figures.append(Figure("breaker state", lanes))
+    windows = plots.window_lanes(
+        _assertion_windows(result, origin),
+        title="Assertion windows (diamond: decided)",
+        bands=bands,
+        duration=end,
+        xlabel="seconds since the run started",
+    )
+    if windows is not None:
+        figures.append(Figure("assertion windows", windows))
+    return figures
 
 
-def _breaker_lanes(
-    series: Mapping[str, Sequence[tuple[float, float]]], origin: float
-) -> dict[str, list[tuple[float, float]]]:
-    lanes = {edge: [(t - origin, value) for t, value in points] for edge, points in series.items()}
-    # Only edges whose breaker ever left closed are worth a lane.
-    return {edge: sorted(points) for edge, points in lanes.items() if any(v for _, v in points)}
+def _fault_bands(result: ExperimentResult, origin: float) -> list[Any]:
+    from harness.report.plots import Band
+
+    bands = []
+    for event in result.fault_events:
+        if event.action != "apply" or not event.ok:
+            continue
+        end = next(
+            (
+                other.at
+                for other in result.fault_events
+                if other.fault_index == event.fault_index
+                and other.action in ("remove", "rollback")
+                and other.at >= event.at
+            ),
+            result.ended_at,
+        )
+        label = event.label or event.description
+        bands.append(Band(label, event.at - origin, end - origin, index=event.fault_index))
+    return bands
 
 
-def _traffic_buckets(result: ExperimentResult, origin: float) -> list[tuple[int, int]]:
+def _fault_rows(result: ExperimentResult) -> list[dict[str, Any]]:
+    return [
+        {
+            "offset": event.offset,
+            "at": event.at - result.started_at,
+            "action": event.action,
+            "description": event.description,
+            "ok": event.ok,
+            "error": event.error or "",
+        }
+        for event in result.fault_events
+    ]
+
+
+def _traffic_buckets(result: ExperimentResult, origin: float) -> list[tuple[float, int, int]]:
     buckets: dict[int, list[int]] = {}
     for record in result.traffic:
         second = int(record.started_at - origin)
-        if second < 0:
+        if second >= 0:
+            buckets.setdefault(second, [0, 0])[0 if record.ok else 1] += 1
+    return [(float(s), *buckets[s]) for s in sorted(buckets)]  # type: ignore[misc]
+
+
+def _latency_lines(result: ExperimentResult, origin: float) -> list[Any]:
+    from harness.report.plots import Line
+
+    per_second: dict[int, list[float]] = {}
+    for record in result.traffic:
+        second = int(record.started_at - origin)
+        if second >= 0:
+            per_second.setdefault(second, []).append(record.latency * 1000.0)
+    lines = []
+    for q, colour, width in ((0.95, "#ff7f0e", 1.5), (0.5, "#1f77b4", 1.5)):
+        points = [(s + 0.5, _quantile(per_second[s], q)) for s in sorted(per_second)]
+        lines.append(Line(f"p{q * 100:.0f}", points, colour=colour, width=width))
+    return lines
+
+
+def _quantile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q * len(ordered) + 0.5) - 1))]
+
+
+def _breaker_series(
+    result: ExperimentResult, breakers: Mapping[str, BreakerConvention], origin: float
+) -> tuple[dict[str, list[tuple[float, float]]], dict[float, str]]:
+    """Per edge whose breaker ever left its first state (or that an assertion names), its
+    state over time, read with the calling service's declared convention."""
+    edges = [e.replace(" ", "") for e in result.system.get("edges", [])]
+    series: dict[str, list[tuple[float, float]]] = {}
+    names: dict[float, str] = {}
+    for service, convention in breakers.items():
+        names.update({value: name for name, value in convention.states.items()})
+        targets = [e.split("->", 1)[1] for e in edges if e.split("->", 1)[0] == service]
+        for snapshot in result.metrics.get(service, []):
+            for sample in snapshot.get("samples", []):
+                if sample["name"] != convention.metric:
+                    continue
+                for target in targets:
+                    wanted = convention.labels_for(service, target)
+                    if all(sample["labels"].get(k) == v for k, v in wanted.items()):
+                        series.setdefault(f"{service}->{target}", []).append(
+                            (snapshot["t"] - origin, float(sample["value"]))
+                        )
+    named = {getattr(a, "breaker", None) for a in result.experiment.assertions}
+    return (
+        {
+            edge: sorted(points)
+            for edge, points in sorted(series.items())
+            if edge in named or len({v for _, v in points}) > 1
+        },
+        names,
+    )
+
+
+def _assertion_windows(result: ExperimentResult, origin: float) -> list[Any]:
+    from harness.report.plots import Window
+
+    method = (result.method_started_at or result.started_at) - origin
+    windows = []
+    for a in result.assertions:
+        span = a.evidence.get("window")
+        if isinstance(span, list | tuple) and len(span) == 2 and span[0] is not None:
+            start, end = (
+                float(span[0]) + method,
+                None if span[1] is None else float(span[1]) + method,
+            )
+        elif a.resolved_at is not None:
+            start, end = method, a.resolved_at + method
+        else:
             continue
-        bucket = buckets.setdefault(second, [0, 0])
-        bucket[0 if record.ok else 1] += 1
-    if not buckets:
-        return []
-    return [tuple(buckets.get(s, [0, 0])) for s in range(max(buckets) + 1)]  # type: ignore[misc]
+        resolved = None if a.resolved_at is None else a.resolved_at + method
+        windows.append(Window(a.name, start, end, a.status, resolved))
+    return windows

@@ -431,10 +431,22 @@ class _Run:
 
     def _describe_system(self) -> dict[str, Any]:
         services = {name: self.system.url(name) for name in self.system.services}
+        # Each caller's breaker convention, so the report can draw breaker lanes later.
+        topology: Any = getattr(self.system, "topology", None)
+        conventions = (
+            {} if topology is None else {n: topology.conventions_for(n) for n in topology.services}
+        )
+        breakers = {
+            name: c.breaker.model_dump()
+            for name, c in conventions.items()
+            if c.breaker is not None
+            and any(e.split("->")[0].strip() == name for e in self.system.edges)
+        }
         return {
             "services": services,
             "edges": sorted(self.system.edges),
             "env": self.experiment.env_text,
+            "breakers": breakers,
         }
 
     def _event(self, kind: str, message: str, *, ok: bool = True, at: float | None = None) -> None:

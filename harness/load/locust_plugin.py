@@ -25,6 +25,7 @@ import json
 import logging
 import os
 import random
+import re
 import time
 from pathlib import Path
 from typing import Any
@@ -32,7 +33,9 @@ from typing import Any
 import gevent
 from locust import LoadTestShape, events
 from locust.env import Environment
+from locust.exception import CatchResponseError
 from locust.runners import WorkerRunner
+from locust.stats import StatsError
 
 from harness.load.results import (
     ErrorStats,
@@ -148,7 +151,7 @@ class _Recorder:
             ErrorStats(
                 method=error.method or "",
                 name=error.name,
-                error=error.parse_error(error.error),
+                error=describe_error(error.error),
                 occurrences=error.occurrences,
             )
             for error in stats.errors.values()
@@ -164,6 +167,20 @@ class _Recorder:
             interval=self.interval,
             user_classes=user_classes,
         )
+
+
+_CATCH_RESPONSE = re.compile(r"CatchResponseError\((['\"])(.*)\1\)", re.DOTALL)
+
+
+def describe_error(error: object) -> str:
+    """A failed request's error in words. A response the locustfile marked failed
+    (`response.failure("503 Service Unavailable ...")`) shows that message, not
+    `CatchResponseError('...')`; workers send errors as that repr, so it is unwrapped too."""
+    if isinstance(error, CatchResponseError) and error.args:
+        return str(error.args[0])
+    text = StatsError.parse_error(error)  # type: ignore[arg-type]
+    match = _CATCH_RESPONSE.fullmatch(text)
+    return match.group(2) if match else text
 
 
 def _path(variable: str) -> Path | None:

@@ -71,7 +71,7 @@ class LoadProgress:
                 "starting Locust", total=self.total_s, title=self.title
             )
         else:
-            self.console.log(f"{self.title}: starting Locust")
+            self._line("starting Locust")
         return self
 
     def __exit__(
@@ -95,7 +95,15 @@ class LoadProgress:
             self._progress.update(self._task, completed=completed, description=status)
         elif time.monotonic() - self._last_text >= self._text_every:
             self._last_text = time.monotonic()
-            self.console.log(f"{self.title}: {elapsed:5.0f}s/{self.total_s:.0f}s {status}")
+            self._line(f"{elapsed:5.0f}s/{self.total_s:.0f}s {status}")
+
+    def _line(self, text: str) -> None:
+        """One plain progress line: a time stamp and the text, nothing after it (no
+        `progress.py:98` source suffix as `console.log` adds), never wrapped or marked up."""
+        stamp = time.strftime("%H:%M:%S")
+        self.console.print(
+            f"[{stamp}] {self.title}: {text}", markup=False, highlight=False, soft_wrap=True
+        )
 
     def _status(self, faults: list[str], timeline: Timeline) -> str:
         if self.started_mono is None:

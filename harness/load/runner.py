@@ -391,7 +391,7 @@ class _Run:
         deadline = time.monotonic() + self.profile.total_duration + FINISH_GRACE_S
         while locust.poll() is None:
             if time.monotonic() > deadline:
-                self.console.log("Locust overran its duration; stopping it")
+                self.console.print("Locust overran its duration; stopping it", highlight=False)
                 break
             meter.sample()
             progress.update(tail.read(), faults=self.executor.active, timeline=self.timeline)

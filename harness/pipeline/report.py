@@ -1,99 +1,106 @@
-"""The combined report: one self-contained HTML page, verdict first, links into each stage."""
+"""The combined report: one self-contained page in the shared stack (`harness.report`),
+verdict first, a section per stage with its checks and links to each stage's own pages.
+
+A stage report written as JSON that has a page in the stack (the contracts run's
+`contracts.json`) gets that page written beside it, and the link opens the page."""
 
 from __future__ import annotations
 
-import html
 import os
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
-from harness.pipeline.model import PipelineResult, StageResult
+from harness.pipeline.model import PipelineResult, StageCheck, StageResult
+from harness.report import CheckRow, Page, render_page
 
-__all__ = ["render_report"]
-
-STYLE = """
-body{font:15px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem auto;
-max-width:70rem;padding:0 1rem;color:#1d2433}
-h1{margin:0 0 .2rem}h2{margin-top:2.2rem;border-bottom:1px solid #dde2ea;padding-bottom:.3rem}
-.verdict{display:inline-block;padding:.35rem .9rem;border-radius:.4rem;font-weight:700;
-color:#fff;font-size:1.3rem;margin:.6rem 0}
-.pass{background:#1f8a4c}.fail{background:#c0392b}.skipped{background:#8a7a1f}
-.tag{font-weight:700;padding:.05rem .45rem;border-radius:.3rem;color:#fff;font-size:.8rem}
-table{border-collapse:collapse;width:100%;margin:.6rem 0}
-th,td{text-align:left;padding:.35rem .6rem;border-bottom:1px solid #e8ebf0;vertical-align:top}
-th{background:#f4f6f9;font-weight:600}
-td.check{min-width:16rem;max-width:28rem}td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
-pre{white-space:pre-wrap;margin:0;font-size:.82rem;color:#4a5366}
-.meta{color:#5b6477;font-size:.9rem}a{color:#1f5fbf}
-"""
+__all__ = ["check_rows", "render_report", "write_report"]
 
 
-def _tag(passed: bool, *, skipped: bool = False) -> str:
-    if skipped:
-        return '<span class="tag skipped">SKIPPED</span>'
-    return f'<span class="tag {"pass" if passed else "fail"}">{"PASS" if passed else "FAIL"}</span>'
+@dataclass(frozen=True, slots=True)
+class _Stage:
+    name: str
+    status: str
+    headline: str
+    duration: float
+    error: str | None
+    reports: list[tuple[str, str]]
+    checks: list[CheckRow]
 
 
-def _link(path: Path, base: Path, label: str) -> str:
-    href = os.path.relpath(path.resolve(), base.resolve())
-    return f'<a href="{html.escape(href)}">{html.escape(label)}</a>'
-
-
-def _stage_rows(result: PipelineResult) -> str:
-    rows = []
-    for stage in result.stages:
-        rows.append(
-            f"<tr><td>{_tag(stage.passed, skipped=stage.skipped is not None)}</td>"
-            f'<td><a href="#{stage.name}">{stage.name}</a></td>'
-            f"<td>{html.escape(stage.headline)}</td>"
-            f'<td class="num">{stage.duration:.0f} s</td></tr>'
+def check_rows(checks: list[StageCheck], base: Path) -> list[CheckRow]:
+    """A stage's checks as rows of the shared checks table, failures first (the one adapter
+    to change when the check type changes)."""
+    ordered = sorted(checks, key=lambda c: (c.passed, c.skipped is not None))
+    return [
+        CheckRow(
+            name=f"{c.group}: {c.name}" if c.group else c.name,
+            status="skipped" if c.skipped is not None else ("passed" if c.passed else "failed"),
+            detail=c.skipped or c.detail,
+            link=_href(c.link, base) if c.link else None,
         )
-    return "".join(rows)
+        for c in ordered
+    ]
 
 
-def _stage_section(stage: StageResult, base: Path) -> str:
-    tag = _tag(stage.passed, skipped=stage.skipped is not None)
-    parts = [f'<h2 id="{stage.name}">{tag} {stage.name}</h2>']
-    parts.append(f"<p>{html.escape(stage.headline)}</p>")
-    if stage.error:
-        parts.append(f"<pre>{html.escape(stage.error)}</pre>")
-    if stage.reports:
-        links = " · ".join(_link(path, base, label) for label, path in stage.reports)
-        parts.append(f"<p>Reports: {links}</p>")
-    if stage.checks:
-        # Failures first: they are what a reader came for.
-        ordered = sorted(stage.checks, key=lambda c: (c.passed, c.skipped is not None))
-        rows = "".join(
-            f"<tr><td>{_tag(c.passed, skipped=c.skipped is not None)}</td>"
-            f'<td>{html.escape(c.group)}</td><td class="check">'
-            + (_link(c.link, base, c.name) if c.link else html.escape(c.name))
-            + f"</td><td><pre>{html.escape(c.skipped or c.detail)}</pre></td></tr>"
-            for c in ordered
-        )
-        parts.append(
-            f"<table><tr><th></th><th>of</th><th>check</th><th>detail</th></tr>{rows}</table>"
-        )
-    return "\n".join(parts)
+def _href(path: Path, base: Path) -> str:
+    return os.path.relpath(path.resolve(), base.resolve())
+
+
+def _status(stage: StageResult) -> str:
+    return stage.status
+
+
+def _stage(stage: StageResult, base: Path) -> _Stage:
+    return _Stage(
+        name=stage.name,
+        status=_status(stage),
+        headline=stage.headline,
+        duration=stage.duration,
+        error=stage.error,
+        reports=[(label, _href(path, base)) for label, path in stage.reports],
+        checks=check_rows(stage.checks, base),
+    )
 
 
 def render_report(result: PipelineResult) -> str:
     base = result.out_dir
-    verdict = "PASS" if result.passed else "FAIL"
+    passed = sum(1 for s in result.stages if s.passed)
     seed = "each stage's default" if result.seed is None else str(result.seed)
-    versions = ", ".join(f"{k} {v}" for k, v in result.versions.items())
     started = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(result.started_at))
     replay = result.replay_command
-    sections = "\n".join(_stage_section(stage, base) for stage in result.stages)
-    return f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8">
-<title>harness run: {verdict}</title><style>{STYLE}</style></head><body>
-<h1>Resilience report</h1>
-<div class="meta">{html.escape(str(result.topology))} · started {started} ·
-{result.duration:.0f} s</div>
-<div class="verdict {"pass" if result.passed else "fail"}">{verdict}</div>
-<table><tr><th></th><th>stage</th><th>result</th><th>time</th></tr>{_stage_rows(result)}</table>
-<p class="meta">Seed: {html.escape(seed)} · replay: <code>{html.escape(replay)}</code><br>
-Versions: {html.escape(versions)}</p>
-{sections}
-</body></html>
-"""
+    page = Page(
+        title="Resilience report",
+        status="passed" if result.passed else "failed",
+        summary=f"{passed} of {len(result.stages)} stages passed",
+        meta=(str(result.topology), f"started {started}", f"{result.duration:.0f} s"),
+        footer=f"JSON summary: {result.summary_path}" if result.summary_path else "",
+    )
+    return render_page(
+        "pipeline.html.j2",
+        page=page,
+        stages=[_stage(stage, base) for stage in result.stages],
+        seed=seed,
+        replay=replay,
+        versions=", ".join(f"{k} {v}" for k, v in result.versions.items()),
+    )
+
+
+def write_report(result: PipelineResult, path: Path) -> list[Path]:
+    """Write the combined page at `path` (and the pages of stage reports written as JSON);
+    return every page written, the combined one first."""
+    from harness.report.contracts import write_contracts_page
+
+    written: list[Path] = []
+    for stage in result.stages:
+        reports: list[tuple[str, Path]] = []
+        for label, report in stage.reports:
+            if stage.name == "contracts" and report.suffix == ".json" and report.exists():
+                page = write_contracts_page(report)
+                reports += [(label, page), (f"{label} (JSON)", report)]
+                written.append(page)
+            else:
+                reports.append((label, report))
+        stage.reports = reports
+    path.write_text(render_report(result), encoding="utf-8")
+    return [path, *written]

@@ -23,7 +23,7 @@ from harness.pipeline.model import (
     StageResult,
     replay_options,
 )
-from harness.pipeline.report import render_report
+from harness.pipeline.report import write_report
 from harness.pipeline.stages import STAGES, StageContext, StageRunner
 from harness.topology import Topology, load_topology
 
@@ -83,6 +83,8 @@ def run_pipeline(
             f"({result.duration:.0f} s)",
             highlight=False,
         )
+        for label, path in result.reports:
+            console.print(f"  {label}: {path}", highlight=False, markup=False)
         results.append(result)
     run = PipelineResult(
         stages=results,
@@ -99,7 +101,7 @@ def run_pipeline(
     if options.junit_path is not None:
         run.junit_path = write_junit(results, options.junit_path, name="harness run")
     run.summary_path.write_text(json.dumps(run.to_dict(), indent=2) + "\n")
-    run.report_path.write_text(render_report(run))
+    write_report(run, run.report_path)
     return run
 
 

@@ -110,7 +110,7 @@ def test_report_shows_the_verdict_first_failures_first_and_links_stage_reports(
     result = run_pipeline(options, stages=stages)  # type: ignore[arg-type]
     assert result.report_path is not None
     page = result.report_path.read_text()
-    assert page.index('class="verdict fail">FAIL') < page.index('id="chaos"')
+    assert page.index('class="verdict failed"') < page.index('id="chaos"')
     assert page.index("breaks") < page.index("holds")  # the failed check comes first
     assert 'href="chaos/exp.html"' in page  # relative, so the folder can be moved
     assert "--seed 7" in page

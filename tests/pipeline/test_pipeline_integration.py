@@ -63,7 +63,7 @@ def test_run_fails_and_names_the_experiment_when_the_breaker_is_switched_off(
     assert any("breaker of orders->payments opens" in c["name"] for c in failed)
     assert all("replay: harness chaos run " in c["detail"] for c in failed)
     page = (out / "report.html").read_text()
-    assert 'class="verdict fail">FAIL' in page
+    assert '<div class="verdict failed">' in page
     assert "opens the orders-&gt;payments breaker" in page
     assert "report: " in proc.stderr
     assert (

@@ -1,0 +1,164 @@
+"""The chaos report: a run against the in-process fake shop, rendered in the shared stack."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import CHAOS_DIR
+from fake_shop import FakeShop, fake_system
+
+from harness.chaos import ExperimentResult, parse_experiment, run_experiment
+from harness.chaos.report import (
+    assertion_rows,
+    breaker_conventions,
+    render_html,
+    render_text,
+    timeline_figures,
+)
+from harness.topology.conventions import BreakerConvention
+
+# The fake shop follows the reference system's convention; the report is told it, as the
+# run records it from a topology.
+CONVENTION = BreakerConvention(metric="shop_breaker_state")
+EXPERIMENT: dict[str, Any] = {
+    "title": "slow payments open the breaker",
+    "description": "a long description " * 40,
+    "seed": 11,
+    "method": {
+        "duration": 1.5,
+        "faults": [
+            {
+                "label": "slow-payments",
+                "edge": "orders->payments",
+                "toxic": "latency",
+                "attributes": {"latency": 2000},
+                "start": 0.3,
+                "duration": 0.6,
+            }
+        ],
+        "traffic": {
+            "class": str(CHAOS_DIR / "shop_traffic.py") + ":ShopTraffic",
+            "rate": 20,
+            "concurrency": 2,
+            "options": {"products": 1, "mix": {"place_order": 1}},
+        },
+    },
+    "assertions": [
+        {
+            "name": "breaker opens within 5 s of the fault",
+            "breaker": "orders->payments",
+            "state": "open",
+            "after": "slow-payments.start",
+            "within": "5s",
+        },
+        {
+            "name": "orders fail while payments is slow",
+            "traffic": "place_order",
+            "status": 503,
+            "at_least": 1,
+            "after": "slow-payments.start",
+            "until": "slow-payments.end",
+        },
+    ],
+}
+
+
+@pytest.fixture(scope="module")
+def result(tmp_path_factory: pytest.TempPathFactory) -> ExperimentResult:
+    system = fake_system()
+    shop = FakeShop(system)
+    experiment = parse_experiment(EXPERIMENT, source=str(CHAOS_DIR / "report_test.yaml"))
+    journal_dir = tmp_path_factory.mktemp("journal")
+    outcome = run_experiment(
+        experiment,
+        system,
+        journal_dir=journal_dir,
+        transport=shop.transport,
+        scrape_interval=0.1,
+        tick=0.05,
+    )
+    assert outcome.traffic, "the fake shop's traffic must have run for these tests to mean much"
+    return outcome
+
+
+def _svgs(page: str) -> list[str]:
+    return re.findall(r"<svg.*?</svg>", page, flags=re.DOTALL)
+
+
+def test_report_draws_traffic_latency_breaker_and_assertion_lanes(
+    result: ExperimentResult,
+) -> None:
+    page = render_html(result, breakers={"orders": CONVENTION})
+    titles = [f.title for f in timeline_figures(result, {"orders": CONVENTION})]
+    assert titles == ["traffic", "latency", "breaker state", "assertion windows"]
+    svgs = _svgs(page)
+    assert len(svgs) == 4
+    traffic, latency, breakers, windows = svgs
+    assert "ok/s" in traffic
+    assert "not ok/s" in traffic
+    assert "requests/s" in traffic
+    assert "p95" in latency
+    assert "p50" in latency
+    assert "ms" in latency
+    assert "orders-&gt;payments" in breakers or "orders->payments" in breakers
+    assert "closed" in breakers
+    assert "open" in breakers
+    assert "slow-payments" in traffic  # the fault window is labelled
+    assert "passed" in windows or "failed" in windows
+
+
+def test_every_plot_spans_the_whole_run_from_its_start(result: ExperimentResult) -> None:
+    from harness.chaos.report import _fault_bands
+
+    # The method starts after the steady state; the axis starts at the run's start, so
+    # the fault band sits later than its offset in the method.
+    assert result.method_started_at is not None
+    lead = result.method_started_at - result.started_at
+    (band,) = _fault_bands(result, result.started_at)
+    assert band.start == pytest.approx(lead + 0.3, abs=0.25)
+    for svg in _svgs(render_html(result, breakers={"orders": CONVENTION})):
+        assert "seconds since the run started" in svg
+
+
+def test_without_a_breaker_convention_the_report_says_why_there_are_no_lanes(
+    result: ExperimentResult,
+) -> None:
+    assert breaker_conventions(result) == {}  # the fake system has no topology
+    page = render_html(result)
+    assert len(_svgs(page)) == 3
+    assert "declares no breaker" in page
+
+
+def test_assertions_are_rows_of_the_shared_checks_table(result: ExperimentResult) -> None:
+    rows = assertion_rows(result)
+    assert [r.name for r in rows] == [a.name for a in result.assertions]
+    assert all(r.status in ("passed", "failed", "pending", "skipped") for r in rows)
+    page = render_html(result)
+    assert page.count('<table class="checks">') == 1
+    # Evidence is folded and pre-wrapped: a long line cannot run off the page.
+    assert "<details><summary>evidence</summary><pre>" in page
+    assert "pre { white-space: pre-wrap; overflow-wrap: anywhere;" in page
+
+
+def test_text_report_ends_with_the_journal_and_report_paths(result: ExperimentResult) -> None:
+    assert result.journal_path is not None
+    assert result.report_path is not None
+    text = render_text(result)
+    assert f"journal: {result.journal_path}" in text
+    assert f"report:  {result.report_path}" in text
+    assert Path(result.report_path).read_text().startswith("<!DOCTYPE html>")
+
+
+def test_breaker_conventions_come_back_from_what_the_run_recorded(
+    result: ExperimentResult,
+) -> None:
+    recorded = {"orders": CONVENTION.model_dump()}
+    result.system = {**result.system, "breakers": recorded}
+    try:
+        assert breaker_conventions(result) == {"orders": CONVENTION}
+        assert len(_svgs(render_html(result))) == 4
+    finally:
+        result.system = {k: v for k, v in result.system.items() if k != "breakers"}
