@@ -31,7 +31,7 @@ from pydantic import (
 )
 
 from harness.topology.edge import Edge
-from harness.validation import describe_validation_error as _describe
+from harness.topology.validation import describe_validation_error as _describe
 
 __all__ = [
     "EDGE_TOXICS",
@@ -250,7 +250,7 @@ def describe_validation_error(
     prefix: str = "",
     union_tags: Iterable[str] = FAULT_TAGS,
 ) -> str:
-    """The one formatter (`harness.validation`), with the fault union's tags dropped."""
+    """The one formatter (`harness.topology.validation`), with the fault union's tags dropped."""
     return _describe(exc, source=source, prefix=prefix, union_tags=union_tags)
 
 

@@ -60,7 +60,7 @@ from pydantic import (
 from harness.references import split_reference
 from harness.topology.conventions import Conventions, ResolvedConventions
 from harness.topology.edge import Edge
-from harness.validation import describe_validation_error
+from harness.topology.validation import describe_validation_error
 
 __all__ = [
     "DEFAULT_TOPOLOGY_FILE",
