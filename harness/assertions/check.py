@@ -35,6 +35,7 @@ class Check(BaseModel):
         evidence: what the verdict was read from (values, times, counts), for the journal.
         observed, limit, unit, comparison: the figure compared, when there is one.
         resolved_at: seconds from the run's origin at which the status was decided.
+        duration: seconds from the opening of the check's window to its verdict.
         attempts: how many times an active check (HTTP, invariant) was tried.
     """
 
@@ -51,6 +52,7 @@ class Check(BaseModel):
     unit: str = ""
     comparison: Comparison | None = None
     resolved_at: float | None = None
+    duration: float | None = None
     attempts: int = 0
 
     @model_validator(mode="before")

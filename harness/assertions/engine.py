@@ -47,6 +47,7 @@ __all__ = [
     "assertion_type",
     "conventions_of",
     "evaluate",
+    "judge",
     "kind_keys",
     "parse_assertion",
     "problem_path",
@@ -370,12 +371,21 @@ def parse_assertion(data: Any) -> AssertionModel:
     return parsed
 
 
+def judge(assertion: AssertionModel, ctx: EvaluationContext) -> Check:
+    """One assertion judged now; a resolved check carries when it was decided (seconds
+    from the origin) and how long after its window opened."""
+    check = assertion.evaluate(ctx)
+    if not check.resolved:
+        return check
+    window = assertion.window(ctx.anchors)
+    return check.model_copy(
+        update={
+            "resolved_at": ctx.anchors.offset(ctx.now),
+            "duration": None if window is None else round(max(0.0, ctx.now - window.start), 3),
+        }
+    )
+
+
 def evaluate(assertions: Iterable[AssertionModel], ctx: EvaluationContext) -> list[Check]:
-    """Every assertion judged now; a resolved check carries when (seconds from the origin)."""
-    checks = []
-    for assertion in assertions:
-        check = assertion.evaluate(ctx)
-        if check.resolved:
-            check = check.model_copy(update={"resolved_at": ctx.anchors.offset(ctx.now)})
-        checks.append(check)
-    return checks
+    """Every assertion judged now (see `judge`)."""
+    return [judge(assertion, ctx) for assertion in assertions]

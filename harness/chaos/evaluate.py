@@ -20,6 +20,7 @@ from harness.assertions import (
     TrafficView,
     conventions_of,
 )
+from harness.assertions.engine import judge
 from harness.assertions.probing import ProbeContext
 from harness.observe.timeline import Timeline
 from harness.topology import ResolvedConventions
@@ -75,9 +76,8 @@ class Judge:
         for index, assertion in enumerate(self.assertions):
             if self.checks[index].resolved or (only is not None and index not in only):
                 continue
-            check = assertion.evaluate(ctx)
+            check = judge(assertion, ctx)
             if check.resolved:
-                check = check.model_copy(update={"resolved_at": self.anchors.offset(ctx.now)})
                 resolved.append(check)
             self.checks[index] = check
         return resolved

@@ -34,6 +34,7 @@ from pydantic import (
 from harness.faultproxy.gojson import STRING, GoMap
 from harness.faultproxy.toxics import TOXICS
 from harness.topology.edge import Edge
+from harness.topology.validation import describe_validation_error as _describe
 
 __all__ = [
     "EDGE_TOXICS",
@@ -273,40 +274,8 @@ def describe_validation_error(
     prefix: str = "",
     union_tags: Iterable[str] = FAULT_TAGS,
 ) -> str:
-    """One line per problem: `source: key.path: message (got value)`.
-
-    `union_tags` are the tags of discriminated unions in the model; they are dropped from
-    key paths where they follow a list index.
-    """
-    tags = frozenset(union_tags)
-    lines = []
-    for error in exc.errors():
-        loc = _user_loc(error["loc"], tags)
-        path = ".".join(str(part) for part in (prefix, *loc) if part != "")
-        message = error["msg"].removeprefix("Value error, ")
-        value = error.get("input")
-        shown = repr(value)
-        # Echo scalars only: a whole mapping or list would bury the message.
-        scalar = value is None or isinstance(value, str | int | float | bool)
-        got = (
-            f" (got {shown})"
-            if scalar and error["type"] != "missing" and shown not in message
-            else ""
-        )
-        lines.append(f"{source}: {path + ': ' if path else ''}{message}{got}")
-    return "\n".join(lines)
-
-
-def _user_loc(loc: tuple[int | str, ...], tags: frozenset[str]) -> list[int | str]:
-    """Drop the tags pydantic puts in the path of a discriminated union (the user never
-    wrote them): a tag is the name of a union member right after a list index."""
-    kept: list[int | str] = []
-    for position, part in enumerate(loc):
-        after_index = position > 0 and isinstance(loc[position - 1], int)
-        if after_index and part in tags:
-            continue
-        kept.append(part)
-    return kept
+    """The one formatter (`harness.topology.validation`), with the fault union's tags dropped."""
+    return _describe(exc, source=source, prefix=prefix, union_tags=union_tags)
 
 
 def parse_fault_schedule(

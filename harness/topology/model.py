@@ -60,6 +60,7 @@ from pydantic import (
 from harness.references import split_reference
 from harness.topology.conventions import Conventions, ResolvedConventions
 from harness.topology.edge import Edge
+from harness.topology.validation import describe_validation_error
 
 __all__ = [
     "DEFAULT_TOPOLOGY_FILE",
@@ -555,27 +556,18 @@ _KEYS_BY_DEPTH: dict[str, type[BaseModel]] = {
 
 
 def _describe(exc: ValidationError, source: str | Path) -> str:
-    lines = [f"{source}: invalid topology ({exc.error_count()} problem(s))"]
-    for error in exc.errors(include_url=False):
-        # cross-checks on the whole file name their own key inside the message
-        key = f"{_key(error['loc'])}: " if error["loc"] else ""
-        lines.append(f"  {key}{_explain(error)}")
-    return "\n".join(lines)
+    # cross-checks on the whole file name their own key inside the message
+    return describe_validation_error(
+        exc,
+        source=str(source),
+        indexes="bracket",
+        header=f"invalid topology ({exc.error_count()} problem(s))",
+        explain=_explain,
+    )
 
 
-def _key(loc: Sequence[int | str]) -> str:
-    text = ""
-    for part in loc:
-        if isinstance(part, int):
-            text += f"[{part}]"
-        elif part in {"function-after[_from_arrow(), EdgeSpec]", "str"}:
-            continue
-        else:
-            text += f".{part}" if text else str(part)
-    return text
-
-
-def _explain(error: Mapping[str, Any]) -> str:
+def _explain(error: Mapping[str, Any]) -> str | None:
+    """What the topology knows better than pydantic (allowed keys, ports); else None."""
     kind = error["type"]
     loc = tuple(error["loc"])
     if kind == "extra_forbidden":
@@ -587,10 +579,7 @@ def _explain(error: Mapping[str, Any]) -> str:
         return (
             f"expected a port number from 0 to 65535 (0 picks a free port), got {error['input']!r}"
         )
-    message = str(error["msg"]).removeprefix("Value error, ")
-    if kind.endswith("_type") or kind in {"greater_than_equal", "less_than_equal", "greater_than"}:
-        message += f" (got {error['input']!r})"
-    return message
+    return None
 
 
 def _allowed_keys(loc: Sequence[int | str]) -> str:

@@ -97,6 +97,7 @@ def test_a_new_assertion_kind_is_one_class_registered_and_judged_by_the_engine(
     assert check.limit == 2
     assert check.expectation == "at most 2 GET /orders from start until end"
     assert check.resolved_at == 6.0
+    assert check.duration == 6.0  # the window opened at start
     assert assertion.problems(Scope()) == []
 
 
