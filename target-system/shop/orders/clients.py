@@ -45,6 +45,10 @@ class _Payment(_Remote):
         return PaymentRecord(id=self.id, status=self.status)
 
 
+class _Void(_Remote):
+    payment: _Payment | None
+
+
 class _Listing(_Remote):
     items: list[dict[str, Any]]
 
@@ -177,10 +181,15 @@ class PaymentsClient:
         )
         return _expect("payments", response, _Payment).record()
 
-    async def find_by_key(self, idempotency_key: str) -> PaymentRecord | None:
-        response = await self._client.get("/payments", params={"idempotency_key": idempotency_key})
-        payments = _items("payments", response, _Payment)
-        return payments[0].record() if payments else None
+    async def void_unless_charged(self, idempotency_key: str) -> PaymentRecord | None:
+        # Keyed by the key it settles: voiding is idempotent, so the client may retry it.
+        response = await self._client.post(
+            "/payments/voids",
+            json={"idempotency_key": idempotency_key},
+            idempotency_key=f"void-{idempotency_key}"[:200],
+        )
+        settled = _expect("payments", response, _Void)
+        return None if settled.payment is None else settled.payment.record()
 
 
 class NotificationsClient:

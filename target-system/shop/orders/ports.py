@@ -81,7 +81,10 @@ class PaymentsPort(Protocol):
 
     async def refund(self, payment_id: int, *, idempotency_key: str) -> PaymentRecord: ...
 
-    async def find_by_key(self, idempotency_key: str) -> PaymentRecord | None: ...
+    async def void_unless_charged(self, idempotency_key: str) -> PaymentRecord | None:
+        """The charge made under the key, or None: there is none, and payments now refuses
+        any charge under the key, so one still on its way can never commit."""
+        ...
 
 
 class EventsPort(Protocol):

@@ -3,6 +3,12 @@
 A charge is decided by its card token (`tok_declined` is declined, anything else captured) and
 recorded together with the answer it got, so a retry under the same `Idempotency-Key` gets
 exactly the same answer and never a second charge.
+
+A caller that lost a charge's answer settles it with `void_key`: the charge made under the
+key, or, when there is none, the key voided, so that a charge request still on its way is
+refused when it arrives. A look-up alone could not say "no charge": the request may sit in a
+stalled server's queue and commit after the caller concluded there was none. Charge and void
+each decide in one write transaction (SQLite: one writer at a time), so one of them wins.
 """
 
 from __future__ import annotations
@@ -17,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from shop.common.db import utc_now
 from shop.common.errors import Conflict, NotFound
-from shop.payments.models import Payment, PaymentStatus
+from shop.payments.models import Payment, PaymentStatus, VoidedKey
 from shop.payments.schemas import DECLINED_CARD_TOKEN, MAX_ID, ChargeRequest, PaymentQuery
 
 
@@ -28,6 +34,20 @@ class ChargeAnswer:
     status_code: int
     body: dict[str, Any]
     replayed: bool
+
+
+@dataclass(frozen=True, slots=True)
+class VoidAnswer:
+    """The charge made under a key, or None when there is none and the key is now void."""
+
+    payment: dict[str, Any] | None
+
+    def to_json(self, idempotency_key: str) -> dict[str, Any]:
+        return {
+            "idempotency_key": idempotency_key,
+            "voided": self.payment is None,
+            "payment": self.payment,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,12 +64,17 @@ def request_fingerprint(request: ChargeRequest) -> str:
 def charge(session: Session, *, idempotency_key: str, request: ChargeRequest) -> ChargeAnswer:
     """Capture or decline a payment once per key; replay the stored answer afterwards.
 
-    Raises `Conflict` when the key was used before with another body.
+    Raises `Conflict` when the key was used before with another body, or was voided.
     """
     fingerprint = request_fingerprint(request)
     existing = find_by_key(session, idempotency_key)
     if existing is not None:
         return _replay(existing, fingerprint)
+    if session.get(VoidedKey, idempotency_key) is not None:
+        raise Conflict(
+            "this Idempotency-Key was voided by its caller: no charge can be made with it",
+            error="idempotency_key_voided",
+        )
     declined = request.card_token == DECLINED_CARD_TOKEN
     now = utc_now()
     payment = Payment(
@@ -95,6 +120,16 @@ def _replay(payment: Payment, fingerprint: str) -> ChargeAnswer:
             error="idempotency_key_reused",
         )
     return ChargeAnswer(payment.response_status, dict(payment.response_body), replayed=True)
+
+
+def void_key(session: Session, *, idempotency_key: str) -> VoidAnswer:
+    """The charge under the key if there is one; else void the key (idempotent)."""
+    existing = find_by_key(session, idempotency_key)
+    if existing is not None:
+        return VoidAnswer(existing.to_json())
+    if session.get(VoidedKey, idempotency_key) is None:
+        session.add(VoidedKey(idempotency_key=idempotency_key, voided_at=utc_now()))
+    return VoidAnswer(None)
 
 
 def refund(session: Session, *, payment_id: int) -> RefundAnswer:

@@ -53,3 +53,17 @@ class Payment(Base):
             "created_at": isoformat(self.created_at),
             "updated_at": isoformat(self.updated_at),
         }
+
+
+class VoidedKey(Base):
+    """A charge key given up by its caller: no charge can ever be made under it.
+
+    Written by `POST /payments/voids` when no charge exists under the key, so a charge
+    request still on its way (queued in a stalled server, retried by a proxy) is refused
+    when it arrives instead of capturing money its caller has already stopped waiting for.
+    """
+
+    __tablename__ = "voided_keys"
+
+    idempotency_key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    voided_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utc_now)

@@ -218,6 +218,7 @@ class FakePayments(Scripted):
         super().__init__()
         self.payments: dict[int, StoredPayment] = {}
         self.by_key: dict[str, int] = {}
+        self.voided: set[str] = set()
         self.refund_calls = 0
 
     async def charge(
@@ -230,6 +231,8 @@ class FakePayments(Scripted):
         idempotency_key: str,
     ) -> PaymentRecord:
         def effect() -> PaymentRecord:
+            if idempotency_key in self.voided:
+                raise Refused("payments", 409, "idempotency_key_voided")
             if idempotency_key not in self.by_key:
                 status = "declined" if card_token == "tok_declined" else "captured"
                 payment = StoredPayment(
@@ -258,14 +261,15 @@ class FakePayments(Scripted):
 
         return await self._call("refund", effect)
 
-    async def find_by_key(self, idempotency_key: str) -> PaymentRecord | None:
+    async def void_unless_charged(self, idempotency_key: str) -> PaymentRecord | None:
         def effect() -> PaymentRecord | None:
             payment_id = self.by_key.get(idempotency_key)
             if payment_id is None:
+                self.voided.add(idempotency_key)
                 return None
             return PaymentRecord(payment_id, self.payments[payment_id].status)
 
-        return await self._call("find_payment", effect)
+        return await self._call("void_key", effect)
 
     def for_order(self, order_id: int, status: str | None = None) -> list[StoredPayment]:
         return [

@@ -135,7 +135,7 @@ async def test_saga_compensates_when_the_charge_surely_did_not_happen(world: Sag
     order, saga = world.new_saga()
     done = await world.runner.run(saga.id)
     assert done.state == SagaState.COMPENSATED
-    assert world.payments.calls == ["charge", "find_payment"]
+    assert world.payments.calls == ["charge", "void_key"]
     assert world.payments.payments == {}
     assert_cancelled_cleanly(world, order.id, "dependency_unavailable")
 
@@ -147,7 +147,7 @@ async def test_unknown_charge_outcome_is_resolved_by_key_and_the_saga_goes_on(
     order, saga = world.new_saga()
     done = await world.runner.run(saga.id)
     assert done.state == SagaState.COMPLETED
-    assert world.payments.calls == ["charge", "find_payment"]
+    assert world.payments.calls == ["charge", "void_key"]
     assert len(world.payments.for_order(order.id, "captured")) == 1
     assert ("charge_payment", "unknown") in world.log(saga.id)
     assert world.order(order.id).status == "confirmed"
@@ -246,7 +246,7 @@ async def test_unknown_charge_with_payments_down_is_resolved_by_a_later_compensa
     world: SagaWorld,
 ) -> None:
     world.payments.fail_next("charge", lost_answer("payments"))
-    world.payments.take_down("find_payment")
+    world.payments.take_down("void_key")
     order, saga = world.new_saga()
     stuck = await world.runner.run(saga.id)
     assert (stuck.state, stuck.charge) == (SagaState.COMPENSATING, Effect.PENDING)
