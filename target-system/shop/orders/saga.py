@@ -346,6 +346,11 @@ class SagaRunner:
         step = Step.CHARGE_PAYMENT
         if exc.status_code == 402:
             return self._fail(ctx, step, _DECLINED, charge=Effect.DECLINED)
+        if exc.error == "idempotency_key_voided":
+            # This saga voided its own key (it was settling a lost charge when its process
+            # died): no charge exists or ever will, and payments was the reason it settled.
+            failure = Failure(503, "dependency_unavailable", str(exc), exc.dependency)
+            return self._fail(ctx, step, failure, charge=Effect.NONE)
         return self._fail(ctx, step, Failure.refused(exc), charge=Effect.NONE)
 
     async def _charge_unsafely(self, ctx: _Context) -> Saga:

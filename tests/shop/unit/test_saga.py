@@ -330,3 +330,16 @@ async def test_finishing_a_saga_twice_writes_one_event(world: SagaWorld) -> None
     assert again.state == SagaState.COMPLETED
     assert world.outbox_types(order.id) == ["order.confirmed"]
     assert world.payments.calls.count("charge") == 1
+
+
+async def test_a_resumed_charge_whose_key_the_saga_voided_compensates_with_nothing_charged(
+    world: SagaWorld,
+) -> None:
+    """The saga voided its charge key, then its process died before it recorded why: the
+    resumed saga's charge is refused, and the order ends cancelled as unavailable."""
+    order, saga = world.new_saga()
+    world.payments.voided.add(f"saga-{saga.uid}-charge")
+    done = await world.runner.run(saga.id)
+    assert (done.state, done.charge) == (SagaState.COMPENSATED, Effect.NONE)
+    assert world.payments.payments == {}
+    assert_cancelled_cleanly(world, order.id, "dependency_unavailable")
