@@ -8,7 +8,7 @@ from flask import Flask
 from gunicorn.app.base import BaseApplication
 
 from shop.payments.factory import create_app
-from shop.payments.serving import WORKER_CLASS
+from shop.payments.serving import KEEPALIVE_SECONDS, WORKER_CLASS
 from shop.payments.settings import PaymentsSettings
 
 
@@ -36,6 +36,7 @@ def main() -> None:
         "workers": 1,
         "threads": 8,
         "worker_class": WORKER_CLASS,
+        "keepalive": KEEPALIVE_SECONDS,
         "loglevel": settings.log_level.lower(),
         "graceful_timeout": 5,
         # gunicorn 27 otherwise shares one control socket (~/.gunicorn) between instances.

@@ -8,10 +8,16 @@ payments answered nobody for 5 s. `ParkingThreadWorker` registers a new connecti
 poller instead, as kept-alive connections already are: it takes a thread only once it has
 bytes to read, so idle connections cost a file descriptor, not a thread.
 
-Select it with `worker_class = WORKER_CLASS` (`python -m shop.payments` does) or
-`--worker-class shop.payments.serving.ParkingThreadWorker` (what `system.toml` passes
-through `GUNICORN_CMD_ARGS`). It relies on gthread's internals of gunicorn 27, pinned in
-the shop's dependencies; `tests/shop/integration/test_payments_serving.py` holds it to that.
+Kept-alive connections stay open `KEEPALIVE_SECONDS`, longer than the shop's clients keep an
+idle one (httpx: 5 s), so the client always closes first. A server that closes first
+(gunicorn's default is 2 s) races the client's next request on that connection, which then
+fails on the wire for no fault at all. Parked, an idle connection costs no thread.
+
+Select both with `worker_class = WORKER_CLASS` and `keepalive = KEEPALIVE_SECONDS`
+(`python -m shop.payments` does), or `--worker-class shop.payments.serving.ParkingThreadWorker
+--keep-alive 10` (what `system.toml` passes through `GUNICORN_CMD_ARGS`). It relies on
+gthread's internals of gunicorn 27, pinned in the shop's dependencies;
+`tests/shop/integration/test_payments_serving.py` holds it to that.
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ from functools import partial
 from gunicorn.workers.gthread import TConn, ThreadWorker
 
 WORKER_CLASS = "shop.payments.serving.ParkingThreadWorker"
+KEEPALIVE_SECONDS = 10
 # How long a new connection may stay silent before it is closed. Generous: a parked
 # connection holds no thread, and a caller behind a slow proxy may take seconds to send.
 FIRST_BYTES_TIMEOUT_SECONDS = 30.0

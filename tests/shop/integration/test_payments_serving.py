@@ -10,6 +10,7 @@ keep answering with more idle connections open than it has threads.
 
 from __future__ import annotations
 
+import http.client
 import os
 import socket
 import subprocess
@@ -30,6 +31,9 @@ THREADS = 8
 IDLE_CONNECTIONS = 2 * THREADS
 # An answer on loopback takes milliseconds; gthread's stall was 5 s.
 PROMPT_SECONDS = 2.0
+
+# How long the shop's clients keep an idle connection (httpx's default keepalive_expiry).
+CLIENT_KEEPALIVE_SECONDS = 5.0
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(60)]
 
@@ -61,8 +65,16 @@ def _by_topology(port: int) -> list[str]:
     ]  # fmt: skip
 
 
-@pytest.fixture(params=[_by_main, _by_topology], ids=["python-m-shop.payments", "system.toml"])
-def payments_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+@pytest.fixture(
+    scope="module",
+    params=[_by_main, _by_topology],
+    ids=["python-m-shop.payments", "system.toml"],
+)
+def payments_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """payments started one way, for the module's tests (each leaves no connection open)."""
+    tmp_path = tmp_path_factory.mktemp("payments")
     port = _free_port()
     env = {
         **os.environ,
@@ -131,3 +143,20 @@ def test_a_connection_that_sends_its_request_late_is_still_served(payments_url: 
         while chunk := late.recv(65536):
             answer += chunk
     assert answer.startswith(b"HTTP/1.1 200"), answer[:200]
+
+
+def test_payments_keeps_an_idle_connection_longer_than_its_callers_do(payments_url: str) -> None:
+    """The caller, not the server, must close an idle kept-alive connection: a server that
+    closes first (gunicorn's default is 2 s) races the caller's next request on it, which
+    then fails on the wire (a reset, a retry, a breaker failure) for no fault at all."""
+    port = int(payments_url.rsplit(":", 1)[1])
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        connection.request("GET", "/health")
+        assert connection.getresponse().read()
+        time.sleep(CLIENT_KEEPALIVE_SECONDS * 0.6)  # past gunicorn's 2 s, within the client's
+        connection.request("GET", "/health")  # on the same connection: no reconnect
+        again = connection.getresponse()
+        assert again.status == 200
+    finally:
+        connection.close()
