@@ -112,7 +112,7 @@ async def test_a_charge_is_settled_by_its_key(new_pact: NewPact) -> None:
             status="captured",
             idempotency_key="order-42-charge",
         )
-        .with_request("POST", "/payments/voids")
+        .with_request("POST", "/payment-voids")
         .with_body({"idempotency_key": idempotency_key("order-42-charge")}, "application/json")
         .will_respond_with(200)
         .with_body({"payment": payment("captured")}, "application/json")
@@ -127,7 +127,7 @@ async def test_a_charge_that_never_arrived_has_its_key_voided(new_pact: NewPact)
     (
         pact.upon_receiving("a request to settle a key never used")
         .given("no such payment", idempotency_key="order-44-charge")
-        .with_request("POST", "/payments/voids")
+        .with_request("POST", "/payment-voids")
         .with_body({"idempotency_key": idempotency_key("order-44-charge")}, "application/json")
         .will_respond_with(200)
         .with_body({"voided": True, "payment": None}, "application/json")

@@ -43,6 +43,16 @@ class ReservationRow(Base):
     )
 
 
+class VoidedKeyRow(Base):
+    """A reserve key given up by its caller: no reservation can ever be made under it, so a
+    reserve request still on its way is refused when it arrives (see `stock.void_key`)."""
+
+    __tablename__ = "voided_keys"
+
+    idempotency_key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    voided_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utc_now)
+
+
 class ReservationItemRow(Base):
     __tablename__ = "reservation_items"
 

@@ -1,4 +1,4 @@
-"""Stock moves, each in one short write transaction: reserve, confirm, cancel.
+"""Stock moves, each in one short write transaction: reserve, confirm, cancel, void a key.
 
 Every change of stock is a conditional UPDATE, so concurrent requests can never drive stock
 negative nor release a reservation twice, on SQLite (one writer at a time) as on PostgreSQL
@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from shop.common.db import session_scope, utc_now
 from shop.common.errors import Conflict, NotFound
-from shop.inventory.models import ProductRow, ReservationItemRow, ReservationRow
+from shop.inventory.models import ProductRow, ReservationItemRow, ReservationRow, VoidedKeyRow
 from shop.inventory.schemas import Reservation, ReservationCreate
 
 
@@ -27,6 +27,12 @@ def reserve(engine: Engine, *, key: str, request: ReservationCreate) -> tuple[Re
             existing = _by_key(session, key)
             if existing is not None:
                 return _replay(existing, digest), False
+            if session.get(VoidedKeyRow, key) is not None:
+                raise Conflict(
+                    "this Idempotency-Key was voided by its caller: nothing can be reserved "
+                    "with it",
+                    error="idempotency_key_voided",
+                )
             for item in request.items:
                 _take_stock(session, item.sku, item.quantity)
             now = utc_now()
@@ -50,6 +56,22 @@ def reserve(engine: Engine, *, key: str, request: ReservationCreate) -> tuple[Re
             if existing is None:
                 raise
             return _replay(existing, digest), False
+
+
+def void_key(engine: Engine, *, key: str) -> Reservation | None:
+    """The reservation made under the key; or None, the key now void. Idempotent.
+
+    For a caller that lost a reserve answer: a look-up could find nothing while the request
+    still waits in front of this service, and reserve after the caller gave up. Void and
+    reserve each decide in one write transaction, so exactly one of them wins.
+    """
+    with session_scope(engine, write=True) as session:
+        existing = _by_key(session, key)
+        if existing is not None:
+            return Reservation.model_validate(existing)
+        if session.get(VoidedKeyRow, key) is None:
+            session.add(VoidedKeyRow(idempotency_key=key, voided_at=utc_now()))
+        return None
 
 
 def confirm(engine: Engine, reservation_id: int) -> Reservation:

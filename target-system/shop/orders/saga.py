@@ -7,10 +7,11 @@ can be resumed or compensated from the database alone (`SagaRunner.run`).
 
 Every key sent to a dependency derives from the saga's `uid`, so a resumed step repeats the
 same request and the dependency answers it idempotently. A charge whose outcome is unknown
-is settled with `POST /payments/voids` before anything is compensated: payments answers the
+is settled with `POST /payment-voids` before anything is compensated: payments answers the
 charge made under the key, or voids the key so that no charge under it can commit later. A
 look-up alone is not enough: the charge request may still sit in a stalled payments queue,
-and commit after the saga concluded "no charge" and cancelled the order.
+and commit after the saga concluded "no charge" and cancelled the order. A reservation whose
+answer was lost is settled the same way (`POST /reservation-voids`) before it is cancelled.
 
 Unsafe mode (`send_idempotency_key=False`, the ORDERS_SEND_IDEMPOTENCY_KEY protection switch):
 each charge attempt carries a fresh key and a failed attempt is simply tried again, and an
@@ -519,7 +520,7 @@ class SagaRunner:
             return saga
         try:
             if saga.reservation_id is None:
-                detail = await self._cancel_reservations_of_order(ctx)
+                detail = await self._settle_pending_reservation(ctx)
             else:
                 detail = await self._cancel_reservation(ctx, saga.reservation_id)
         except DependencyUnavailable as exc:
@@ -545,13 +546,16 @@ class SagaRunner:
             raise
         return f"reservation {reservation_id} cancelled"
 
-    async def _cancel_reservations_of_order(self, ctx: _Context) -> str:
-        """The reserve call's answer was lost: find the order's reservations and cancel them."""
-        reservations = await self.ports.inventory.reservations_for_order(ctx.order_id)
-        held = [r for r in reservations if r.status == "held"]
-        for reservation in held:
-            await self._cancel_reservation(ctx, reservation.id)
-        return f"cancelled {len(held)} held reservation(s) found for the order"
+    async def _settle_pending_reservation(self, ctx: _Context) -> str:
+        """The reserve call's answer was lost: settle its key, then cancel what it reserved.
+
+        Voiding the key, not listing the order's reservations: a reserve request still
+        queued at inventory would otherwise hold stock for a cancelled order once it lands.
+        """
+        reservation = await self.ports.inventory.void_unless_reserved(ctx.key("reserve"))
+        if reservation is None:
+            return "no reservation under the key, and the key is void"
+        return await self._cancel_reservation(ctx, reservation.id)
 
     # -- after the end ---------------------------------------------------------------------
 

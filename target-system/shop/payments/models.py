@@ -58,7 +58,7 @@ class Payment(Base):
 class VoidedKey(Base):
     """A charge key given up by its caller: no charge can ever be made under it.
 
-    Written by `POST /payments/voids` when no charge exists under the key, so a charge
+    Written by `POST /payment-voids` when no charge exists under the key, so a charge
     request still on its way (queued in a stalled server, retried by a proxy) is refused
     when it arrives instead of capturing money its caller has already stopped waiting for.
     """

@@ -241,7 +241,7 @@ _PATHS: dict[str, Any] = {
             },
         },
     },
-    "/payments/voids": {
+    "/payment-voids": {
         "post": {
             "operationId": "void_key",
             "summary": "Settle a charge key: its charge, or the key voided",

@@ -56,7 +56,7 @@ def build_blueprint(engine: Engine) -> Blueprint:
         with session_scope(engine) as session:
             return json_response(ledger.list_payments(session, query))
 
-    @api.post("/payments/voids")
+    @api.post("/payment-voids")
     def void_key() -> Response:
         void = validated(VoidRequest, json_body(), location="body")
         with session_scope(engine, write=True) as session:

@@ -1,7 +1,8 @@
 """Orders racing faults: what load found, each pinned down with the real sibling apps.
 
 - A charge stuck in a stalled payments server reached it after the saga had looked it up,
-  found nothing and cancelled the order: the cancelled order kept a captured charge.
+  found nothing and cancelled the order: the cancelled order kept a captured charge (and
+  the same with a reservation stuck in a stalled inventory: stock held for good).
 - A declined card whose answer was lost, with payments unreachable while the saga looked,
   ended the order as `dependency_unavailable`.
 - A keyed replay of an order that failed answered 200, so a retrying client (the gateway)
@@ -23,7 +24,7 @@ pytestmark = pytest.mark.anyio
 ORDER = {"items": [{"sku": "SKU-1", "quantity": 2}], "card_token": "tok_visa"}
 # Every way the saga can ask payments what became of a charge: a look-up by key, or voiding
 # the key (the answer that also stops a late charge).
-LOOKUPS = (("GET", "/payments"), ("POST", "/payments/voids"))
+LOOKUPS = (("GET", "/payments"), ("POST", "/payment-voids"))
 
 
 @pytest.fixture
@@ -65,6 +66,27 @@ async def test_a_charge_that_reaches_payments_after_the_saga_gave_up_is_never_ke
     assert [answer.status_code for answer in late] == [409] * len(late)
     assert {answer.json()["error"] for answer in late} == {"idempotency_key_voided"}
     assert (await shop.stock("SKU-1"))["stock"] == 10
+
+
+async def test_a_reservation_that_reaches_inventory_after_the_saga_gave_up_holds_no_stock(
+    shop: Shop,
+) -> None:
+    """The same race one step earlier: a reserve request stuck in a stalled inventory."""
+    user_id = await shop.add_user()
+    inventory = shop.edges["inventory"]
+    inventory.hold("POST", "/reservations")
+
+    response = await place(shop, "k-late-reserve", {**ORDER, "user_id": user_id})
+
+    assert response.status_code == 503, response.text
+    order = await wait_for_order(shop, response.json()["order"]["id"], "cancelled")
+    inventory.heal()
+    late = await inventory.deliver_held()
+    assert late, "the reserve attempts were held back"
+    held = [r for r in await shop.reservations_of(order["id"]) if r["status"] == "held"]
+    assert held == [], "a cancelled order kept stock held by a reservation that came late"
+    assert (await shop.stock("SKU-1"))["stock"] == 10
+    assert {answer.json()["error"] for answer in late} == {"idempotency_key_voided"}
 
 
 async def test_a_declined_card_whose_answer_was_lost_cancels_the_order_as_declined(

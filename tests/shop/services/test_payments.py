@@ -234,7 +234,7 @@ def test_openapi_document_describes_every_payments_operation(client: FlaskClient
 
 
 def void(client: FlaskClient, key: str) -> Any:
-    return client.post("/payments/voids", json={"idempotency_key": key})
+    return client.post("/payment-voids", json={"idempotency_key": key})
 
 
 def test_voiding_an_unused_key_refuses_every_later_charge_under_it(client: FlaskClient) -> None:
@@ -267,5 +267,5 @@ def test_voiding_a_used_key_answers_its_charge_and_leaves_it_alone(client: Flask
 
 def test_a_void_needs_a_valid_key(client: FlaskClient) -> None:
     assert void(client, "with space").status_code == 422
-    assert client.post("/payments/voids", json={"idempotency_key": "k", "x": 1}).status_code == 422
-    assert client.post("/payments/voids", json={}).status_code == 422
+    assert client.post("/payment-voids", json={"idempotency_key": "k", "x": 1}).status_code == 422
+    assert client.post("/payment-voids", json={}).status_code == 422

@@ -133,6 +133,7 @@ class FakeInventory(Scripted):
         self.prices = prices or dict.fromkeys(stock, 100)
         self.reservations: dict[int, StoredReservation] = {}
         self.by_key: dict[str, int] = {}
+        self.voided: set[str] = set()
 
     async def product_price(self, sku: str) -> int | None:
         return await self._call("get_product", lambda: self.prices.get(sku))
@@ -143,6 +144,8 @@ class FakeInventory(Scripted):
         def effect() -> Reservation:
             if idempotency_key in self.by_key:
                 return self.reservations[self.by_key[idempotency_key]].record()
+            if idempotency_key in self.voided:
+                raise Refused("inventory", 409, "idempotency_key_voided")
             for item in items:
                 if item.sku not in self.stock:
                     raise Refused("inventory", 404, "not_found", item.sku)
@@ -187,11 +190,14 @@ class FakeInventory(Scripted):
 
         return await self._call("get_reservation", effect)
 
-    async def reservations_for_order(self, order_id: int) -> list[Reservation]:
-        return await self._call(
-            "list_reservations",
-            lambda: [r.record() for r in self.reservations.values() if r.order_id == order_id],
-        )
+    async def void_unless_reserved(self, idempotency_key: str) -> Reservation | None:
+        def effect() -> Reservation | None:
+            if idempotency_key in self.by_key:
+                return self.reservations[self.by_key[idempotency_key]].record()
+            self.voided.add(idempotency_key)
+            return None
+
+        return await self._call("void_reservation_key", effect)
 
     def _get(self, reservation_id: int) -> StoredReservation:
         if reservation_id not in self.reservations:

@@ -89,7 +89,7 @@ async def test_saga_releases_a_reservation_whose_answer_was_lost(world: SagaWorl
     assert done.state == SagaState.COMPENSATED
     [reservation] = world.inventory.reservations.values()
     assert reservation.status == "cancelled"
-    assert "list_reservations" in world.inventory.calls
+    assert "void_reservation_key" in world.inventory.calls
     assert_cancelled_cleanly(world, order.id, "dependency_unavailable")
 
 
