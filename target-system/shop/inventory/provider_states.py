@@ -21,7 +21,7 @@ from shop.inventory.models import (
     ProductRow,
     ReservationItemRow,
     ReservationRow,
-    VoidedKeyRow,
+    ReserveKeyRow,
 )
 from shop.inventory.schemas import ReservationCreate, ReservationItem, Sku
 
@@ -105,7 +105,7 @@ def _forget_key(session: Session, key: str) -> None:
         session.scalars(select(ReservationRow.id).where(ReservationRow.idempotency_key == key))
     )
     _delete_reservations(session, ids)
-    session.execute(delete(VoidedKeyRow).where(VoidedKeyRow.idempotency_key == key))
+    session.execute(delete(ReserveKeyRow).where(ReserveKeyRow.idempotency_key == key))
 
 
 def _delete_reservations(session: Session, ids: list[int]) -> None:

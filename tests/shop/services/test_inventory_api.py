@@ -422,3 +422,26 @@ async def test_voiding_a_used_key_answers_its_reservation(client: httpx.AsyncCli
 async def test_a_void_needs_a_key(client: httpx.AsyncClient) -> None:
     assert (await client.post("/reservation-voids", json={})).status_code == 422
     assert (await void(client, "")).status_code == 422
+
+
+@pytest.mark.anyio
+async def test_a_reservation_and_a_void_racing_for_one_key_agree_on_who_won(
+    client: httpx.AsyncClient,
+) -> None:
+    await add_product(client, "SKU-1", stock=100)
+    for round_ in range(10):
+        key = f"r-race-{round_}"
+        reserved, voided = await asyncio.gather(
+            reserve(client, key, [("SKU-1", 1)]), void(client, key)
+        )
+        if voided.json()["voided"]:
+            assert (reserved.status_code, reserved.json()["error"]) == (
+                409,
+                "idempotency_key_voided",
+            )
+        else:
+            assert reserved.status_code == 201
+            assert voided.json()["reservation"] == reserved.json()
+    held = (await product(client, "SKU-1"))["reserved"]
+    made = (await client.get("/reservations")).json()["total"]
+    assert held == made  # every unit held belongs to a reservation a void did not refuse

@@ -269,3 +269,20 @@ def test_a_void_needs_a_valid_key(client: FlaskClient) -> None:
     assert void(client, "with space").status_code == 422
     assert client.post("/payment-voids", json={"idempotency_key": "k", "x": 1}).status_code == 422
     assert client.post("/payment-voids", json={}).status_code == 422
+
+
+def test_a_charge_and_a_void_racing_for_one_key_agree_on_who_won(client: FlaskClient) -> None:
+    """Whichever commits first decides: captured and the void answers it, or void and the
+    charge refused; never a charge under a key its caller was told is void."""
+    for round_ in range(10):
+        key = f"k-race-{round_}"
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            charged = pool.submit(charge, client, key)
+            voided = pool.submit(void, client, key)
+            charge_answer, void_answer = charged.result(), voided.result().get_json()
+        if void_answer["voided"]:
+            assert charge_answer.status_code == 409, charge_answer.get_json()
+            assert charge_answer.get_json()["error"] == "idempotency_key_voided"
+        else:
+            assert charge_answer.status_code == 201
+            assert void_answer["payment"] == charge_answer.get_json()
