@@ -1,5 +1,6 @@
-"""orders -> inventory: prices, and the reservation the saga holds, confirms or cancels
-(`InventoryClient`). Only the fields the client parses are required of a response."""
+"""orders -> inventory: prices, and the reservation the saga holds, confirms, cancels or
+settles by its key when its answer was lost (`InventoryClient`). Only the fields the client
+parses are required of a response."""
 
 from __future__ import annotations
 
@@ -143,16 +144,36 @@ async def test_an_unknown_reservation_is_reported_missing(new_pact: NewPact) -> 
         assert await inventory(str(server.url)).get_reservation(404) is None
 
 
-async def test_the_reservations_of_an_order_are_listed(new_pact: NewPact) -> None:
+async def test_a_reservation_is_settled_by_its_key(new_pact: NewPact) -> None:
     pact = new_pact("orders", "inventory")
     (
-        pact.upon_receiving("a request for the reservations of an order")
-        .given("a reservation exists", reservation_id=7, order_id=42, status="held")
-        .with_request("GET", "/reservations")
-        .with_query_parameter("order_id", match.regex("42", regex=r"^\d+$"))
+        pact.upon_receiving("a request to settle a key a reservation was made with")
+        .given(
+            "a reservation exists",
+            reservation_id=7,
+            order_id=42,
+            status="held",
+            idempotency_key="order-42-reserve",
+        )
+        .with_request("POST", "/reservation-voids")
+        .with_body({"idempotency_key": idempotency_key("order-42-reserve")}, "application/json")
         .will_respond_with(200)
-        .with_body({"items": match.each_like(reservation("held"), min=1)}, "application/json")
+        .with_body({"reservation": reservation("held")}, "application/json")
     )
     with pact.serve(addr="127.0.0.1") as server:
-        found = await inventory(str(server.url)).reservations_for_order(42)
-    assert found == [Reservation(id=7, order_id=42, status="held")]
+        found = await inventory(str(server.url)).void_unless_reserved("order-42-reserve")
+    assert found == Reservation(id=7, order_id=42, status="held")
+
+
+async def test_a_reservation_that_never_arrived_has_its_key_voided(new_pact: NewPact) -> None:
+    pact = new_pact("orders", "inventory")
+    (
+        pact.upon_receiving("a request to settle a reserve key never used")
+        .given("no reservation under a key", idempotency_key="order-44-reserve")
+        .with_request("POST", "/reservation-voids")
+        .with_body({"idempotency_key": idempotency_key("order-44-reserve")}, "application/json")
+        .will_respond_with(200)
+        .with_body({"voided": True, "reservation": None}, "application/json")
+    )
+    with pact.serve(addr="127.0.0.1") as server:
+        assert await inventory(str(server.url)).void_unless_reserved("order-44-reserve") is None

@@ -1,5 +1,6 @@
-"""orders -> payments: the saga's charge, its refund, and the look-up by key that settles a
-charge whose outcome was lost (`PaymentsClient`)."""
+"""orders -> payments: the saga's charge, its refund, and the settling by key of a charge
+whose outcome was lost: its payment, or the key voided so no late charge commits
+(`PaymentsClient`)."""
 
 from __future__ import annotations
 
@@ -95,10 +96,10 @@ async def test_a_captured_payment_is_refunded(new_pact: NewPact) -> None:
     assert refunded == PaymentRecord(id=9, status="refunded")
 
 
-async def test_a_charge_is_found_by_its_key(new_pact: NewPact) -> None:
+async def test_a_charge_is_settled_by_its_key(new_pact: NewPact) -> None:
     pact = new_pact("orders", "payments")
     (
-        pact.upon_receiving("a request for the payment made with a key")
+        pact.upon_receiving("a request to settle a key a charge was made with")
         .given(
             "a payment exists",
             payment_id=9,
@@ -106,25 +107,25 @@ async def test_a_charge_is_found_by_its_key(new_pact: NewPact) -> None:
             status="captured",
             idempotency_key="order-42-charge",
         )
-        .with_request("GET", "/payments")
-        .with_query_parameter("idempotency_key", idempotency_key("order-42-charge"))
+        .with_request("POST", "/payment-voids")
+        .with_body({"idempotency_key": idempotency_key("order-42-charge")}, "application/json")
         .will_respond_with(200)
-        .with_body({"items": match.each_like(payment("captured"), min=1)}, "application/json")
+        .with_body({"payment": payment("captured")}, "application/json")
     )
     with pact.serve(addr="127.0.0.1") as server:
-        found = await payments(str(server.url)).find_by_key("order-42-charge")
+        found = await payments(str(server.url)).void_unless_charged("order-42-charge")
     assert found == PaymentRecord(id=9, status="captured")
 
 
-async def test_a_charge_that_never_arrived_is_not_found(new_pact: NewPact) -> None:
+async def test_a_charge_that_never_arrived_has_its_key_voided(new_pact: NewPact) -> None:
     pact = new_pact("orders", "payments")
     (
-        pact.upon_receiving("a request for a payment under a key never used")
+        pact.upon_receiving("a request to settle a key never used")
         .given("no such payment", idempotency_key="order-44-charge")
-        .with_request("GET", "/payments")
-        .with_query_parameter("idempotency_key", idempotency_key("order-44-charge"))
+        .with_request("POST", "/payment-voids")
+        .with_body({"idempotency_key": idempotency_key("order-44-charge")}, "application/json")
         .will_respond_with(200)
-        .with_body({"items": []}, "application/json")
+        .with_body({"voided": True, "payment": None}, "application/json")
     )
     with pact.serve(addr="127.0.0.1") as server:
-        assert await payments(str(server.url)).find_by_key("order-44-charge") is None
+        assert await payments(str(server.url)).void_unless_charged("order-44-charge") is None

@@ -15,6 +15,7 @@ import httpx
 
 from shop.common.client import ResilientClient
 from shop.common.errors import DependencyUnavailable, error_body
+from shop.gateway.schemas import OrderRef
 
 logger = logging.getLogger(__name__)
 
@@ -34,11 +35,15 @@ class OrderView:
         response = await self.orders.get(f"/orders/{order_id}")
         if response.status_code != 200:
             return response.status_code, _json_or_error(response)
-        order: dict[str, Any] = response.json()
-        payment_id = order.get("payment_id")
+        order = _json_or_none(response)
+        ref = OrderRef.parse(order)
+        if ref is None:
+            return 502, error_body("bad_gateway", "orders answered something other than an order")
         payment, user = await asyncio.gather(
-            self._part(self.payments, f"/payments/{payment_id}") if payment_id else _nothing(),
-            self._part(self.users, f"/users/{order['user_id']}"),
+            self._part(self.payments, f"/payments/{ref.payment_id}")
+            if ref.payment_id
+            else _nothing(),
+            self._part(self.users, f"/users/{ref.user_id}"),
         )
         degraded = [
             name for name, part in (("payments", payment), ("users", user)) if part is _DOWN
@@ -72,11 +77,15 @@ class OrderView:
 _DOWN = object()
 
 
-def _json_or_error(response: httpx.Response) -> dict[str, Any]:
+def _json_or_none(response: httpx.Response) -> Any:
     try:
-        body = response.json()
+        return response.json()
     except ValueError:
-        body = None
+        return None
+
+
+def _json_or_error(response: httpx.Response) -> dict[str, Any]:
+    body = _json_or_none(response)
     if isinstance(body, dict):
         return body
     return error_body("bad_gateway", f"orders answered {response.status_code} without JSON")

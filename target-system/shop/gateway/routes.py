@@ -19,9 +19,17 @@ from shop.common.errors import ApiError, ErrorBody
 from shop.common.validation import MAX_DB_INT
 from shop.gateway.aggregation import OrderView
 from shop.gateway.auth import Authorizer, Principal
-from shop.inventory.schemas import Product, ProductPage
-from shop.orders.schemas import IDEMPOTENCY_KEY_PATTERN, OrderError, OrderOut, OrderRequest
-from shop.users.schemas import User, UserCreate
+from shop.gateway.schemas import (
+    IDEMPOTENCY_KEY_PATTERN,
+    SKU_PATTERN,
+    OrderError,
+    OrderOut,
+    OrderRequest,
+    Product,
+    ProductPage,
+    User,
+    UserCreate,
+)
 
 # Headers of a service's answer worth passing on to the caller.
 _PASSED_HEADERS = ("Idempotent-Replayed", "Retry-After", "Location")
@@ -68,7 +76,7 @@ _FAILED_ORDER_LINKS = {
 }
 
 Id = Annotated[int, Path(ge=1, le=MAX_DB_INT)]
-Sku = Annotated[str, Path(pattern=r"^SKU-[0-9]{1,32}$")]
+Sku = Annotated[str, Path(pattern=SKU_PATTERN)]
 
 
 def relay(response: httpx.Response, dependency: str) -> JSONResponse:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, ForeignKey, Integer, String
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Integer, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from shop.common.db import UtcDateTime, utc_now
@@ -41,6 +41,22 @@ class ReservationRow(Base):
         lazy="selectin",
         cascade="all, delete-orphan",
     )
+
+
+class ReserveKeyRow(Base):
+    """Who took a reserve key first: a reservation (written with it) or a void.
+
+    A void (`POST /reservation-voids`) is for a caller that lost a reserve answer: a reserve
+    request still on its way is refused when it arrives instead of holding stock for an order
+    already given up. One row per key, so a reservation and a void of the same key exclude
+    each other by this primary key on any database.
+    """
+
+    __tablename__ = "reserve_keys"
+
+    idempotency_key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    voided: Mapped[bool] = mapped_column(Boolean)
+    claimed_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utc_now)
 
 
 class ReservationItemRow(Base):

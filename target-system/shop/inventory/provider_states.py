@@ -10,13 +10,19 @@ from __future__ import annotations
 from typing import Literal
 
 from pydantic import BaseModel, Field, model_validator
-from sqlalchemy import Engine, delete
+from sqlalchemy import Engine, delete, select
 from sqlalchemy.orm import Session
 
 from shop.common.db import delete_all_rows, session_scope, utc_now
 from shop.common.provider_states import ProviderStates
 from shop.common.validation import JsonId, JsonNonNegativeInt, JsonPositiveInt
-from shop.inventory.models import Base, ProductRow, ReservationItemRow, ReservationRow
+from shop.inventory.models import (
+    Base,
+    ProductRow,
+    ReservationItemRow,
+    ReservationRow,
+    ReserveKeyRow,
+)
 from shop.inventory.schemas import ReservationCreate, ReservationItem, Sku
 
 
@@ -31,6 +37,12 @@ class ProductAbsent(BaseModel):
     sku: Sku
 
 
+class ReservationAbsent(BaseModel):
+    """Nothing reserved (nor voided) under this key."""
+
+    idempotency_key: str
+
+
 class ReservationExists(BaseModel):
     reservation_id: JsonId
     order_id: JsonId
@@ -39,6 +51,8 @@ class ReservationExists(BaseModel):
     status: Literal["held", "confirmed", "cancelled"] = "held"
     # Stock of the product before the reservation took its units.
     stock: JsonNonNegativeInt = Field(default=10)
+    # The key it was reserved with (default: one of its own).
+    idempotency_key: str | None = None
 
     @model_validator(mode="after")
     def _fits_in_stock(self) -> ReservationExists:
@@ -65,6 +79,11 @@ def provider_states(engine: Engine) -> ProviderStates:
         with session_scope(engine, write=True) as session:
             _put_reservation(session, params)
 
+    @states.state("no reservation under a key", params=ReservationAbsent)
+    def no_reservation_under_a_key(params: ReservationAbsent) -> None:
+        with session_scope(engine, write=True) as session:
+            _forget_key(session, params.idempotency_key)
+
     return states
 
 
@@ -79,11 +98,25 @@ def _put_product(session: Session, params: ProductExists) -> ProductRow:
     return session.merge(row)
 
 
-def _put_reservation(session: Session, params: ReservationExists) -> None:
-    session.execute(
-        delete(ReservationItemRow).where(ReservationItemRow.reservation_id == params.reservation_id)
+def _forget_key(session: Session, key: str) -> None:
+    """No reservation and no void under `key` (a reservation's stock is not given back: the
+    states that need stock set it themselves)."""
+    ids = list(
+        session.scalars(select(ReservationRow.id).where(ReservationRow.idempotency_key == key))
     )
-    session.execute(delete(ReservationRow).where(ReservationRow.id == params.reservation_id))
+    _delete_reservations(session, ids)
+    session.execute(delete(ReserveKeyRow).where(ReserveKeyRow.idempotency_key == key))
+
+
+def _delete_reservations(session: Session, ids: list[int]) -> None:
+    session.execute(delete(ReservationItemRow).where(ReservationItemRow.reservation_id.in_(ids)))
+    session.execute(delete(ReservationRow).where(ReservationRow.id.in_(ids)))
+
+
+def _put_reservation(session: Session, params: ReservationExists) -> None:
+    key = params.idempotency_key or f"provider-state-{params.reservation_id}"
+    _forget_key(session, key)
+    _delete_reservations(session, [params.reservation_id])
     product = _put_product(session, ProductExists(sku=params.sku, stock=params.stock))
     if params.status != "cancelled":
         product.stock -= params.quantity
@@ -99,7 +132,7 @@ def _put_reservation(session: Session, params: ReservationExists) -> None:
             id=params.reservation_id,
             order_id=params.order_id,
             status=params.status,
-            idempotency_key=f"provider-state-{params.reservation_id}",
+            idempotency_key=key,
             request_digest=request.digest(),
             created_at=now,
             updated_at=now,

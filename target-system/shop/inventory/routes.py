@@ -23,6 +23,8 @@ from shop.inventory.schemas import (
     Reservation,
     ReservationCreate,
     ReservationPage,
+    ReservationVoid,
+    ReservationVoidAnswer,
     Sku,
 )
 
@@ -111,7 +113,7 @@ def _add_reservation_routes(router: APIRouter, engine: Engine) -> None:
             **error_responses(
                 {
                     404: "A sku does not exist",
-                    409: "Not enough stock, or the key was used with another body",
+                    409: ("Not enough stock, or the key was used with another body or voided"),
                 }
             ),
         },
@@ -124,6 +126,21 @@ def _add_reservation_routes(router: APIRouter, engine: Engine) -> None:
         reservation, created = stock.reserve(engine, key=idempotency_key, request=body)
         return JSONResponse(
             reservation.model_dump(mode="json"), status_code=201 if created else 200
+        )
+
+    @router.post(
+        "/reservation-voids",
+        tags=["reservations"],
+        operation_id="void_reservation_key",
+    )
+    def void_reservation_key(body: ReservationVoid) -> ReservationVoidAnswer:
+        """Settle a reserve key: the reservation made with it, or the key voided, so that a
+        reserve request under it still on its way is refused (409 `idempotency_key_voided`)."""
+        reservation = stock.void_key(engine, key=body.idempotency_key)
+        return ReservationVoidAnswer(
+            idempotency_key=body.idempotency_key,
+            voided=reservation is None,
+            reservation=reservation,
         )
 
     @router.post(

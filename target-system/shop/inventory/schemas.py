@@ -101,3 +101,16 @@ class Reservation(BaseModel):
 class ReservationPage(BaseModel):
     items: list[Reservation]
     total: int
+
+
+class ReservationVoid(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    idempotency_key: IdempotencyKey
+
+
+class ReservationVoidAnswer(BaseModel):
+    idempotency_key: str
+    # True: no reservation exists under the key, and none ever will.
+    voided: bool
+    reservation: Reservation | None

@@ -1,4 +1,4 @@
-"""Stock moves, each in one short write transaction: reserve, confirm, cancel.
+"""Stock moves, each in one short write transaction: reserve, confirm, cancel, void a key.
 
 Every change of stock is a conditional UPDATE, so concurrent requests can never drive stock
 negative nor release a reservation twice, on SQLite (one writer at a time) as on PostgreSQL
@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from shop.common.db import session_scope, utc_now
 from shop.common.errors import Conflict, NotFound
-from shop.inventory.models import ProductRow, ReservationItemRow, ReservationRow
+from shop.inventory.models import ProductRow, ReservationItemRow, ReservationRow, ReserveKeyRow
 from shop.inventory.schemas import Reservation, ReservationCreate
 
 
@@ -27,9 +27,14 @@ def reserve(engine: Engine, *, key: str, request: ReservationCreate) -> tuple[Re
             existing = _by_key(session, key)
             if existing is not None:
                 return _replay(existing, digest), False
+            claim = session.get(ReserveKeyRow, key)
+            if claim is not None and claim.voided:
+                raise _voided()
             for item in request.items:
                 _take_stock(session, item.sku, item.quantity)
             now = utc_now()
+            if claim is None:  # (a claim without its reservation is a test reset's leftover)
+                session.add(ReserveKeyRow(idempotency_key=key, voided=False, claimed_at=now))
             row = ReservationRow(
                 order_id=request.order_id,
                 status="held",
@@ -43,13 +48,44 @@ def reserve(engine: Engine, *, key: str, request: ReservationCreate) -> tuple[Re
             session.flush()
             return Reservation.model_validate(row), True
     except IntegrityError:
-        # A concurrent request with the same key committed first (possible on PostgreSQL);
-        # this transaction rolled back, stock included, so answer as a replay.
+        # A concurrent reserve or void of the same key committed first (possible on
+        # PostgreSQL); this transaction rolled back, stock included: answer as it decided.
         with session_scope(engine) as session:
             existing = _by_key(session, key)
-            if existing is None:
+            if existing is not None:
+                return _replay(existing, digest), False
+            if _is_void(session, key):
+                raise _voided() from None
+            raise
+
+
+def void_key(engine: Engine, *, key: str) -> Reservation | None:
+    """The reservation made under the key; or None, the key now void. Idempotent.
+
+    For a caller that lost a reserve answer: a look-up could find nothing while the request
+    still waits in front of this service, and reserve after the caller gave up. Void and
+    reserve both claim the key in `reserve_keys`: whichever commits first wins.
+    """
+    try:
+        with session_scope(engine, write=True) as session:
+            existing = _by_key(session, key)
+            if existing is not None:
+                return Reservation.model_validate(existing)
+            claim = session.get(ReserveKeyRow, key)
+            if claim is not None:
+                claim.voided = True  # void already, or a test reset's leftover
+            else:
+                session.add(ReserveKeyRow(idempotency_key=key, voided=True, claimed_at=utc_now()))
+            return None
+    except IntegrityError:
+        # A concurrent reserve (or void) of the key committed first.
+        with session_scope(engine) as session:
+            existing = _by_key(session, key)
+            if existing is not None:
+                return Reservation.model_validate(existing)
+            if not _is_void(session, key):
                 raise
-            return _replay(existing, digest), False
+            return None
 
 
 def confirm(engine: Engine, reservation_id: int) -> Reservation:
@@ -113,6 +149,18 @@ def _execute(session: Session, statement: Any) -> int:
     """Run an UPDATE and return how many rows it changed."""
     result = cast(CursorResult[Any], session.execute(statement))
     return result.rowcount
+
+
+def _voided() -> Conflict:
+    return Conflict(
+        "this Idempotency-Key was voided by its caller: nothing can be reserved with it",
+        error="idempotency_key_voided",
+    )
+
+
+def _is_void(session: Session, key: str) -> bool:
+    claim = session.get(ReserveKeyRow, key)
+    return claim is not None and claim.voided
 
 
 def _by_key(session: Session, key: str) -> ReservationRow | None:

@@ -45,8 +45,12 @@ class _Payment(_Remote):
         return PaymentRecord(id=self.id, status=self.status)
 
 
-class _Listing(_Remote):
-    items: list[dict[str, Any]]
+class _Void(_Remote):
+    payment: _Payment | None
+
+
+class _ReservationVoid(_Remote):
+    reservation: _Reservation | None
 
 
 def _refused(dependency: str, response: httpx.Response) -> Refused:
@@ -67,17 +71,6 @@ def _refused(dependency: str, response: httpx.Response) -> Refused:
 def _parse(dependency: str, response: httpx.Response, model: type[ModelT]) -> ModelT:
     try:
         return model.model_validate_json(response.content)
-    except ValidationError as exc:
-        raise Refused(
-            dependency, response.status_code, "unexpected_response", str(exc)[:200]
-        ) from exc
-
-
-def _items(dependency: str, response: httpx.Response, model: type[ModelT]) -> list[ModelT]:
-    """The `items` of a `{"items": [...], "total": n}` listing, each parsed as `model`."""
-    listing = _expect(dependency, response, _Listing)
-    try:
-        return [model.model_validate(item) for item in listing.items]
     except ValidationError as exc:
         raise Refused(
             dependency, response.status_code, "unexpected_response", str(exc)[:200]
@@ -141,9 +134,15 @@ class InventoryClient:
             return None
         return _expect("inventory", response, _Reservation).record()
 
-    async def reservations_for_order(self, order_id: int) -> list[Reservation]:
-        response = await self._client.get("/reservations", params={"order_id": order_id})
-        return [item.record() for item in _items("inventory", response, _Reservation)]
+    async def void_unless_reserved(self, idempotency_key: str) -> Reservation | None:
+        # Keyed by the key it settles: voiding is idempotent, so the client may retry it.
+        response = await self._client.post(
+            "/reservation-voids",
+            json={"idempotency_key": idempotency_key},
+            idempotency_key=f"void-{idempotency_key}"[:200],
+        )
+        settled = _expect("inventory", response, _ReservationVoid)
+        return None if settled.reservation is None else settled.reservation.record()
 
 
 class PaymentsClient:
@@ -177,10 +176,15 @@ class PaymentsClient:
         )
         return _expect("payments", response, _Payment).record()
 
-    async def find_by_key(self, idempotency_key: str) -> PaymentRecord | None:
-        response = await self._client.get("/payments", params={"idempotency_key": idempotency_key})
-        payments = _items("payments", response, _Payment)
-        return payments[0].record() if payments else None
+    async def void_unless_charged(self, idempotency_key: str) -> PaymentRecord | None:
+        # Keyed by the key it settles: voiding is idempotent, so the client may retry it.
+        response = await self._client.post(
+            "/payment-voids",
+            json={"idempotency_key": idempotency_key},
+            idempotency_key=f"void-{idempotency_key}"[:200],
+        )
+        settled = _expect("payments", response, _Void)
+        return None if settled.payment is None else settled.payment.record()
 
 
 class NotificationsClient:

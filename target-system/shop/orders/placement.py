@@ -2,8 +2,9 @@
 
 The user and the prices are checked before anything is written: an unknown user or sku is a
 422 and touches nothing (no order, no reservation, no charge). A replay (same key, same
-body) answers 200 with the order as it is now (after waiting briefly for a saga still
-running in this process); the same key with another body is a 409.
+body) answers what the saga has come to, exactly as the first answer would have (a failure
+is its 4xx/5xx with the order, never a 200 success): it drives the saga on if no task does
+and waits for it briefly first. The same key with another body is a 409.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any
 
 from shop.common import metrics
 from shop.common.errors import ApiError, Conflict
-from shop.orders.models import Order, Saga, SagaState, Step
+from shop.orders.models import IN_FLIGHT_STATES, Order, Saga, SagaState, Step
 from shop.orders.ports import Refused, SagaPorts
 from shop.orders.saga import SagaRunner
 from shop.orders.schemas import MAX_TOTAL_CENTS, OrderRequest
@@ -107,13 +108,25 @@ class OrderPlacement:
                 error="idempotency_key_reused",
             )
         saga = self.store.saga_for_order(order.id)
-        if saga is not None:
+        if saga is None:  # not expected: order and saga are written together
+            raise LookupError(f"order {order.id} has no saga")
+        if saga.state in IN_FLIGHT_STATES:
+            # Resumed if nothing drives it (a restart, a compensation waiting for its retry).
+            self.runner.start(saga.id)
             await self.runner.wait(saga.id, at_most=self.replay_wait)
-        current = self.store.get_order(order.id) or order
-        return PlacementAnswer(200, current.to_json(), {REPLAYED_HEADER: "true"})
+        current = self.store.get_saga(saga.id) or saga
+        return self.answer_for(current, replayed=True)
 
-    def answer_for(self, saga: Saga) -> PlacementAnswer:
-        """The first answer to POST /orders, once the saga went as far as it could."""
+    def answer_for(self, saga: Saga, *, replayed: bool = False) -> PlacementAnswer:
+        """The answer to POST /orders once the saga went as far as it could (a replay: 200
+        for a success, the same failure for a failure, with `Idempotent-Replayed`)."""
+        answer = self._answer_for(saga)
+        if not replayed:
+            return answer
+        status = 200 if answer.status_code == 201 else answer.status_code
+        return PlacementAnswer(status, answer.body, {REPLAYED_HEADER: "true"})
+
+    def _answer_for(self, saga: Saga) -> PlacementAnswer:
         order = self.store.get_order(saga.order_id)
         assert order is not None
         if saga.state == SagaState.COMPLETED:

@@ -63,7 +63,10 @@ class InventoryPort(Protocol):
 
     async def get_reservation(self, reservation_id: int) -> Reservation | None: ...
 
-    async def reservations_for_order(self, order_id: int) -> list[Reservation]: ...
+    async def void_unless_reserved(self, idempotency_key: str) -> Reservation | None:
+        """The reservation made under the key, or None: there is none, and inventory now
+        refuses any reservation under the key, so one still on its way never holds stock."""
+        ...
 
 
 class PaymentsPort(Protocol):
@@ -81,7 +84,10 @@ class PaymentsPort(Protocol):
 
     async def refund(self, payment_id: int, *, idempotency_key: str) -> PaymentRecord: ...
 
-    async def find_by_key(self, idempotency_key: str) -> PaymentRecord | None: ...
+    async def void_unless_charged(self, idempotency_key: str) -> PaymentRecord | None:
+        """The charge made under the key, or None: there is none, and payments now refuses
+        any charge under the key, so one still on its way can never commit."""
+        ...
 
 
 class EventsPort(Protocol):

@@ -34,7 +34,9 @@ PlaceResponses: dict[int | str, dict[str, Any]] = {
     201: {"description": "Placed: the saga completed", "links": _ORDER_LINKS},
     200: {
         "model": OrderOut,
-        "description": "A replay: the order placed with this key before",
+        "description": (
+            "A replay of a placed order (a replay of a failed one answers its failure again)"
+        ),
         "links": _ORDER_LINKS,
     },
     402: {**_FAILURE, "description": "Card declined; the order is cancelled"},

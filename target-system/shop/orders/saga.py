@@ -7,7 +7,11 @@ can be resumed or compensated from the database alone (`SagaRunner.run`).
 
 Every key sent to a dependency derives from the saga's `uid`, so a resumed step repeats the
 same request and the dependency answers it idempotently. A charge whose outcome is unknown
-is resolved with `GET /payments?idempotency_key=K` before anything is compensated.
+is settled with `POST /payment-voids` before anything is compensated: payments answers the
+charge made under the key, or voids the key so that no charge under it can commit later. A
+look-up alone is not enough: the charge request may still sit in a stalled payments queue,
+and commit after the saga concluded "no charge" and cancelled the order. A reservation whose
+answer was lost is settled the same way (`POST /reservation-voids`) before it is cancelled.
 
 Unsafe mode (`send_idempotency_key=False`, the ORDERS_SEND_IDEMPOTENCY_KEY protection switch):
 each charge attempt carries a fresh key and a failed attempt is simply tried again, and an
@@ -302,16 +306,16 @@ class SagaRunner:
     async def _resolve_unknown_charge(
         self, ctx: _Context, key: str, exc: DependencyUnavailable
     ) -> Saga:
-        """The charge may or may not have happened: ask payments by key before compensating.
+        """The charge may or may not have happened: settle its key before compensating.
 
-        Resolved even when the client says no attempt reached payments: a lookup by key is
-        cheap, and it keeps the saga safe whatever the client makes of a transport error.
+        Settled even when the client says no attempt reached payments: the client cannot
+        know that a request it gave up on is not still queued at payments.
         """
         step = Step.CHARGE_PAYMENT
         failure = Failure.unavailable(exc)
-        self._record(ctx, step, "unknown", f"{exc.detail}; looking the charge up by key")
+        self._record(ctx, step, "unknown", f"{exc.detail}; settling the charge by its key")
         try:
-            found = await self.ports.payments.find_by_key(key)
+            found = await self.ports.payments.void_unless_charged(key)
         except (DependencyUnavailable, Refused):
             # Still unknown (charge stays pending): compensation resolves it again, retried
             # until payments answers.
@@ -342,8 +346,12 @@ class SagaRunner:
     def _charge_refused(self, ctx: _Context, exc: Refused) -> Saga:
         step = Step.CHARGE_PAYMENT
         if exc.status_code == 402:
-            failure = Failure(402, "card_declined", "the payment was declined")
-            return self._fail(ctx, step, failure, charge=Effect.DECLINED)
+            return self._fail(ctx, step, _DECLINED, charge=Effect.DECLINED)
+        if exc.error == "idempotency_key_voided":
+            # This saga voided its own key (it was settling a lost charge when its process
+            # died): no charge exists or ever will, and payments was the reason it settled.
+            failure = Failure(503, "dependency_unavailable", str(exc), exc.dependency)
+            return self._fail(ctx, step, failure, charge=Effect.NONE)
         return self._fail(ctx, step, Failure.refused(exc), charge=Effect.NONE)
 
     async def _charge_unsafely(self, ctx: _Context) -> Saga:
@@ -470,13 +478,17 @@ class SagaRunner:
         return self._record(ctx, step, "success", f"payment {payment_id}", charge=Effect.UNDONE)
 
     async def _settle_pending_charge(self, ctx: _Context, saga: Saga) -> Saga:
-        """Turn an unknown charge into a known one before refunding (or not)."""
+        """Turn an unknown charge into a known one before refunding (or not).
+
+        A charge found declined is why the order fails: the card, not the fault that hid
+        the answer, so the saga's failure becomes the decline (the order's reason with it).
+        """
         step = Step.REFUND_PAYMENT
         if not self.options.send_idempotency_key or saga.charge_key is None:
             detail = "unsafe mode: unknown charge assumed not made"
             return self._record(ctx, step, "skipped", detail, charge=Effect.NONE)
         try:
-            found = await self.ports.payments.find_by_key(saga.charge_key)
+            found = await self.ports.payments.void_unless_charged(saga.charge_key)
         except DependencyUnavailable as exc:
             _count_step(step, "unknown")
             raise CompensationError(
@@ -486,10 +498,12 @@ class SagaRunner:
             _count_step(step, "failure")
             raise CompensationError(step, str(exc), permanent=True) from exc
         if found is None:
-            return self._record(ctx, step, "skipped", "no charge under the key", charge=Effect.NONE)
+            detail = "no charge under the key, and the key is void"
+            return self._record(ctx, step, "skipped", detail, charge=Effect.NONE)
         effect = {"captured": Effect.DONE, "declined": Effect.DECLINED}.get(
             found.status, Effect.UNDONE
         )
+        failure = _DECLINED.columns() if effect == Effect.DECLINED else {}
         return self.store.record(
             ctx.saga_id,
             log_step=step.value,
@@ -497,6 +511,7 @@ class SagaRunner:
             detail=f"payment {found.id} is {found.status}",
             charge=effect,
             payment_id=found.id,
+            **failure,
         )
 
     async def _undo_reservation(self, ctx: _Context, saga: Saga) -> Saga:
@@ -505,7 +520,7 @@ class SagaRunner:
             return saga
         try:
             if saga.reservation_id is None:
-                detail = await self._cancel_reservations_of_order(ctx)
+                detail = await self._settle_pending_reservation(ctx)
             else:
                 detail = await self._cancel_reservation(ctx, saga.reservation_id)
         except DependencyUnavailable as exc:
@@ -531,13 +546,16 @@ class SagaRunner:
             raise
         return f"reservation {reservation_id} cancelled"
 
-    async def _cancel_reservations_of_order(self, ctx: _Context) -> str:
-        """The reserve call's answer was lost: find the order's reservations and cancel them."""
-        reservations = await self.ports.inventory.reservations_for_order(ctx.order_id)
-        held = [r for r in reservations if r.status == "held"]
-        for reservation in held:
-            await self._cancel_reservation(ctx, reservation.id)
-        return f"cancelled {len(held)} held reservation(s) found for the order"
+    async def _settle_pending_reservation(self, ctx: _Context) -> str:
+        """The reserve call's answer was lost: settle its key, then cancel what it reserved.
+
+        Voiding the key, not listing the order's reservations: a reserve request still
+        queued at inventory would otherwise hold stock for a cancelled order once it lands.
+        """
+        reservation = await self.ports.inventory.void_unless_reserved(ctx.key("reserve"))
+        if reservation is None:
+            return "no reservation under the key, and the key is void"
+        return await self._cancel_reservation(ctx, reservation.id)
 
     # -- after the end ---------------------------------------------------------------------
 
@@ -556,6 +574,9 @@ class SagaRunner:
             logger.warning("event %s lost (outbox disabled): %s", event["event_id"], exc)
             return
         metrics.OUTBOX_DELIVERED.labels(service="orders").inc()
+
+
+_DECLINED = Failure(402, "card_declined", "the payment was declined")
 
 
 def _reserve_failure(exc: Refused) -> Failure:

@@ -8,11 +8,12 @@ from flask import Flask
 from gunicorn.app.base import BaseApplication
 
 from shop.payments.factory import create_app
+from shop.payments.serving import KEEPALIVE_SECONDS, WORKER_CLASS
 from shop.payments.settings import PaymentsSettings
 
 
 class _Gunicorn(BaseApplication):  # type: ignore[misc]
-    """gunicorn embedded: one worker, eight threads (see `shop.payments.app`)."""
+    """gunicorn embedded: one worker, eight threads (see `shop.payments.app`, `.serving`)."""
 
     def __init__(self, settings: PaymentsSettings, options: dict[str, Any]) -> None:
         self._settings = settings
@@ -34,7 +35,8 @@ def main() -> None:
         "bind": f"{settings.host}:{settings.port}",
         "workers": 1,
         "threads": 8,
-        "worker_class": "gthread",
+        "worker_class": WORKER_CLASS,
+        "keepalive": KEEPALIVE_SECONDS,
         "loglevel": settings.log_level.lower(),
         "graceful_timeout": 5,
         # gunicorn 27 otherwise shares one control socket (~/.gunicorn) between instances.

@@ -9,7 +9,7 @@ from shop.common import metrics
 from shop.common.db import make_engine, session_scope
 from shop.common.flask_app import install_conventions, json_response
 from shop.common.logging import configure_logging
-from shop.payments.models import Base, Payment
+from shop.payments.models import Base, ChargeKey, Payment
 from shop.payments.openapi import OPENAPI_DOCUMENT
 from shop.payments.provider_states import add_provider_state_route, provider_states
 from shop.payments.routes import SERVICE, build_blueprint
@@ -54,6 +54,7 @@ def _add_test_hooks(app: Flask, engine: Engine) -> None:
     def reset() -> Response:
         with session_scope(engine, write=True) as session:
             session.execute(delete(Payment))
+            session.execute(delete(ChargeKey))
         return Response(status=204)  # as shop.common.app's reset answers
 
     add_provider_state_route(app, provider_states(engine))

@@ -3,6 +3,13 @@
 A charge is decided by its card token (`tok_declined` is declined, anything else captured) and
 recorded together with the answer it got, so a retry under the same `Idempotency-Key` gets
 exactly the same answer and never a second charge.
+
+A caller that lost a charge's answer settles it with `void_key`: the charge made under the
+key, or, when there is none, the key voided, so that a charge request still on its way is
+refused when it arrives. A look-up alone could not say "no charge": the request may sit in a
+stalled server's queue and commit after the caller concluded there was none. A charge and a
+void both claim the key in `charge_keys` (a charge with its payment, in one transaction):
+whichever commits first wins, the other sees it.
 """
 
 from __future__ import annotations
@@ -17,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from shop.common.db import utc_now
 from shop.common.errors import Conflict, NotFound
-from shop.payments.models import Payment, PaymentStatus
+from shop.payments.models import ChargeKey, Payment, PaymentStatus
 from shop.payments.schemas import DECLINED_CARD_TOKEN, MAX_ID, ChargeRequest, PaymentQuery
 
 
@@ -28,6 +35,20 @@ class ChargeAnswer:
     status_code: int
     body: dict[str, Any]
     replayed: bool
+
+
+@dataclass(frozen=True, slots=True)
+class VoidAnswer:
+    """The charge made under a key, or None when there is none and the key is now void."""
+
+    payment: dict[str, Any] | None
+
+    def to_json(self, idempotency_key: str) -> dict[str, Any]:
+        return {
+            "idempotency_key": idempotency_key,
+            "voided": self.payment is None,
+            "payment": self.payment,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,12 +65,15 @@ def request_fingerprint(request: ChargeRequest) -> str:
 def charge(session: Session, *, idempotency_key: str, request: ChargeRequest) -> ChargeAnswer:
     """Capture or decline a payment once per key; replay the stored answer afterwards.
 
-    Raises `Conflict` when the key was used before with another body.
+    Raises `Conflict` when the key was used before with another body, or was voided.
     """
     fingerprint = request_fingerprint(request)
     existing = find_by_key(session, idempotency_key)
     if existing is not None:
         return _replay(existing, fingerprint)
+    claim = session.get(ChargeKey, idempotency_key)
+    if claim is not None and claim.voided:
+        raise _voided()
     declined = request.card_token == DECLINED_CARD_TOKEN
     now = utc_now()
     payment = Payment(
@@ -64,18 +88,35 @@ def charge(session: Session, *, idempotency_key: str, request: ChargeRequest) ->
         created_at=now,
         updated_at=now,
     )
+    if claim is None:  # (a claim without its payment is a test reset's leftover: reused)
+        session.add(ChargeKey(idempotency_key=idempotency_key, voided=False, claimed_at=now))
     session.add(payment)
     try:
         session.flush()
     except IntegrityError:
-        # A concurrent request with the same key won the insert: answer as its replay.
+        # A concurrent charge or void of the same key claimed it first: answer as it decided.
         session.rollback()
         winner = find_by_key(session, idempotency_key)
-        if winner is None:
-            raise
-        return _replay(winner, fingerprint)
+        if winner is not None:
+            return _replay(winner, fingerprint)
+        if _is_void(session, idempotency_key):
+            raise _voided() from None
+        raise
+
     payment.response_status, payment.response_body = _first_answer(payment, declined=declined)
     return ChargeAnswer(payment.response_status, payment.response_body, replayed=False)
+
+
+def _voided() -> Conflict:
+    return Conflict(
+        "this Idempotency-Key was voided by its caller: no charge can be made with it",
+        error="idempotency_key_voided",
+    )
+
+
+def _is_void(session: Session, idempotency_key: str) -> bool:
+    claim = session.get(ChargeKey, idempotency_key)
+    return claim is not None and claim.voided
 
 
 def _first_answer(payment: Payment, *, declined: bool) -> tuple[int, dict[str, Any]]:
@@ -95,6 +136,29 @@ def _replay(payment: Payment, fingerprint: str) -> ChargeAnswer:
             error="idempotency_key_reused",
         )
     return ChargeAnswer(payment.response_status, dict(payment.response_body), replayed=True)
+
+
+def void_key(session: Session, *, idempotency_key: str) -> VoidAnswer:
+    """The charge under the key if there is one; else void the key (idempotent)."""
+    existing = find_by_key(session, idempotency_key)
+    if existing is not None:
+        return VoidAnswer(existing.to_json())
+    claim = session.get(ChargeKey, idempotency_key)
+    if claim is not None:
+        claim.voided = True  # void already, or a test reset's leftover without its payment
+        return VoidAnswer(None)
+    session.add(ChargeKey(idempotency_key=idempotency_key, voided=True, claimed_at=utc_now()))
+    try:
+        session.flush()
+    except IntegrityError:
+        # A concurrent charge (or void) claimed the key first.
+        session.rollback()
+        winner = find_by_key(session, idempotency_key)
+        if winner is not None:
+            return VoidAnswer(winner.to_json())
+        if not _is_void(session, idempotency_key):
+            raise
+    return VoidAnswer(None)
 
 
 def refund(session: Session, *, payment_id: int) -> RefundAnswer:

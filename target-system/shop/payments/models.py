@@ -6,7 +6,7 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Integer, String
+from sqlalchemy import JSON, Boolean, Integer, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shop.common.db import UtcDateTime, utc_now
@@ -53,3 +53,19 @@ class Payment(Base):
             "created_at": isoformat(self.created_at),
             "updated_at": isoformat(self.updated_at),
         }
+
+
+class ChargeKey(Base):
+    """Who took a charge key first: a charge (written with its payment) or a void.
+
+    A void (`POST /payment-voids`) is for a caller that lost a charge's answer: the key is
+    claimed as void, so a charge request still on its way is refused when it arrives rather
+    than capture money its caller stopped waiting for. One row per key, so a charge and a
+    void of the same key exclude each other by this primary key on any database.
+    """
+
+    __tablename__ = "charge_keys"
+
+    idempotency_key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    voided: Mapped[bool] = mapped_column(Boolean)
+    claimed_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utc_now)

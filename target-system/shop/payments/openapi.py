@@ -95,6 +95,24 @@ _SCHEMAS: dict[str, Any] = {
             "total": {"type": "integer", "minimum": 0},
         },
     },
+    "VoidRequest": {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["idempotency_key"],
+        "properties": {"idempotency_key": _KEY_SCHEMA},
+    },
+    "VoidAnswer": {
+        "type": "object",
+        "required": ["idempotency_key", "voided", "payment"],
+        "properties": {
+            "idempotency_key": {"type": "string"},
+            "voided": {
+                "type": "boolean",
+                "description": "true: no charge exists under the key, and none ever will.",
+            },
+            "payment": {"oneOf": [_ref("Payment"), {"type": "null"}]},
+        },
+    },
     "Error": {
         "type": "object",
         "required": ["error", "detail"],
@@ -181,7 +199,10 @@ _PATHS: dict[str, Any] = {
                 "201": {**_json(_ref("Payment"), "Captured."), "links": _PAYMENT_LINKS},
                 "400": _error("The body is not valid JSON."),
                 "402": _json(_ref("CardDeclined"), "The card was declined (recorded)."),
-                "409": _error("The key was used before with another body."),
+                "409": _error(
+                    "The key was used before with another body, or was voided "
+                    "(`idempotency_key_voided`)."
+                ),
                 "422": _error("Invalid body or Idempotency-Key."),
             },
         },
@@ -219,6 +240,27 @@ _PATHS: dict[str, Any] = {
                 "422": _error("Invalid query parameter."),
             },
         },
+    },
+    "/payment-voids": {
+        "post": {
+            "operationId": "void_key",
+            "summary": "Settle a charge key: its charge, or the key voided",
+            "description": (
+                "For a caller that lost a charge's answer. Answers the charge made under the "
+                "key; when there is none, voids the key, so that any later charge request "
+                "under it (one still on its way) is refused with 409 `idempotency_key_voided`. "
+                "Idempotent."
+            ),
+            "requestBody": {
+                "required": True,
+                "content": {_JSON: {"schema": _ref("VoidRequest")}},
+            },
+            "responses": {
+                "200": _json(_ref("VoidAnswer"), "The charge under the key, or the key void."),
+                "400": _error("The body is not valid JSON."),
+                "422": _error("Invalid body."),
+            },
+        }
     },
     "/payments/{payment_id}": {
         "get": {

@@ -22,7 +22,7 @@ from shop.common.provider_states import (
 )
 from shop.common.validation import JsonId, JsonPositiveInt
 from shop.payments.ledger import request_fingerprint
-from shop.payments.models import Base, Payment
+from shop.payments.models import Base, ChargeKey, Payment
 from shop.payments.schemas import DECLINED_CARD_TOKEN, ChargeRequest
 
 
@@ -54,6 +54,9 @@ def provider_states(engine: Engine) -> ProviderStates:
                     )
                 )
             )
+            session.execute(
+                delete(ChargeKey).where(ChargeKey.idempotency_key == params.idempotency_key)
+            )
             session.add(_payment(params))
 
     @states.state("no such payment", params=PaymentAbsent)
@@ -67,6 +70,10 @@ def provider_states(engine: Engine) -> ProviderStates:
                     )
                 )
             )
+            if params.idempotency_key is not None:
+                session.execute(
+                    delete(ChargeKey).where(ChargeKey.idempotency_key == params.idempotency_key)
+                )
 
     return states
 

@@ -19,7 +19,7 @@ from shop.common.flask_app import (
     validation_details,
 )
 from shop.payments import ledger
-from shop.payments.schemas import ChargeRequest, IdempotencyKey, PaymentQuery
+from shop.payments.schemas import ChargeRequest, IdempotencyKey, PaymentQuery, VoidRequest
 
 SERVICE = "payments"
 IDEMPOTENCY_KEY_HEADER = "Idempotency-Key"
@@ -55,6 +55,13 @@ def build_blueprint(engine: Engine) -> Blueprint:
         query = validated(PaymentQuery, request.args.to_dict(), location="query")
         with session_scope(engine) as session:
             return json_response(ledger.list_payments(session, query))
+
+    @api.post("/payment-voids")
+    def void_key() -> Response:
+        void = validated(VoidRequest, json_body(), location="body")
+        with session_scope(engine, write=True) as session:
+            answer = ledger.void_key(session, idempotency_key=void.idempotency_key)
+        return json_response(answer.to_json(void.idempotency_key))
 
     @api.get("/payments/<int:payment_id>")
     def get_payment(payment_id: int) -> Response:

@@ -37,6 +37,12 @@ class IdempotencyKey(BaseModel):
     value: str = Field(pattern=IDEMPOTENCY_KEY_PATTERN)
 
 
+class VoidRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+    idempotency_key: str = Field(pattern=IDEMPOTENCY_KEY_PATTERN)
+
+
 class PaymentQuery(BaseModel):
     """`GET /payments` filters; query strings are parsed leniently ("12" is 12)."""
 

@@ -3,7 +3,8 @@
 users, inventory and notifications are their FastAPI apps (ASGI transport, lifespan run),
 payments is the Flask app (WSGI, read through a MockTransport). Every edge goes through a
 `FaultyTransport`, the seam where tests break the network: fail a request before it leaves
-(connection refused) or after the dependency acted (the answer is lost to a read timeout).
+(connection refused), after the dependency acted (the answer is lost to a read timeout), or
+hold it back and deliver it later (a request stuck in a stalled server's queue).
 """
 
 from __future__ import annotations
@@ -51,6 +52,7 @@ class _Rule:
     error: type[httpx.TransportError]
     after_forwarding: bool
     remaining: int | None
+    held: bool = False
 
 
 class FaultyTransport(httpx.AsyncBaseTransport):
@@ -61,6 +63,7 @@ class FaultyTransport(httpx.AsyncBaseTransport):
         self.rules: list[_Rule] = []
         self.requests: list[tuple[str, str]] = []
         self.seen: list[httpx.Request] = []
+        self.held: list[httpx.Request] = []
 
     def refuse(self, method: str, path: str, *, times: int | None = None) -> None:
         """The request never arrives (connection refused)."""
@@ -70,6 +73,21 @@ class FaultyTransport(httpx.AsyncBaseTransport):
         """The request is served, then its answer is lost (read timeout)."""
         self.rules.append(_Rule(method, re.compile(path), httpx.ReadTimeout, True, times))
 
+    def hold(self, method: str, path: str, *, times: int | None = None) -> None:
+        """The caller times out (read timeout) while its request waits, unserved, until
+        `deliver_held` hands it to the dependency: it arrives after the caller gave up."""
+        self.rules.append(_Rule(method, re.compile(path), httpx.ReadTimeout, False, times, True))
+
+    async def deliver_held(self) -> list[httpx.Response]:
+        """Serve every held request now, oldest first; their answers go nowhere but here."""
+        held, self.held = self.held, []
+        answers = []
+        for request in held:
+            response = await self.inner.handle_async_request(request)
+            await response.aread()
+            answers.append(response)
+        return answers
+
     def heal(self) -> None:
         self.rules.clear()
 
@@ -77,6 +95,8 @@ class FaultyTransport(httpx.AsyncBaseTransport):
         self.requests.append((request.method, request.url.path))
         self.seen.append(request)
         rule = self._match(request)
+        if rule is not None and rule.held:
+            self.held.append(request)
         if rule is not None and not rule.after_forwarding:
             raise rule.error("injected fault", request=request)
         response = await self.inner.handle_async_request(request)

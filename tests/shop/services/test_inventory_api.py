@@ -379,3 +379,69 @@ async def test_openapi_documents_the_replay_and_conflict_answers(
     parameters = paths["/reservations"]["post"]["parameters"]
     assert parameters[0]["name"] == "idempotency-key"
     assert parameters[0]["required"] is True
+
+
+# -- settling a reserve key -------------------------------------------------------------------
+
+
+async def void(client: httpx.AsyncClient, key: str) -> httpx.Response:
+    return await client.post("/reservation-voids", json={"idempotency_key": key})
+
+
+@pytest.mark.anyio
+async def test_voiding_an_unused_key_refuses_a_later_reservation_under_it(
+    client: httpx.AsyncClient,
+) -> None:
+    await add_product(client, "SKU-1", stock=5)
+    first, again = await void(client, "r-void"), await void(client, "r-void")
+    assert first.status_code == again.status_code == 200
+    assert (
+        first.json()
+        == again.json()
+        == {
+            "idempotency_key": "r-void",
+            "voided": True,
+            "reservation": None,
+        }
+    )
+    late = await reserve(client, "r-void", [("SKU-1", 2)])
+    assert (late.status_code, late.json()["error"]) == (409, "idempotency_key_voided")
+    assert (await product(client, "SKU-1"))["stock"] == 5
+
+
+@pytest.mark.anyio
+async def test_voiding_a_used_key_answers_its_reservation(client: httpx.AsyncClient) -> None:
+    await add_product(client, "SKU-1", stock=5)
+    made = (await reserve(client, "r-used", [("SKU-1", 2)])).json()
+    settled = (await void(client, "r-used")).json()
+    assert settled == {"idempotency_key": "r-used", "voided": False, "reservation": made}
+    assert (await reserve(client, "r-used", [("SKU-1", 2)])).status_code == 200  # a replay
+
+
+@pytest.mark.anyio
+async def test_a_void_needs_a_key(client: httpx.AsyncClient) -> None:
+    assert (await client.post("/reservation-voids", json={})).status_code == 422
+    assert (await void(client, "")).status_code == 422
+
+
+@pytest.mark.anyio
+async def test_a_reservation_and_a_void_racing_for_one_key_agree_on_who_won(
+    client: httpx.AsyncClient,
+) -> None:
+    await add_product(client, "SKU-1", stock=100)
+    for round_ in range(10):
+        key = f"r-race-{round_}"
+        reserved, voided = await asyncio.gather(
+            reserve(client, key, [("SKU-1", 1)]), void(client, key)
+        )
+        if voided.json()["voided"]:
+            assert (reserved.status_code, reserved.json()["error"]) == (
+                409,
+                "idempotency_key_voided",
+            )
+        else:
+            assert reserved.status_code == 201
+            assert voided.json()["reservation"] == reserved.json()
+    held = (await product(client, "SKU-1"))["reserved"]
+    made = (await client.get("/reservations")).json()["total"]
+    assert held == made  # every unit held belongs to a reservation a void did not refuse

@@ -144,13 +144,13 @@ async def test_lost_charge_answers_are_resolved_by_key_and_the_order_charged_onc
     assert [p["status"] for p in await shop.payments_of(order["id"])] == ["captured"]
     requests = shop.edges["payments"].requests
     assert requests.count(("POST", "/payments")) == 3  # retried under one key
-    assert ("GET", "/payments") in requests
+    assert ("POST", "/payment-voids") in requests  # settled by its key
 
 
 async def test_payments_down_answers_503_then_recovery_cancels_the_order(shop: Shop) -> None:
     user_id = await shop.add_user()
     shop.edges["payments"].refuse("POST", "/payments")
-    shop.edges["payments"].refuse("GET", "/payments")
+    shop.edges["payments"].refuse("POST", "/payment-voids")
     response = await place(shop, "k-1", {**ORDER, "user_id": user_id})
     assert response.status_code == 503
     body = response.json()

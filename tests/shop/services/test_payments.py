@@ -231,3 +231,58 @@ def test_openapi_document_describes_every_payments_operation(client: FlaskClient
         ("GET", "/payments/{payment_id}"),
         ("POST", "/payments/{payment_id}/refund"),
     } <= operations
+
+
+def void(client: FlaskClient, key: str) -> Any:
+    return client.post("/payment-voids", json={"idempotency_key": key})
+
+
+def test_voiding_an_unused_key_refuses_every_later_charge_under_it(client: FlaskClient) -> None:
+    first, again = void(client, "k-void"), void(client, "k-void")
+    assert first.status_code == again.status_code == 200
+    assert (
+        first.get_json()
+        == again.get_json()
+        == {
+            "idempotency_key": "k-void",
+            "voided": True,
+            "payment": None,
+        }
+    )
+    late = charge(client, "k-void")
+    assert late.status_code == 409
+    assert late.get_json()["error"] == "idempotency_key_voided"
+    assert (
+        client.get("/payments", query_string={"idempotency_key": "k-void"}).get_json()["total"] == 0
+    )
+
+
+def test_voiding_a_used_key_answers_its_charge_and_leaves_it_alone(client: FlaskClient) -> None:
+    charged = charge(client, "k-used").get_json()
+    settled = void(client, "k-used").get_json()
+    assert settled == {"idempotency_key": "k-used", "voided": False, "payment": charged}
+    replay = charge(client, "k-used")
+    assert (replay.status_code, replay.get_json()) == (201, charged)
+
+
+def test_a_void_needs_a_valid_key(client: FlaskClient) -> None:
+    assert void(client, "with space").status_code == 422
+    assert client.post("/payment-voids", json={"idempotency_key": "k", "x": 1}).status_code == 422
+    assert client.post("/payment-voids", json={}).status_code == 422
+
+
+def test_a_charge_and_a_void_racing_for_one_key_agree_on_who_won(client: FlaskClient) -> None:
+    """Whichever commits first decides: captured and the void answers it, or void and the
+    charge refused; never a charge under a key its caller was told is void."""
+    for round_ in range(10):
+        key = f"k-race-{round_}"
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            charged = pool.submit(charge, client, key)
+            voided = pool.submit(void, client, key)
+            charge_answer, void_answer = charged.result(), voided.result().get_json()
+        if void_answer["voided"]:
+            assert charge_answer.status_code == 409, charge_answer.get_json()
+            assert charge_answer.get_json()["error"] == "idempotency_key_voided"
+        else:
+            assert charge_answer.status_code == 201
+            assert void_answer["payment"] == charge_answer.get_json()

@@ -133,6 +133,7 @@ class FakeInventory(Scripted):
         self.prices = prices or dict.fromkeys(stock, 100)
         self.reservations: dict[int, StoredReservation] = {}
         self.by_key: dict[str, int] = {}
+        self.voided: set[str] = set()
 
     async def product_price(self, sku: str) -> int | None:
         return await self._call("get_product", lambda: self.prices.get(sku))
@@ -143,6 +144,8 @@ class FakeInventory(Scripted):
         def effect() -> Reservation:
             if idempotency_key in self.by_key:
                 return self.reservations[self.by_key[idempotency_key]].record()
+            if idempotency_key in self.voided:
+                raise Refused("inventory", 409, "idempotency_key_voided")
             for item in items:
                 if item.sku not in self.stock:
                     raise Refused("inventory", 404, "not_found", item.sku)
@@ -187,11 +190,14 @@ class FakeInventory(Scripted):
 
         return await self._call("get_reservation", effect)
 
-    async def reservations_for_order(self, order_id: int) -> list[Reservation]:
-        return await self._call(
-            "list_reservations",
-            lambda: [r.record() for r in self.reservations.values() if r.order_id == order_id],
-        )
+    async def void_unless_reserved(self, idempotency_key: str) -> Reservation | None:
+        def effect() -> Reservation | None:
+            if idempotency_key in self.by_key:
+                return self.reservations[self.by_key[idempotency_key]].record()
+            self.voided.add(idempotency_key)
+            return None
+
+        return await self._call("void_reservation_key", effect)
 
     def _get(self, reservation_id: int) -> StoredReservation:
         if reservation_id not in self.reservations:
@@ -218,6 +224,7 @@ class FakePayments(Scripted):
         super().__init__()
         self.payments: dict[int, StoredPayment] = {}
         self.by_key: dict[str, int] = {}
+        self.voided: set[str] = set()
         self.refund_calls = 0
 
     async def charge(
@@ -230,6 +237,8 @@ class FakePayments(Scripted):
         idempotency_key: str,
     ) -> PaymentRecord:
         def effect() -> PaymentRecord:
+            if idempotency_key in self.voided:
+                raise Refused("payments", 409, "idempotency_key_voided")
             if idempotency_key not in self.by_key:
                 status = "declined" if card_token == "tok_declined" else "captured"
                 payment = StoredPayment(
@@ -258,14 +267,15 @@ class FakePayments(Scripted):
 
         return await self._call("refund", effect)
 
-    async def find_by_key(self, idempotency_key: str) -> PaymentRecord | None:
+    async def void_unless_charged(self, idempotency_key: str) -> PaymentRecord | None:
         def effect() -> PaymentRecord | None:
             payment_id = self.by_key.get(idempotency_key)
             if payment_id is None:
+                self.voided.add(idempotency_key)
                 return None
             return PaymentRecord(payment_id, self.payments[payment_id].status)
 
-        return await self._call("find_payment", effect)
+        return await self._call("void_key", effect)
 
     def for_order(self, order_id: int, status: str | None = None) -> list[StoredPayment]:
         return [

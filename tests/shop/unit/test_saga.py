@@ -89,7 +89,7 @@ async def test_saga_releases_a_reservation_whose_answer_was_lost(world: SagaWorl
     assert done.state == SagaState.COMPENSATED
     [reservation] = world.inventory.reservations.values()
     assert reservation.status == "cancelled"
-    assert "list_reservations" in world.inventory.calls
+    assert "void_reservation_key" in world.inventory.calls
     assert_cancelled_cleanly(world, order.id, "dependency_unavailable")
 
 
@@ -135,7 +135,7 @@ async def test_saga_compensates_when_the_charge_surely_did_not_happen(world: Sag
     order, saga = world.new_saga()
     done = await world.runner.run(saga.id)
     assert done.state == SagaState.COMPENSATED
-    assert world.payments.calls == ["charge", "find_payment"]
+    assert world.payments.calls == ["charge", "void_key"]
     assert world.payments.payments == {}
     assert_cancelled_cleanly(world, order.id, "dependency_unavailable")
 
@@ -147,7 +147,7 @@ async def test_unknown_charge_outcome_is_resolved_by_key_and_the_saga_goes_on(
     order, saga = world.new_saga()
     done = await world.runner.run(saga.id)
     assert done.state == SagaState.COMPLETED
-    assert world.payments.calls == ["charge", "find_payment"]
+    assert world.payments.calls == ["charge", "void_key"]
     assert len(world.payments.for_order(order.id, "captured")) == 1
     assert ("charge_payment", "unknown") in world.log(saga.id)
     assert world.order(order.id).status == "confirmed"
@@ -246,7 +246,7 @@ async def test_unknown_charge_with_payments_down_is_resolved_by_a_later_compensa
     world: SagaWorld,
 ) -> None:
     world.payments.fail_next("charge", lost_answer("payments"))
-    world.payments.take_down("find_payment")
+    world.payments.take_down("void_key")
     order, saga = world.new_saga()
     stuck = await world.runner.run(saga.id)
     assert (stuck.state, stuck.charge) == (SagaState.COMPENSATING, Effect.PENDING)
@@ -330,3 +330,16 @@ async def test_finishing_a_saga_twice_writes_one_event(world: SagaWorld) -> None
     assert again.state == SagaState.COMPLETED
     assert world.outbox_types(order.id) == ["order.confirmed"]
     assert world.payments.calls.count("charge") == 1
+
+
+async def test_a_resumed_charge_whose_key_the_saga_voided_compensates_with_nothing_charged(
+    world: SagaWorld,
+) -> None:
+    """The saga voided its charge key, then its process died before it recorded why: the
+    resumed saga's charge is refused, and the order ends cancelled as unavailable."""
+    order, saga = world.new_saga()
+    world.payments.voided.add(f"saga-{saga.uid}-charge")
+    done = await world.runner.run(saga.id)
+    assert (done.state, done.charge) == (SagaState.COMPENSATED, Effect.NONE)
+    assert world.payments.payments == {}
+    assert_cancelled_cleanly(world, order.id, "dependency_unavailable")
