@@ -17,11 +17,9 @@ from types import ModuleType
 from typing import Any
 
 import pytest
+from chaos_paths import CHAOS_DIR
 
 from harness.assertions.invariants import resolve_invariant
-
-ROOT = Path(__file__).resolve().parents[2]
-CHAOS_DIR = ROOT / "chaos"
 
 
 @pytest.fixture(scope="session")

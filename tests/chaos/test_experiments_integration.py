@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import CHAOS_DIR
+from chaos_paths import CHAOS_DIR
 
 from harness.chaos import load_experiment, run_experiment
 

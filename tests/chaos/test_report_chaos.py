@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import CHAOS_DIR
+from chaos_paths import CHAOS_DIR
 from fake_shop import FakeShop, fake_system
 
 from harness.chaos import ExperimentResult, parse_experiment, run_experiment
@@ -126,7 +126,8 @@ def test_every_plot_spans_the_whole_run_from_its_start(result: ExperimentResult)
 def test_without_a_breaker_convention_the_report_says_why_there_are_no_lanes(
     result: ExperimentResult,
 ) -> None:
-    assert breaker_conventions(result) == {}  # the fake system has no topology
+    result.system = {**result.system, "breakers": {}}  # a topology that declares none
+    assert breaker_conventions(result) == {}
     page = render_html(result)
     assert len(_svgs(page)) == 3
     assert "declares no breaker" in page

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import CHAOS_DIR
+from chaos_paths import CHAOS_DIR
 from fake_shop import SERVICES, FakeShop, fake_system, fake_topology
 
 from harness.chaos import ExperimentResult, parse_experiment, run_experiment

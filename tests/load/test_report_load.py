@@ -111,20 +111,22 @@ def test_the_locustfile_describes_a_failure_by_status_reason_error_and_expectati
 
 def test_breaker_lanes_read_the_topology_convention_whatever_the_metric_is_called() -> None:
     from harness.load.plots import breaker_plot
+    from harness.topology import Edge
     from harness.topology.conventions import BreakerConvention
 
     def scrape(t: float, state: float) -> dict[str, object]:
         samples = [{"name": "cb_state", "labels": {"upstream": "billing"}, "value": state}]
         return {"t": t, "samples": samples}
 
-    timeline = Timeline.from_dict({"api": [scrape(100.0, 0), scrape(101.0, 7), scrape(102.0, 0)]})
+    data = {"api": [scrape(100.0, 0), scrape(101.0, 7), scrape(102.0, 0)]}
     convention = BreakerConvention(
         metric="cb_state", labels={"upstream": "{target}"}, states={"closed": 0, "open": 7}
     )
-    svg = breaker_plot(timeline, [], origin=100.0, duration=3.0, convention=convention)
+    timeline = Timeline.from_dict(data, breakers={Edge.parse("api->billing"): convention})
+    svg = breaker_plot(timeline, [], origin=100.0, duration=3.0)
     assert svg is not None
     assert "api-&gt;billing" in svg
     assert "open" in svg
     assert "half_open" not in svg  # only the states the convention declares
     # Without the convention nothing says which gauge is a breaker.
-    assert breaker_plot(timeline, [], origin=100.0, duration=3.0) is None
+    assert breaker_plot(Timeline.from_dict(data), [], origin=100.0, duration=3.0) is None

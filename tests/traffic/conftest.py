@@ -11,7 +11,6 @@ from harness.runtime import RunningSystem, start_system
 from harness.topology import load_topology
 
 APPS = Path(__file__).parent / "apps"
-NOTES_TOKEN = "tok-very-secret-42"  # what apps/system.toml gives the service
 
 
 @pytest.fixture(scope="module")

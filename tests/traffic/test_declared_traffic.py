@@ -10,8 +10,8 @@ from typing import Any
 import httpx
 import pytest
 import yaml
-from conftest import NOTES_TOKEN
 from pydantic import TypeAdapter, ValidationError
+from traffic_secrets import NOTES_TOKEN
 
 from harness.chaos import parse_experiment, run_experiment
 from harness.runtime import RunningSystem

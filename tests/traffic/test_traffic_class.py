@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import NOTES_TOKEN
+from traffic_secrets import NOTES_TOKEN
 
 from harness.chaos import parse_experiment, run_experiment
 from harness.runtime import RunningSystem
