@@ -30,7 +30,7 @@ from harness.topology import Topology, load_topology
 __all__ = ["default_out_dir", "run_pipeline", "versions"]
 
 # The packages whose versions decide what a run does; recorded so a failure can be replayed.
-VERSIONED = ("harness", "shop", "pact-python", "schemathesis", "hypothesis", "locust", "httpx")
+VERSIONED = ("harness", "pact-python", "schemathesis", "hypothesis", "locust", "httpx")
 
 
 def versions() -> dict[str, str]:

@@ -19,10 +19,10 @@ for the whole system, overridden key by key in a service's `[services.NAME.conve
     error_body_shape = true
 
     [conventions.breaker]                       # how a caller exposes its breaker per edge
-    metric = "shop_breaker_state"               # gauge read from the edge's source service
+    metric = "circuit_breaker_state"            # gauge read from the edge's source service
     labels = { dependency = "{target}" }        # labels that pick the edge ({source}, {target})
     states = { closed = 0, open = 1, half_open = 2 }
-    transitions = "shop_breaker_transitions_total"  # optional counter with from/to labels
+    transitions = "circuit_breaker_transitions_total"  # optional counter with from/to labels
     transition_labels = ["from_state", "to_state"]
 
     [services.legacy.conventions]

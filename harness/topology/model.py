@@ -5,28 +5,28 @@ A topology is parsed once, at the edge, into frozen pydantic models; everything 
 problem in the file becomes one `TopologyError` whose message names the file, the key and
 what was expected, before anything is started.
 
-Format (see `target-system/system.toml` for the reference system)::
+Format (every key: docs/topology.md)::
 
     edges = ["orders -> payments"]          # or { from = "a", to = "b", env = "B_ADDR" }
 
     [system]
-    name = "shop"
+    name = "store"
     startup_timeout = 30.0                  # seconds for every service to answer its health path
     env = { LOG_LEVEL = "INFO" }            # for every service (a service's own env wins)
     preload = ["sqlalchemy", "fastapi"]     # imported once, shared by forking (start-up speed)
 
     [services.payments]
-    app = "shop.payments.app:app"           # or command = ["{python}", "-m", "x", "{port}"]
+    app = "billing.app:app"                 # or command = ["{python}", "-m", "x", "{port}"]
     kind = "wsgi"                           # "asgi" (uvicorn, default) or "wsgi" (gunicorn)
     port = 0                                # 0: a free port is picked at start
-    health = "/health"
+    conventions = { health = "/health" }    # over [conventions]: see conventions.py
     env = { DATABASE_URL = "sqlite:///{run_dir}/{name}.db" }
     cwd = "."                               # relative to this file (the default)
     workers = 1                             # gunicorn only, like threads = 8
     url = "http://127.0.0.1:8103"           # where it already runs (attach backend)
 
     [fuzz]                                  # optional: how `harness fuzz` / `harness run` fuzz it
-    prepare = "shop.fuzz_data:seed_shop"    # test data: "module:function" or "file.py:function"
+    prepare = "fixtures:seed_data"          # test data: "module:function" or "file.py:function"
     settle = 1.5                            # seconds after each partition pass
     env = { BREAKER_OPEN_SECONDS = "1" }    # extra service env while fuzzing
 
