@@ -8,7 +8,7 @@
 //
 // A dependency's 2xx/4xx answer is relayed as is; when it cannot answer (timeout, 5xx after
 // retries, circuit open) the gateway answers 503 {"error": "dependency_unavailable"}.
-// Dependencies come from USERS_URL and ORDERS_URL.
+// Dependencies come from USERS_URL and ORDERS_URL. Its OpenAPI document: /api/openapi.json.
 
 const { createService, dependencyUrl, finish, listen } = require('../lib/service');
 const { Dependency } = require('../lib/dependency');
@@ -16,6 +16,9 @@ const { Dependency } = require('../lib/dependency');
 const users = new Dependency('users', dependencyUrl('USERS_URL'));
 const orders = new Dependency('orders', dependencyUrl('ORDERS_URL'));
 const app = createService('gateway');
+const openapi = require('./openapi.json');
+
+app.get('/api/openapi.json', (req, res) => res.json(openapi));
 
 function relay(dependency, method, path) {
   return async (req, res) => {

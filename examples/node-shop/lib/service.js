@@ -69,10 +69,10 @@ function finish(app) {
   app.use((err, req, res, next) => {
     if (err instanceof HttpError) {
       res.status(err.status).json({ error: err.code, message: err.message, ...err.extra });
-    } else if (err.type === 'entity.parse.failed' || err.status === 400) {
+    } else if (err.type === 'entity.parse.failed') {
       res.status(400).json({ error: 'bad_request', message: 'the body is not valid JSON' });
-    } else if (err.status === 413) {
-      res.status(413).json({ error: 'too_large', message: 'the body is too large' });
+    } else if (err.status >= 400 && err.status < 500) {
+      res.status(err.status).json({ error: 'bad_request', message: err.expose ? err.message : 'bad request' });
     } else {
       console.error(`${req.method} ${req.path} failed:`, err);
       res.status(500).json({ error: 'internal', message: 'unexpected error' });

@@ -16,13 +16,15 @@ let nextId = 1;
 
 function validUser(body) {
   const { name, email } = body || {};
-  if (typeof name !== 'string' || !name.trim() || name.length > 200) {
-    throw new HttpError(400, 'invalid_user', '"name" must be a non-empty string');
+  // lengths in code points, as JSON Schema counts them
+  const length = (text) => [...text].length;
+  if (typeof name !== 'string' || length(name) < 1 || length(name) > 200) {
+    throw new HttpError(400, 'invalid_user', '"name" must be a string of 1 to 200 characters');
   }
-  if (typeof email !== 'string' || !/^[^@\s]+@[^@\s]+$/.test(email) || email.length > 200) {
+  if (typeof email !== 'string' || !/^[^@ \t\r\n]+@[^@ \t\r\n]+$/.test(email) || length(email) > 200) {
     throw new HttpError(400, 'invalid_user', '"email" must be an email address');
   }
-  return { name: name.trim(), email };
+  return { name, email };
 }
 
 function userId(raw) {
