@@ -59,9 +59,31 @@ function createService(name) {
   return app;
 }
 
-/** Call last: 404 for unknown routes, and every error as {"error", "message"}. */
+/** Methods the app serves at `path` (Express itself answers a wrong method with 404). */
+function allowedMethods(app, path) {
+  const methods = new Set();
+  for (const layer of app.router.stack) {
+    if (layer.route && layer.match(path)) {
+      for (const method of Object.keys(layer.route.methods)) methods.add(method.toUpperCase());
+    }
+  }
+  if (methods.has('GET')) methods.add('HEAD');
+  return [...methods].sort();
+}
+
+/** Call last: 405 for a known path with another method, 404 for unknown paths, and every
+ * error as {"error", "message"}. */
 function finish(app) {
   app.use((req, res) => {
+    const allowed = allowedMethods(app, req.path);
+    if (allowed.length > 0) {
+      res.set('Allow', allowed.join(', '));
+      res.status(405).json({
+        error: 'method_not_allowed',
+        message: `${req.method} is not allowed on ${req.path}; allowed: ${allowed.join(', ')}`,
+      });
+      return;
+    }
     res.status(404).json({ error: 'not_found', message: `no route ${req.method} ${req.path}` });
   });
   // Express recognises an error handler by its four parameters.

@@ -103,6 +103,7 @@ if (process.env.PACT_PROVIDER_STATES === 'on') {
       await forward(body);
       return res.json({});
     }
+    if (!state) return res.json({}); // an interaction without a state: nothing to set up
     const setUp = states[state];
     if (!setUp) throw new HttpError(400, 'unknown_state', `no provider state ${JSON.stringify(state)}`);
     await setUp(params, body);
