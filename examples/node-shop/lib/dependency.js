@@ -10,7 +10,7 @@
 //
 // Settings come from the environment (milliseconds): DEPENDENCY_TIMEOUT_MS (500),
 // RETRY_ATTEMPTS (3 tries in all), RETRY_BACKOFF_MS (50), BREAKER_ERROR_PERCENT (50),
-// BREAKER_VOLUME (5 calls before it may open), BREAKER_WINDOW_MS (10000),
+// BREAKER_VOLUME (5 calls before it may open), BREAKER_WINDOW_MS (5000),
 // BREAKER_RESET_MS (3000 open before a trial call).
 
 const CircuitBreaker = require('opossum');
@@ -54,7 +54,7 @@ function settingsFromEnv() {
     backoffMs: envInt('RETRY_BACKOFF_MS', 50),
     errorPercent: envInt('BREAKER_ERROR_PERCENT', 50),
     volume: envInt('BREAKER_VOLUME', 5),
-    windowMs: envInt('BREAKER_WINDOW_MS', 10000),
+    windowMs: envInt('BREAKER_WINDOW_MS', 5000),
     resetMs: envInt('BREAKER_RESET_MS', 3000),
   };
 }
