@@ -1,8 +1,9 @@
 """node-shop under faults, through the harness's runtime and fault proxy: what the chaos
 experiments in ../chaos expect, checked directly (real Node.js processes on loopback).
 
-Breaker states are read from each caller's /metrics, as the topology declares them
-(`upstream_circuit_state{upstream}`: 0 closed, 1 half-open, 2 open).
+Breaker states are read from each caller's /metrics through the topology's breaker
+convention (metric, labels, state values), so these tests also prove that the declaration
+in system.toml matches what the services expose.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from harness.runtime import RunningSystem, start_system
 from harness.topology import load_topology
 
 EXAMPLE_DIR = Path(__file__).resolve().parent.parent
-CLOSED, OPEN = 0.0, 2.0
+TOPOLOGY = load_topology(EXAMPLE_DIR / "system.toml")
 
 pytestmark = [
     pytest.mark.integration,
@@ -34,7 +35,7 @@ def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSystem]:
     if not (EXAMPLE_DIR / "node_modules").is_dir():
         pytest.fail(f"run `npm ci` in {EXAMPLE_DIR} first (node_modules is missing)")
     # A short open time, so each test's breaker closes again quickly after the heal.
-    topology = load_topology(EXAMPLE_DIR / "system.toml").with_env({"BREAKER_RESET_MS": 1000})
+    topology = TOPOLOGY.with_env({"BREAKER_RESET_MS": 1000})
     with start_system(topology, home=tmp_path_factory.mktemp("home")) as running:
         yield running
 
@@ -46,7 +47,8 @@ def gateway(system: RunningSystem) -> Iterator[httpx.Client]:
     system.faults.reset()
     for caller, upstream in (("orders", "users"), ("gateway", "users"), ("gateway", "orders")):
         wait_for(
-            lambda c=caller, u=upstream: breaker(system, c, u) == CLOSED, nudge=client_nudge(system)
+            lambda c=caller, u=upstream: breaker(system, c, u) == "closed",
+            nudge=client_nudge(system),
         )
 
 
@@ -61,9 +63,26 @@ def client_nudge(system: RunningSystem) -> Callable[[], None]:
     return nudge
 
 
-def breaker(system: RunningSystem, caller: str, upstream: str) -> float | None:
-    snapshot = scrape(f"{system.url(caller)}/metrics")
-    return snapshot.value("upstream_circuit_state", upstream=upstream)
+def breaker(system: RunningSystem, caller: str, upstream: str) -> str | None:
+    """The state of `caller`'s breaker towards `upstream`, as the breaker convention reads it."""
+    convention = TOPOLOGY.conventions_for(caller).breaker
+    assert convention is not None, "system.toml declares [conventions.breaker]"
+    labels = {k: v.format(source=caller, target=upstream) for k, v in convention.labels.items()}
+    value = scrape(f"{system.url(caller)}/metrics").value(convention.metric, **labels)
+    names = {number: state for state, number in convention.states.items()}
+    return None if value is None else names.get(value, f"unknown value {value}")
+
+
+def transitions(system: RunningSystem, caller: str, upstream: str, old: str, new: str) -> float:
+    convention = TOPOLOGY.conventions_for(caller).breaker
+    assert convention is not None
+    assert convention.transitions is not None
+    labels = {k: v.format(source=caller, target=upstream) for k, v in convention.labels.items()}
+    before, after = convention.transition_labels
+    value = scrape(f"{system.url(caller)}/metrics").value(
+        convention.transitions, **labels, **{before: old, after: new}
+    )
+    return value or 0.0
 
 
 def wait_for(
@@ -100,7 +119,7 @@ def test_latency_behind_orders_opens_orders_breaker_and_not_the_gateways(
     with ThreadPoolExecutor(4) as pool:  # enough failed calls for the breaker to judge
         slow = list(pool.map(lambda _: place_order(gateway, user_id), range(8)))
     assert {answer.status_code for answer in slow} == {503}
-    assert breaker(system, "orders", "users") == OPEN
+    assert breaker(system, "orders", "users") == "open"
 
     started = time.monotonic()
     refused = place_order(gateway, user_id)
@@ -108,7 +127,7 @@ def test_latency_behind_orders_opens_orders_breaker_and_not_the_gateways(
     assert refused.json()["error"] == "dependency_unavailable"
     assert time.monotonic() - started < 0.3, "an open breaker answers at once"
     # orders' 503 names its own dependency: the gateway relays it, its breaker stays closed
-    assert breaker(system, "gateway", "orders") == CLOSED
+    assert breaker(system, "gateway", "orders") == "closed"
     assert gateway.get(f"/api/users/{user_id}").status_code == 200
     retries = scrape(f"{system.url('orders')}/metrics").value(
         "upstream_retries_total", upstream="users"
@@ -118,7 +137,10 @@ def test_latency_behind_orders_opens_orders_breaker_and_not_the_gateways(
 
     system.faults.reset()
     wait_for(lambda: place_order(gateway, user_id).status_code == 201)
-    assert breaker(system, "orders", "users") == CLOSED
+    assert breaker(system, "orders", "users") == "closed"
+    # the whole cycle shows in the transitions counter, even a half-open state too short to scrape
+    for old, new in (("closed", "open"), ("open", "half_open"), ("half_open", "closed")):
+        assert transitions(system, "orders", "users", old, new) >= 1, f"{old} -> {new}"
 
 
 def test_partitioned_gateway_users_fails_fast_while_orders_flow(
@@ -129,7 +151,7 @@ def test_partitioned_gateway_users_fails_fast_while_orders_flow(
 
     answers = [gateway.get(f"/api/users/{user_id}") for _ in range(8)]
     assert {answer.status_code for answer in answers} == {503}
-    assert breaker(system, "gateway", "users") == OPEN
+    assert breaker(system, "gateway", "users") == "open"
     started = time.monotonic()
     assert gateway.get(f"/api/users/{user_id}").status_code == 503
     assert time.monotonic() - started < 0.25
@@ -138,7 +160,7 @@ def test_partitioned_gateway_users_fails_fast_while_orders_flow(
 
     system.faults.heal("gateway->users")
     wait_for(lambda: gateway.get(f"/api/users/{user_id}").status_code == 200)
-    assert breaker(system, "gateway", "users") == CLOSED
+    assert breaker(system, "gateway", "users") == "closed"
 
 
 def test_a_created_order_is_not_retried_so_it_is_never_duplicated(
