@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.chaos.result import ExperimentResult
+from harness.traffic import request_counts
 
 __all__ = ["JOURNAL_VERSION", "journal_dict", "write_journal"]
 
@@ -52,7 +53,8 @@ def journal_dict(result: ExperimentResult) -> dict[str, Any]:
         "timeline": [event.to_dict() for event in result.events],
         "faults": [event.model_dump(mode="json") for event in result.fault_events],
         "traffic": {
-            "initial_stock": dict(result.initial_stock),
+            "context": dict(result.traffic_context),
+            "paths": request_counts(result.traffic),
             "requests": [record.to_dict() for record in result.traffic],
         },
         "load": dict(result.load) if result.load is not None else None,

@@ -120,8 +120,7 @@ def _named_services(experiment: Experiment) -> list[tuple[str, str]]:
                     found.append((f"{section}.{index}.{key}", service))
     traffic = experiment.method.traffic
     if traffic is not None:
-        found.append(("method.traffic.service", traffic.service))
-        found.append(("method.traffic.inventory_service", traffic.inventory_service))
+        found += traffic.services()
     return found
 
 

@@ -34,6 +34,7 @@ from harness.faults import (
     schedule_end,
 )
 from harness.topology import EnvValue, env_text
+from harness.traffic import TrafficSpec
 
 __all__ = [
     "ASSERTION_TAGS",
@@ -54,7 +55,6 @@ __all__ = [
     "MetricRef",
     "Probe",
     "Rollback",
-    "ShopTraffic",
     "SteadyState",
     "TrafficAssertion",
 ]
@@ -450,51 +450,6 @@ Assertion = Annotated[
 
 # --- the method --------------------------------------------------------------------------
 
-Operation = Literal["place_order", "get_order", "get_user", "list_products"]
-
-
-class Products(_Model):
-    count: int = Field(default=2, ge=1, le=20)
-    stock: int = Field(default=10_000, ge=1)
-    price_cents: int = Field(default=1_000, ge=1)
-
-
-def _default_mix() -> dict[Operation, float]:
-    return {"place_order": 1.0}
-
-
-class ShopTraffic(_Model):
-    """Built-in background traffic for the reference shop, through the gateway.
-
-    At setup it creates one user (gateway) and `products` (inventory, fresh SKUs), so the
-    run knows every product's initial stock. Then `concurrency` threads perform operations
-    drawn from `mix` (weights) with the run's seed, at most `rate` per second in total.
-    """
-
-    service: str = "gateway"
-    inventory_service: str = "inventory"
-    rate: float = Field(default=5.0, gt=0, le=200)
-    concurrency: int = Field(default=4, ge=1, le=32)
-    start: Seconds = 0.0
-    duration: Seconds | None = Field(default=None, description="default: until the method ends")
-    token: str = "demo-token"
-    products: Products = Field(default_factory=Products)
-    quantity: tuple[int, int] = (1, 2)
-    card_token: str = "tok_visa"
-    mix: dict[Operation, Annotated[float, Field(ge=0)]] = Field(default_factory=_default_mix)
-    timeout: Seconds = Field(default=5.0, gt=0)
-
-    @model_validator(mode="after")
-    def _sane(self) -> ShopTraffic:
-        low, high = self.quantity
-        if not 1 <= low <= high:
-            raise ValueError(
-                f"`quantity` must be [low, high] with 1 <= low <= high, got {low, high}"
-            )
-        if not any(self.mix.values()):
-            raise ValueError("`mix` needs at least one operation with a weight above 0")
-        return self
-
 
 class LoadSpec(_Model):
     """A Locust load profile (see `load/`) run by the load layer during the method."""
@@ -506,7 +461,9 @@ class Method(_Model):
     """What happens: timed faults, and traffic or load to make them matter."""
 
     faults: list[FaultSpec] = Field(default_factory=list)
-    traffic: ShopTraffic | None = None
+    traffic: TrafficSpec | None = Field(
+        default=None, description="declared requests, or a user's class (harness.traffic)"
+    )
     load: LoadSpec | None = None
     duration: Seconds | None = Field(
         default=None, description="default: the end of the last fault or of the traffic"

@@ -15,6 +15,7 @@ from rich.text import Text
 from harness.chaos.journal import journal_stem
 from harness.chaos.result import ExperimentResult
 from harness.observe.timeline import BREAKER_STATE_METRIC
+from harness.traffic import request_counts
 
 __all__ = ["render_html", "render_text", "summary_table", "write_html_report"]
 
@@ -70,6 +71,12 @@ def render_text(result: ExperimentResult) -> str:
     for event in result.fault_events:
         state = "" if event.ok else f"  FAILED: {event.error}"
         lines.append(f"  fault {event.offset:+7.2f}s {event.action:<8} {event.description}{state}")
+    for name, counts in request_counts(result.traffic).items():
+        statuses = ", ".join(f"{code}: {n}" for code, n in sorted(counts["statuses"].items()))
+        lines.append(
+            f"  traffic {name}: {counts['total']} sent, {counts['ok']} ok, "
+            f"{counts['error']} not ({statuses})"
+        )
     for assertion in result.assertions:
         at = f" @{assertion.resolved_at:+.1f}s" if assertion.resolved_at is not None else ""
         lines.append(f"  {_MARK[assertion.status]} {assertion.name}{at}: {assertion.summary}")
@@ -117,6 +124,17 @@ def render_html(result: ExperimentResult) -> str:
         for ev in result.events
     )
     errors = "".join(f"<li>{e(error)}</li>" for error in result.errors)
+    paths = "".join(
+        f"<tr><td>{e(name)}</td><td>{c['total']}</td><td>{c['ok']}</td><td>{c['error']}</td>"
+        f"<td>{e(', '.join(f'{code}: {n}' for code, n in sorted(c['statuses'].items())))}</td></tr>"
+        for name, c in request_counts(result.traffic).items()
+    )
+    traffic = (
+        "<h2>Traffic</h2><table><tr><th>request</th><th>sent</th><th>ok</th><th>not ok</th>"
+        f"<th>statuses</th></tr>{paths}</table>"
+        if paths
+        else ""
+    )
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{e(experiment.title)}</title>
 <style>{_CSS}</style></head><body>
@@ -130,6 +148,7 @@ replay: <code>{e(result.replay_command)}</code></p>
 {timeline_svg(result)}
 <h2>Assertions</h2>
 <table><tr><th>name</th><th>status</th><th>expectation</th><th>evidence</th><th>resolved</th></tr>{rows}</table>
+{traffic}
 <h2>Steady state</h2>
 <table><tr><th>when</th><th>probe</th><th>result</th><th>detail</th></tr>{steady}</table>
 <h2>Run log</h2>

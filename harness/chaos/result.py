@@ -89,7 +89,7 @@ class ExperimentResult:
     fault_events: list[TimelineEvent] = field(default_factory=list)
     events: list[RunEvent] = field(default_factory=list)
     traffic: list[TrafficRecord] = field(default_factory=list)
-    initial_stock: Mapping[str, int] = field(default_factory=dict)
+    traffic_context: Mapping[str, Any] = field(default_factory=dict)
     anchors: Mapping[str, float] = field(default_factory=dict)
     metrics: Mapping[str, Any] = field(default_factory=dict)
     load: Mapping[str, Any] | None = None

@@ -51,7 +51,6 @@ from harness.chaos.probes import (
     run_probe,
 )
 from harness.chaos.result import AssertionResult, ExperimentResult, ProbeOutcome, RunEvent
-from harness.chaos.traffic import SetupError, ShopTrafficGenerator
 from harness.faults import FaultScheduleExecutor, TimelineEvent
 from harness.observe.timeline import (
     BREAKER_STATE_METRIC,
@@ -60,6 +59,7 @@ from harness.observe.timeline import (
     metrics_urls,
 )
 from harness.topology import env_text
+from harness.traffic import TrafficError, TrafficRun, traffic_source
 
 __all__ = ["describe_assertion", "run_experiment"]
 
@@ -223,7 +223,7 @@ class _Run:
         )
         self.recorder: TimelineRecorder | None = None
         self.executor: FaultScheduleExecutor | None = None
-        self.traffic: ShopTrafficGenerator | None = None
+        self.traffic: TrafficRun | None = None
         self.pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="chaos-check")
         self.active: dict[int, _ActiveCheck] = {}
         self.load_thread: Any = None
@@ -289,26 +289,19 @@ class _Run:
         return all(outcome.result.ok for outcome in outcomes)
 
     def _setup_traffic(self) -> None:
-        config = self.experiment.method.traffic
-        if config is None:
+        spec = self.experiment.method.traffic
+        if spec is None:
             return
         self._set_phase("setup")
-        self.traffic = ShopTrafficGenerator(
-            config,
-            gateway_url=self.system.url(config.service),
-            inventory_url=self.system.url(config.inventory_service),
-            seed=self.result.seed,
-            duration=self.experiment.method.traffic_duration,
-            transport=self.transport,
-        )
         try:
-            setup = self.traffic.setup()
-        except SetupError as exc:
+            source = traffic_source(spec, base_dir=self.base_dir)
+            self.traffic = TrafficRun(source, spec, transport=self.transport)
+            context = self.traffic.setup(self.system, self.result.seed)
+        except TrafficError as exc:
             raise _Abort(str(exc)) from None
-        self.result.initial_stock = dict(setup.initial_stock)
-        self.ctx.invariant_context["initial_stock"] = dict(setup.initial_stock)
-        skus = ", ".join(sorted(setup.initial_stock))
-        self._event("setup", f"user {setup.user_id}, products {skus}")
+        self.result.traffic_context = dict(context)
+        self.ctx.invariant_context.update(context)
+        self._event("setup", f"traffic ready ({', '.join(sorted(context)) or 'no context'})")
 
     def _method(self) -> None:
         method = self.experiment.method
@@ -435,7 +428,7 @@ class _Run:
             )
         if isinstance(assertion, TrafficAssertion):
             records = self.traffic.records if self.traffic is not None else []
-            settle = self.traffic.config.timeout if self.traffic is not None else 0.0
+            settle = self.traffic.timeout if self.traffic is not None else 0.0
             in_flight = self.traffic.in_flight if self.traffic is not None else []
             return evaluate_traffic(
                 assertion,

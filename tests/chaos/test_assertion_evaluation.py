@@ -89,7 +89,7 @@ def _assertion(data: dict[str, Any], *, faults: list[dict[str, Any]] | None = No
                         "duration": 6,
                     }
                 ],
-                "traffic": {"rate": 1},
+                "traffic": {"class": "shop_traffic.py:ShopTraffic", "rate": 1},
             },
             "assertions": [{"name": "a", **data}],
         }

@@ -38,7 +38,7 @@ method:
       attributes: {latency: 2000}
       start: 2s
       duration: 8s
-  traffic: {rate: 4, concurrency: 2}
+  traffic: {class: "shop_traffic.py:ShopTraffic", rate: 4, concurrency: 2}
 assertions:
   - name: breaker opens within 5 s of the fault
     breaker: orders->payments

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import CHAOS_DIR
 from fake_shop import FakeShop, fake_system
 
 from harness.chaos import ExperimentResult, parse_experiment, run_experiment
@@ -48,7 +49,12 @@ def _experiment(tmp_path: Path, **overrides: Any) -> Any:
                     "duration": 0.6,
                 }
             ],
-            "traffic": {"rate": 20, "concurrency": 2, "products": {"count": 1}},
+            "traffic": {
+                "class": str(CHAOS_DIR / "shop_traffic.py") + ":ShopTraffic",
+                "rate": 20,
+                "concurrency": 2,
+                "options": {"products": 1, "mix": {"place_order": 1}},
+            },
         },
         "assertions": [
             {
@@ -109,7 +115,7 @@ def test_a_resilient_system_passes_every_assertion_and_is_rolled_back(tmp_path: 
     assert [e.action for e in result.fault_events] == ["apply", "remove"]
     assert system.injector.active_toxics() == []
     assert "reset" in system.log  # rollback resets every proxy
-    assert len(result.initial_stock) == 1
+    assert len(result.traffic_context["initial_stock"]) == 1
     assert len(result.steady_before) == len(result.steady_after) == 2
     assert any(r.status == 503 for r in result.traffic)
 
@@ -141,9 +147,13 @@ def test_the_journal_records_status_steady_states_timeline_evidence_and_seed(
     )
     assert "orders" in journal["metrics"]
     assert journal["traffic"]["requests"]
+    paths = journal["traffic"]["paths"]
+    assert paths["place_order"]["total"] == len(journal["traffic"]["requests"])
+    assert journal["traffic"]["context"]["initial_stock"]
     html = result.report_path.read_text()
     assert "<svg" in html
     assert "breaker orders-&gt;payments" in html
+    assert "<h2>Traffic</h2>" in html
 
 
 def test_a_system_without_the_protection_fails_naming_the_assertion(tmp_path: Path) -> None:
