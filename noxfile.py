@@ -70,9 +70,10 @@ def run(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def examples(session: nox.Session) -> None:
-    """The Node.js example system (examples/node-shop) end to end: `npm ci`, its consumer
-    pacts and resilience tests, then `harness run` on its topology; report in
-    runs/examples/node-shop. Needs Node.js >= 18 and npm (Debian: apt-get install nodejs npm).
+    """The Node.js example system (examples/node-shop) end to end: `npm ci`, its unit tests
+    (`npm test`), its consumer pacts and resilience tests, then `harness run` on its
+    topology; report in runs/examples/node-shop. Needs Node.js >= 18 and npm (Debian:
+    apt-get install nodejs npm).
 
     Extra arguments go to `harness run`, e.g. `nox -s examples -- --only chaos --seed 7`.
     """
@@ -80,6 +81,7 @@ def examples(session: nox.Session) -> None:
     example = "examples/node-shop"
     with session.chdir(example):
         session.run("npm", "ci", "--no-audit", "--no-fund", external=True)
+        session.run("npm", "test", external=True)  # node --test: the resilient client
     tests = (f"{example}/contracts", f"{example}/tests")
     session.run("pytest", *tests, "-p", "no:cacheprovider", env=QUIET_ENV)
     session.run(
