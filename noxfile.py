@@ -197,7 +197,11 @@ def containers(session: nox.Session) -> None:
 
     try:
         step("setup (engine, base image)", "bash", "scripts/containers/setup.sh", external=True)
-        step("image builds", "python", "-m", "harness.runtime.containers", "build")
+        step(
+            "image builds",
+            *("python", "-m", "harness.runtime.backends.containers", "build"),
+            *("-t", "target-system/system.toml"),
+        )
         step("tests/containers", "pytest", "tests/containers", "-p", "no:cacheprovider")
         step("contract verification", "python", "scripts/containers/verify_contracts.py")
         step(

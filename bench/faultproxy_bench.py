@@ -4,10 +4,12 @@
     nox -s bench_faultproxy
 
 Upstream is nginx (Debian's `nginx-light`, own config in a temp dir, free port) answering a
-small fixed response; load is `wrk` at 1 and 32 connections, straight to nginx and through a
-proxy of `python -m harness.faultproxy` (a process of its own, as the harness runs it). Runs
-alternate direct / proxy for several rounds and the table shows medians, so a shared, busy
-machine skews both sides alike (the ratio is the median of the per-round ratios). Then a
+small fixed response; load is `wrk` at 1 and 32 connections, straight to nginx, through a
+proxy of `python -m harness.faultproxy` (a process of its own, as the harness runs it) with no
+toxic, and through a second proxy with an HTTP toxic installed that matches nothing (so every
+request and response is parsed, and all pass). Runs alternate direct / proxy / http
+for several rounds and the table shows medians, so a shared, busy machine skews all alike
+(each ratio is the median of the per-round ratios). Then a
 100 ms downstream latency toxic is added and sequential keep-alive requests measure the delay
 it adds. Prints a table; targets (the real Toxiproxy 2.8.0 on this kind of machine): a
 throughput ratio of at least 0.31 at 1 connection and 0.32 at 32, and a latency-toxic error
@@ -40,6 +42,12 @@ INSTALL_HINT = "apt-get install -y wrk nginx-light"
 RESPONSE_BODY = "hello from nginx\n"
 LATENCY_MS = 100
 TARGET_RATIO = {1: 0.31, 32: 0.32}
+# Installed on the "http" proxy: parses every exchange, matches none of them.
+UNMATCHED_HTTP_TOXIC = {
+    "type": "http_error",
+    "name": "never",
+    "attributes": {"path": "^/never-requested$"},
+}
 TARGET_LATENCY_ERROR_MS = 2.0
 
 console = Console()
@@ -196,44 +204,65 @@ def main() -> int:
                 },
             ).json()
             proxy_port = int(created["listen"].rsplit(":", 1)[1])
-            report_throughput(wrk, nginx_port, proxy_port, args.duration, args.rounds)
+            http_proxy = api.post(
+                "/proxies",
+                json={
+                    "name": "bench_http",
+                    "listen": "127.0.0.1:0",
+                    "upstream": f"127.0.0.1:{nginx_port}",
+                },
+            ).json()
+            api.post("/proxies/bench_http/toxics", json=UNMATCHED_HTTP_TOXIC).raise_for_status()
+            http_port = int(http_proxy["listen"].rsplit(":", 1)[1])
+            ports = {"direct": nginx_port, "proxy": proxy_port, "http": http_port}
+            report_throughput(wrk, ports, args.duration, args.rounds)
             report_latency_toxic(api, nginx_port, proxy_port, args.requests)
     return 0
 
 
-def report_throughput(
-    wrk: str, nginx_port: int, proxy_port: int, duration: float, rounds: int
-) -> None:
+def _median_ratio(runs: list[WrkResult], baseline: list[WrkResult]) -> float:
+    return statistics.median(
+        r.requests_per_s / b.requests_per_s for b, r in zip(baseline, runs, strict=True)
+    )
+
+
+def report_throughput(wrk: str, ports: dict[str, int], duration: float, rounds: int) -> None:
+    """`ports`: direct, proxy (no toxic), http (a proxy whose HTTP toxic matches nothing)."""
     table = Table(
         title=f"Small HTTP response (nginx) with wrk: direct vs through the fault proxy "
-        f"(median of {rounds} alternating rounds of {duration:g} s)"
+        f"(median of {rounds} alternating rounds of {duration:g} s)",
+        caption="http: through a proxy with an HTTP toxic installed that matches nothing",
     )
-    for column in ("conns", "path", "req/s", "p50", "p99", "ratio", "target"):
+    columns = ("conns", "path", "req/s", "p50", "p99", "vs direct", "vs no toxic", "target")
+    for column in columns:
         table.add_column(column, justify="right")
-    ports = {"direct": nginx_port, "proxy": proxy_port}
     for connections in (1, 32):
-        runs: dict[str, list[WrkResult]] = {"direct": [], "proxy": []}
-        for port in ports.values():  # warm up both
+        runs: dict[str, list[WrkResult]] = {path: [] for path in ports}
+        for port in ports.values():  # warm up each
             run_wrk(wrk, f"http://127.0.0.1:{port}/", connections=connections, duration=1)
         for _ in range(rounds):
             for path, port in ports.items():
                 url = f"http://127.0.0.1:{port}/"
                 runs[path].append(run_wrk(wrk, url, connections=connections, duration=duration))
-        ratio = statistics.median(
-            p.requests_per_s / d.requests_per_s
-            for d, p in zip(runs["direct"], runs["proxy"], strict=True)
-        )
         target = TARGET_RATIO[connections]
         for path, results in runs.items():
-            is_proxy = path == "proxy"
+            to_direct = to_plain = verdict = ""
+            if path != "direct":
+                ratio = _median_ratio(results, runs["direct"])
+                to_direct = f"{ratio:.2f}"
+            if path == "proxy":
+                verdict = f">= {target} {'ok' if ratio >= target else 'MISSED'}"
+            if path == "http":
+                to_plain = f"{_median_ratio(results, runs['proxy']):.2f}"
             table.add_row(
                 str(connections),
                 path,
                 f"{statistics.median(r.requests_per_s for r in results):,.0f}",
                 f"{statistics.median(r.p50_us for r in results):,.0f} us",
                 f"{statistics.median(r.p99_us for r in results):,.0f} us",
-                f"{ratio:.2f}" if is_proxy else "",
-                (f">= {target} {'ok' if ratio >= target else 'MISSED'}" if is_proxy else ""),
+                to_direct,
+                to_plain,
+                verdict,
             )
     console.print(table)
 

@@ -1,13 +1,14 @@
 """Invariant checkers: how a reference names one, how it is called, what its answer means.
 
 A checker is a plain function `check(system, **context)` living in a file
-(`shop_invariants.py:check_shop_invariants`, relative to a base directory) or in a module
+(`my_invariants.py:check_orders`, relative to a base directory) or in a module
 (`mypkg.checks:check`). Callers pass only the context keywords the function accepts
-(`initial_stock`, `seed`), so a checker declares what it needs. It answers with an
-`InvariantReport` (what chaos experiments require), or anything `judge` understands.
+(`initial_stock`, `seed`), so a checker declares what it needs.
 
-Chaos (`harness.chaos.probes`) and load (`harness.load.invariants`) both build on this
-module; it imports neither, so a load run does not pay for importing the chaos layer.
+One contract, for chaos and load alike (`invariant_report`): a checker answers with an
+`InvariantReport`, or anything `judge` understands (None/True, a list of violations, an
+object with `ok`/`passed`), or raises `AssertionError` (a violation, its message the
+detail); every answer becomes an `InvariantReport`, whose rules an assertion can filter on.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ __all__ = [
     "Violation",
     "accepts_keyword",
     "call_invariant",
+    "invariant_report",
     "judge",
     "resolve_invariant",
 ]
@@ -46,8 +48,9 @@ class Violation:
     order_id: int | None = None
 
     def __str__(self) -> str:
+        rule = f"[{self.rule}] " if self.rule else ""
         order = f"order {self.order_id}: " if self.order_id is not None else ""
-        return f"[{self.rule}] {order}{self.detail}"
+        return f"{rule}{order}{self.detail}"
 
     def to_dict(self) -> dict[str, Any]:
         return {"rule": self.rule, "order_id": self.order_id, "detail": self.detail}
@@ -170,3 +173,28 @@ def _pass_and_violations(outcome: Any) -> tuple[bool, list[str]]:
     if isinstance(outcome, Collection) and not isinstance(outcome, str):
         return not outcome, [str(v) for v in outcome]
     return bool(outcome), []
+
+
+def invariant_report(
+    check: InvariantCheck, system: object, context: Mapping[str, Any] | None = None
+) -> InvariantReport:
+    """Call a checker (with the context keywords it accepts) and read its answer as an
+    `InvariantReport`: the one contract chaos and load share.
+
+    An `AssertionError` the checker raises, or a violation given as text, is a violation
+    with no rule; any other exception propagates (a crashing checker is the caller's to
+    report).
+    """
+    try:
+        outcome = call_invariant(check, system, context)
+    except AssertionError as exc:
+        return InvariantReport(violations=(Violation("", str(exc) or "violated"),))
+    if isinstance(outcome, InvariantReport):
+        return outcome
+    passed, violations = _pass_and_violations(outcome)
+    if passed:
+        return InvariantReport()
+    return InvariantReport(
+        violations=tuple(Violation("", text) for text in violations)
+        or (Violation("", judge(outcome).detail),)
+    )

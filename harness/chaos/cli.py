@@ -15,7 +15,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from harness.chaos.loader import ExperimentError, load_experiment
+from harness.chaos.loader import ExperimentError, check_against_topology, load_experiment
 from harness.chaos.model import Experiment
 from harness.chaos.report import render_text, summary_table
 from harness.chaos.suite import expand_paths, run_suite
@@ -61,12 +61,38 @@ def _topology_path(option: Path | None) -> Path:
 @app.command()
 def validate(
     files: Annotated[list[Path], typer.Argument(help="experiment files or directories")],
+    topology: Annotated[
+        Path | None,
+        typer.Option(
+            "--topology",
+            "-t",
+            help="check edges, services and conventions against this system.toml "
+            "(default: $HARNESS_TOPOLOGY, else ./system.toml)",
+        ),
+    ] = None,
 ) -> None:
-    """Parse experiment files and report every problem, without running anything."""
+    """Parse experiment files and check them against the topology, without running anything."""
+    from harness.topology import TopologyError, find_topology, load_topology
+
     console = Console(stderr=True)
     experiments = _load_all(files, console)
+    try:
+        system_topology = load_topology(find_topology(topology))
+    except TopologyError as exc:
+        console.print(str(exc), style="red", highlight=False, markup=False)
+        raise typer.Exit(EXIT_USAGE) from None
+    problems = []
     for experiment in experiments:
+        try:
+            check_against_topology(experiment, system_topology)
+        except ExperimentError as exc:
+            problems.append(str(exc))
+            continue
         console.print(f"ok  {experiment.source}: {experiment.title}", highlight=False)
+    for problem in problems:
+        console.print(problem, style="red", highlight=False, markup=False, soft_wrap=True)
+    if problems:
+        raise typer.Exit(EXIT_USAGE)
 
 
 @app.command()
@@ -92,6 +118,7 @@ def run(
     ] = False,
 ) -> None:
     """Run experiments; exit non-zero when any assertion failed."""
+    from harness.runtime import HarnessRuntimeError
     from harness.topology import TopologyError, load_topology
 
     console = Console(stderr=True)
@@ -101,19 +128,29 @@ def run(
     except TopologyError as exc:
         console.print(str(exc), style="red", highlight=False)
         raise typer.Exit(EXIT_USAGE) from None
-    results = run_suite(
-        experiments,
-        system_topology,
-        seed=seed,
-        journal_dir=journal_dir,
-        console=console,
-        live=live,
-        backend=backend,
-        fail_fast=fail_fast,
-        on_result=lambda result: console.print(
-            render_text(result), highlight=False, markup=False, soft_wrap=True
-        ),
-    )
+    try:
+        for experiment in experiments:
+            check_against_topology(experiment, system_topology)
+    except ExperimentError as exc:
+        console.print(str(exc), style="red", highlight=False, markup=False)
+        raise typer.Exit(EXIT_USAGE) from None
+    try:
+        results = run_suite(
+            experiments,
+            system_topology,
+            seed=seed,
+            journal_dir=journal_dir,
+            console=console,
+            live=live,
+            backend=backend,
+            fail_fast=fail_fast,
+            on_result=lambda result: console.print(
+                render_text(result), highlight=False, markup=False, soft_wrap=True
+            ),
+        )
+    except HarnessRuntimeError as exc:  # the system did not come up: one line, no traceback
+        console.print(f"error: {exc}", style="red", highlight=False, markup=False)
+        raise typer.Exit(EXIT_FAILED) from None
     console.print(summary_table(results))
     if not all(result.passed for result in results):
         raise typer.Exit(EXIT_FAILED)

@@ -59,7 +59,9 @@ def journal_dict(result: ExperimentResult) -> dict[str, Any]:
         },
         "load": dict(result.load) if result.load is not None else None,
         "metrics": dict(result.metrics),
-        "scrape_failures": result.scrape_failures,
+        "breakers": {edge: list(points) for edge, points in result.breaker_series.items()},
+        "scrape_failures": len(result.scrape_failures),
+        "scrape_failure_details": list(result.scrape_failures),
         "errors": list(result.errors),
     }
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -17,9 +17,19 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from harness.chaos.result import AssertionResult, RunEvent
+from harness.assertions import Check
+from harness.chaos.result import RunEvent
+from harness.faults import TimelineEvent
 
-__all__ = ["LiveState", "LiveView", "NullReporter", "PlainReporter", "Reporter", "make_reporter"]
+__all__ = [
+    "EventLog",
+    "LiveState",
+    "LiveView",
+    "NullReporter",
+    "PlainReporter",
+    "Reporter",
+    "make_reporter",
+]
 
 _STATUS_STYLE = {"passed": "green", "failed": "bold red", "pending": "yellow", "skipped": "dim"}
 _BREAKER_STYLE = {"closed": "green", "open": "bold red", "half_open": "yellow"}
@@ -35,7 +45,7 @@ class LiveState:
     active_faults: Sequence[str] = ()
     breakers: Mapping[str, str] = field(default_factory=dict)
     traffic: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
-    assertions: Sequence[AssertionResult] = ()
+    assertions: Sequence[Check] = ()
     recent: Sequence[RunEvent] = ()
 
 
@@ -45,6 +55,39 @@ class Reporter(Protocol):
     def update(self, state: LiveState) -> None: ...
 
     def close(self) -> None: ...
+
+
+class EventLog:
+    """The run's own timeline: each event is kept (for the journal) and shown at once.
+
+    `origin` gives the method's start once it is known; events carry their offset from it.
+    """
+
+    def __init__(
+        self, events: list[RunEvent], reporter: Reporter, origin: Callable[[], float | None]
+    ) -> None:
+        self.events = events
+        self.reporter = reporter
+        self.origin = origin
+
+    def add(self, kind: str, message: str, *, ok: bool = True, at: float | None = None) -> None:
+        at = time.time() if at is None else at
+        origin = self.origin()
+        event = RunEvent(
+            at=at,
+            offset=None if origin is None else round(at - origin, 3),
+            kind=kind,
+            message=message,
+            ok=ok,
+        )
+        self.events.append(event)
+        self.reporter.event(event)
+
+    def fault(self, event: TimelineEvent) -> None:
+        """A fault the executor applied, removed or rolled back (or failed to)."""
+        verb = {"apply": "applied", "remove": "removed", "rollback": "rolled back"}[event.action]
+        message = f"{verb} {event.description}" + (f": {event.error}" if event.error else "")
+        self.add("fault", message, ok=event.ok, at=event.at)
 
 
 class NullReporter:

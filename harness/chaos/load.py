@@ -7,13 +7,14 @@ assertions) is recorded in the experiment's result and a failed load fails the e
 from __future__ import annotations
 
 import logging
+import threading
 from pathlib import Path
 from typing import Any
 
 from harness.chaos.model import LoadSpec
 from harness.chaos.result import ExperimentResult
 
-__all__ = ["run_load_in_background"]
+__all__ = ["BackgroundLoad", "run_load_in_background"]
 
 log = logging.getLogger(__name__)
 
@@ -47,3 +48,29 @@ def run_load_in_background(
         "report": summary.report_path,
         "failed_checks": [check.model_dump(mode="json") for check in summary.failed_checks],
     }
+
+
+class BackgroundLoad:
+    """The Locust load of an experiment's method, in a thread (at most one per run)."""
+
+    def __init__(self) -> None:
+        self._thread: threading.Thread | None = None
+
+    def start(
+        self, spec: LoadSpec, system: Any, base_dir: Path, out_dir: Path, result: ExperimentResult
+    ) -> None:
+        self._thread = threading.Thread(
+            target=run_load_in_background,
+            args=(spec, system, base_dir, out_dir, result),
+            name="chaos-load",
+            daemon=True,
+        )
+        self._thread.start()
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def join(self, *, timeout: float = 120.0) -> None:
+        if self._thread is not None:
+            self._thread.join(timeout=timeout)

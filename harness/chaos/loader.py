@@ -6,22 +6,32 @@ before anything touches the system.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 import yaml
 from pydantic import ValidationError
 
-from harness.chaos.model import ASSERTION_TAGS, Experiment
+from harness.assertions import Scope
+from harness.assertions.engine import problem_path
+from harness.assertions.kinds.breaker import missing_convention
+from harness.chaos.model import ASSERTION_TAGS, BreakerProbe, Experiment
 from harness.faults import (
     FaultScheduleError,
     check_targets,
     describe_validation_error,
     parse_fault_schedule,
 )
+from harness.topology import Edge, ResolvedConventions, Topology
 
-__all__ = ["ExperimentError", "check_against_system", "load_experiment", "parse_experiment"]
+__all__ = [
+    "ExperimentError",
+    "check_against_system",
+    "check_against_topology",
+    "load_experiment",
+    "parse_experiment",
+]
 
 # Tags pydantic puts into error paths for the probe/assertion/fault unions.
 _TAGS = ASSERTION_TAGS | {"http", "metric", "breaker", "invariant"}
@@ -78,9 +88,15 @@ def parse_experiment(data: object, *, source: str = "<experiment>") -> Experimen
 
 
 def check_against_system(
-    experiment: Experiment, *, edges: Iterable[str], services: Iterable[str]
+    experiment: Experiment,
+    *,
+    edges: Iterable[str],
+    services: Iterable[str],
+    conventions: Callable[[str], ResolvedConventions] | None = None,
 ) -> None:
-    """Raise ExperimentError when the experiment names an edge or service the system lacks."""
+    """Raise ExperimentError when the experiment names an edge or service the system lacks,
+    or an assertion the topology's conventions cannot judge (a breaker assertion on a
+    service with no breaker convention, ...). `conventions` None: not checked."""
     edges, services = sorted(edges), sorted(services)
     try:
         check_targets(
@@ -92,46 +108,59 @@ def check_against_system(
         )
     except FaultScheduleError as exc:
         raise ExperimentError(str(exc)) from None
+    expected = f" (services are {', '.join(services)}; edges are {', '.join(edges) or 'none'})"
     problems = []
     for where, service in _named_services(experiment):
         if service not in services:
-            problems.append(f"{where}: unknown service {service!r}")
-    for where, edge in _named_edges(experiment):
-        if edge not in edges:
-            problems.append(f"{where}: unknown edge {edge!r}")
+            problems.append(f"{where}: unknown service {service!r}{expected}")
+    for where, edge in _probe_edges(experiment):
+        if edge.name not in edges:
+            problems.append(f"{where}: unknown edge {edge.name!r}{expected}")
+        elif conventions is not None and conventions(edge.source).breaker is None:
+            problems.append(f"{where}: {missing_convention(edge.source)}")
+    scope = Scope(
+        services=services,
+        edges=edges,
+        conventions=conventions,
+        anchor_names=(),
+        traffic=experiment.method.traffic is not None,
+    )
+    for index, assertion in enumerate(experiment.assertions):
+        problems += [
+            problem_path(f"assertions.{index}", problem) for problem in assertion.problems(scope)
+        ]
     if problems:
-        expected = f"services are {', '.join(services)}; edges are {', '.join(edges) or 'none'}"
-        raise ExperimentError(
-            "\n".join(f"{experiment.source}: {problem} ({expected})" for problem in problems)
-        )
+        raise ExperimentError("\n".join(f"{experiment.source}: {problem}" for problem in problems))
+
+
+def check_against_topology(experiment: Experiment, topology: Topology) -> None:
+    """`check_against_system` against a topology file, before anything is started: its
+    services, edges and conventions."""
+    check_against_system(
+        experiment,
+        edges=[edge.name for edge in topology.edges],
+        services=topology.services,
+        conventions=topology.conventions_for,
+    )
 
 
 def _named_services(experiment: Experiment) -> list[tuple[str, str]]:
     found = []
-    for section, items in (
-        ("steady_state.probes", experiment.steady_state.probes),
-        ("assertions", experiment.assertions),
-    ):
-        for index, item in enumerate(items):
-            for key in ("http", "service", "per"):
-                value = getattr(item, key, None)
-                service = getattr(value, "service", value if key == "service" else None)
-                if isinstance(service, str):
-                    found.append((f"{section}.{index}.{key}", service))
+    for index, probe in enumerate(experiment.steady_state.probes):
+        for key in ("http", "service"):
+            value = getattr(probe, key, None)
+            service = getattr(value, "service", value if key == "service" else None)
+            if isinstance(service, str):
+                found.append((f"steady_state.probes.{index}.{key}", service))
     traffic = experiment.method.traffic
     if traffic is not None:
         found += traffic.services()
     return found
 
 
-def _named_edges(experiment: Experiment) -> list[tuple[str, str]]:
-    found = []
-    for section, items in (
-        ("steady_state.probes", experiment.steady_state.probes),
-        ("assertions", experiment.assertions),
-    ):
-        for index, item in enumerate(items):
-            edge = getattr(item, "breaker", None)
-            if isinstance(edge, str):
-                found.append((f"{section}.{index}.breaker", edge))
-    return found
+def _probe_edges(experiment: Experiment) -> list[tuple[str, Edge]]:
+    return [
+        (f"steady_state.probes.{index}.breaker", probe.breaker)
+        for index, probe in enumerate(experiment.steady_state.probes)
+        if isinstance(probe, BreakerProbe)
+    ]

@@ -9,31 +9,40 @@ validation errors into messages naming the file, the key path and the expectatio
 
 from __future__ import annotations
 
-import re
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import (
     BaseModel,
-    BeforeValidator,
     ConfigDict,
     Discriminator,
     Field,
-    PlainSerializer,
     PrivateAttr,
     Tag,
-    field_validator,
     model_validator,
 )
 
+from harness.assertions import (
+    Anchor,
+    AssertionModel,
+    BreakerAssertion,
+    HttpAssertion,
+    InvariantAssertion,
+    MetricAssertion,
+    MetricRef,
+    Scope,
+    TrafficAssertion,
+)
+from harness.assertions.compare import Compared
+from harness.assertions.engine import assertion_type, kind_keys, problem_path
+from harness.assertions.probing import HttpExpectation, HttpRequest
 from harness.faults import (
     EdgeFault,
     FaultSpec,
     ProcessFault,
     Seconds,
-    parse_seconds,
     schedule_end,
 )
-from harness.topology import EnvValue, env_text
+from harness.topology import EdgeField, EnvValue, env_text
 from harness.traffic import TrafficSpec
 
 __all__ = [
@@ -59,213 +68,9 @@ __all__ = [
     "TrafficAssertion",
 ]
 
-BREAKER_STATES: dict[str, int] = {"closed": 0, "open": 1, "half_open": 2}
-
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-# --- anchors: points in time an assertion's window is measured from ---------------------
-
-_ANCHOR = re.compile(
-    r"^\s*(?P<name>[A-Za-z_][\w-]*)(?:\.(?P<edge>start|end))?"
-    r"\s*(?:(?P<sign>[+-])\s*(?P<offset>\d+(?:\.\d+)?\s*(?:ms|s|m)?))?\s*$"
-)
-
-
-class Anchor(_Model):
-    """`slow-payments.end + 2s`: the moment a named event happened, shifted by an offset.
-
-    Names: `start` / `end` of the method, `traffic` (its `.start` / `.end`), or a fault's
-    `label` (`.start` when it was applied, `.end` when it was removed; bare = `.start`).
-    """
-
-    name: str
-    edge: Literal["start", "end"] = "start"
-    offset: float = 0.0
-
-    def __str__(self) -> str:
-        base = self.name if self.name in ("start", "end") else f"{self.name}.{self.edge}"
-        if not self.offset:
-            return base
-        sign = "+" if self.offset > 0 else "-"
-        return f"{base} {sign} {abs(self.offset):g}s"
-
-
-def _parse_anchor(value: object) -> object:
-    if isinstance(value, str):
-        match = _ANCHOR.match(value)
-        if match is None:
-            raise ValueError(
-                f"expected an anchor such as 'start', 'end', '<fault label>.start' or "
-                f"'<fault label>.end + 2s', got {value!r}"
-            )
-        name = match.group("name")
-        edge = match.group("edge") or ("end" if name == "end" else "start")
-        offset = 0.0
-        if match.group("offset"):
-            seconds = parse_seconds(match.group("offset"))
-            assert isinstance(seconds, float)
-            offset = seconds if match.group("sign") == "+" else -seconds
-        return {"name": name, "edge": edge, "offset": offset}
-    return value
-
-
-AnchorField = Annotated[Anchor, BeforeValidator(_parse_anchor), PlainSerializer(str)]
-# Numbers in comparisons may be durations ("500ms") when they bound a latency.
-Number = Annotated[float, BeforeValidator(parse_seconds)]
-
-
-# --- shared pieces -----------------------------------------------------------------------
-
-
-class _Compared(_Model):
-    """Exactly one of `equals`, `at_least`, `at_most`, `above`, `below`."""
-
-    equals: Number | None = None
-    at_least: Number | None = None
-    at_most: Number | None = None
-    above: Number | None = None
-    below: Number | None = None
-
-    @model_validator(mode="after")
-    def _one_comparison(self) -> _Compared:
-        given = [key for key in _COMPARISONS if getattr(self, key) is not None]
-        if len(given) != 1:
-            raise ValueError(
-                "expected exactly one of equals, at_least, at_most, above, below"
-                + (f" (got {', '.join(given)})" if given else "")
-            )
-        return self
-
-    @property
-    def comparison(self) -> tuple[str, float]:
-        for key in _COMPARISONS:
-            value = getattr(self, key)
-            if value is not None:
-                return key, float(value)
-        raise ValueError("no comparison")
-
-    def compare(self, value: float) -> bool:
-        op, bound = self.comparison
-        return bool(_COMPARISONS[op][1](value, bound))
-
-    def describe_comparison(self) -> str:
-        op, bound = self.comparison
-        return f"{_COMPARISONS[op][0]} {bound:g}"
-
-
-_COMPARISONS: dict[str, tuple[str, Any]] = {
-    "equals": ("==", lambda v, b: v == b),
-    "at_least": (">=", lambda v, b: v >= b),
-    "at_most": ("<=", lambda v, b: v <= b),
-    "above": (">", lambda v, b: v > b),
-    "below": ("<", lambda v, b: v < b),
-}
-
-
-class _Windowed(_Model):
-    """A window `[after, after + within]` or `[after, until]`; default `[start, end]`."""
-
-    after: AnchorField = Field(default_factory=lambda: Anchor(name="start"))
-    within: Seconds | None = None
-    until: AnchorField | None = None
-
-    @model_validator(mode="after")
-    def _one_end(self) -> _Windowed:
-        if self.within is not None and self.until is not None:
-            raise ValueError("give either `within` or `until`, not both")
-        return self
-
-    def anchors(self) -> list[Anchor]:
-        return [self.after] + ([self.until] if self.until is not None else [])
-
-    def describe_window(self) -> str:
-        if self.within is not None:
-            return f"within {self.within:g}s of {self.after}"
-        return f"from {self.after} until {self.until or 'end'}"
-
-
-class HttpRequest(_Model):
-    """One HTTP request to a service (its direct URL, not through a proxy)."""
-
-    service: str
-    method: Literal["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"] = "GET"
-    path: str = "/health"
-    headers: dict[str, str] = Field(default_factory=dict)
-    json_body: Any = Field(default=None, alias="json")
-    token: str | None = Field(default=None, description="sent as `Authorization: Bearer`")
-    timeout: Seconds = 2.0
-
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
-
-    @field_validator("path")
-    @classmethod
-    def _absolute(cls, path: str) -> str:
-        if not path.startswith("/"):
-            raise ValueError(f"expected a path starting with '/', got {path!r}")
-        return path
-
-    @field_validator("method", mode="before")
-    @classmethod
-    def _upper(cls, method: object) -> object:
-        return method.upper() if isinstance(method, str) else method
-
-
-def _as_list(value: object) -> object:
-    return [value] if isinstance(value, int) else value
-
-
-class HttpExpectation(_Model):
-    http: HttpRequest
-    status: Annotated[list[int], BeforeValidator(_as_list)] = Field(default_factory=lambda: [200])
-    json_contains: dict[str, Any] = Field(
-        default_factory=dict, description="keys (dotted for nesting) the JSON body must have"
-    )
-
-
-class MetricRef(_Model):
-    """A metric of one service: `name{labels}` summed over matching series."""
-
-    metric: str = Field(min_length=1)
-    service: str = Field(min_length=1)
-    labels: dict[str, str] = Field(default_factory=dict)
-
-    @field_validator("labels", mode="before")
-    @classmethod
-    def _labels_as_strings(cls, value: object) -> object:
-        if isinstance(value, dict):
-            return {str(k): str(v) for k, v in value.items()}
-        return value
-
-    def describe_metric(self) -> str:
-        labels = ",".join(f'{k}="{v}"' for k, v in sorted(self.labels.items()))
-        return f"{self.service}:{self.metric}{{{labels}}}"
-
-
-def _check_edge(value: str) -> str:
-    source, sep, target = value.partition("->")
-    if not sep or not source.strip() or not target.strip():
-        raise ValueError(f"expected an edge as 'caller->callee', got {value!r}")
-    return f"{source.strip()}->{target.strip()}"
-
-
-EdgeName = Annotated[str, BeforeValidator(lambda v: _check_edge(v) if isinstance(v, str) else v)]
-BreakerState = Literal["closed", "open", "half_open"]
-_TRANSITION = re.compile(r"^\s*(closed|open|half_open)\s*->\s*(closed|open|half_open)\s*$")
-
-
-def _transition(value: object) -> object:
-    if isinstance(value, str):
-        match = _TRANSITION.match(value)
-        if match is None:
-            raise ValueError(f"expected a transition such as 'open->half_open', got {value!r}")
-        return (match.group(1), match.group(2))
-    return value
-
-
-Transition = Annotated[tuple[BreakerState, BreakerState], BeforeValidator(_transition)]
 
 
 class _Retried(_Model):
@@ -284,18 +89,18 @@ class HttpProbe(HttpExpectation, _Retried):
     name: str
 
 
-class MetricProbe(MetricRef, _Compared, _Retried):
+class MetricProbe(MetricRef, Compared, _Retried):
     """One scrape of a service's metric, compared with a tolerance."""
 
     name: str
 
 
 class BreakerProbe(_Retried):
-    """The breaker of an edge is in `state` now."""
+    """The breaker of an edge is in `state` now (read as its source's breaker convention)."""
 
     name: str
-    breaker: EdgeName
-    state: BreakerState = "closed"
+    breaker: EdgeField
+    state: str = "closed"
 
 
 class InvariantProbe(_Retried):
@@ -339,113 +144,13 @@ class SteadyState(_Model):
     probes: list[Probe] = Field(default_factory=list)
 
 
-# --- assertions --------------------------------------------------------------------------
+# --- assertions: the engine's registered kinds (harness.assertions.kinds) ----------------
 
-Mode = Literal["eventually", "always", "overall"]
-
-
-class MetricAssertion(MetricRef, _Compared, _Windowed):
-    """A metric read from the timeline over a window.
-
-    `measure: value` compares each scrape (`mode: eventually` by default: some scrape in
-    the window satisfies it; `always`: every scrape does). `measure: increase` compares
-    how much a counter grew over the window (`mode: overall`), optionally divided by the
-    increase of `per` (e.g. retries per request).
-    """
-
-    name: str
-    measure: Literal["value", "increase"] = "value"
-    per: MetricRef | None = None
-    mode: Mode | None = None
-
-    @model_validator(mode="after")
-    def _mode_fits_measure(self) -> MetricAssertion:
-        if self.per is not None and self.measure != "increase":
-            raise ValueError("`per` divides increases: add `measure: increase`")
-        if self.measure == "value" and self.mode == "overall":
-            raise ValueError("`mode: overall` needs `measure: increase`")
-        return self
-
-    @property
-    def effective_mode(self) -> Mode:
-        return self.mode or ("overall" if self.measure == "increase" else "eventually")
-
-
-class BreakerAssertion(_Windowed):
-    """The breaker of an edge: reaches `state` (or stays in it with `mode: always`), or
-    makes each of `transitions` in order (read from the transition counters, so a state
-    held for less than a scrape interval is still seen)."""
-
-    name: str
-    breaker: EdgeName
-    state: BreakerState | None = None
-    transitions: list[Transition] | None = None
-    mode: Literal["eventually", "always"] = "eventually"
-
-    @model_validator(mode="after")
-    def _state_or_transitions(self) -> BreakerAssertion:
-        if (self.state is None) == (self.transitions is None):
-            raise ValueError("give either `state` or `transitions`")
-        if self.transitions is not None and not self.transitions:
-            raise ValueError("`transitions` must list at least one, e.g. ['open->half_open']")
-        if self.transitions is not None and self.mode == "always":
-            raise ValueError("`mode: always` applies to `state`, not `transitions`")
-        return self
-
-
-class TrafficAssertion(_Compared, _Windowed):
-    """What the background traffic's clients saw in a window.
-
-    `measure`: `count` of matching requests, `ratio` of matching among the operation's
-    requests, or a latency (`p50`, `p95`, `p99`, `max`, in seconds) of matching requests.
-    Matching = `outcome` (`ok`: 2xx, `error`: anything else, `any`) or explicit `status`.
-    """
-
-    name: str
-    traffic: Literal["place_order", "get_order", "get_user", "list_products", "any"] = "any"
-    outcome: Literal["ok", "error", "any"] = "any"
-    status: Annotated[list[int], BeforeValidator(_as_list)] | None = None
-    measure: Literal["count", "ratio", "p50", "p95", "p99", "max"] = "count"
-
-
-class HttpAssertion(HttpExpectation, _Windowed):
-    """A request that must succeed at some point in the window (retried every `interval`)."""
-
-    name: str
-    interval: Seconds = Field(default=1.0, gt=0)
-
-
-class InvariantAssertion(_Windowed):
-    """The invariant checker reports no violation (of `rules`, if given) at some point in
-    the window: checked from `after` every `interval` until it holds or the window ends."""
-
-    name: str
-    invariant: str
-    rules: list[str] | None = None
-    interval: Seconds = Field(default=1.0, gt=0)
-
-
-ASSERTION_KINDS = ("breaker", "metric", "traffic", "http", "invariant")
-ASSERTION_TAGS = frozenset(ASSERTION_KINDS) | {"edge", "process"}
-
-
-def _assertion_kind(value: Any) -> str | None:
-    return _kind_of(value, ASSERTION_KINDS)
-
-
-Assertion = Annotated[
-    Annotated[BreakerAssertion, Tag("breaker")]
-    | Annotated[MetricAssertion, Tag("metric")]
-    | Annotated[TrafficAssertion, Tag("traffic")]
-    | Annotated[HttpAssertion, Tag("http")]
-    | Annotated[InvariantAssertion, Tag("invariant")],
-    Discriminator(
-        _assertion_kind,
-        custom_error_type="assertion_kind",
-        custom_error_message="an assertion has one of the keys "
-        "`breaker`, `metric`, `traffic`, `http`, `invariant`",
-    ),
-]
+ASSERTION_TAGS = frozenset(kind_keys()) | {"edge", "process"}
+if TYPE_CHECKING:
+    Assertion = AssertionModel
+else:
+    Assertion = assertion_type()
 
 
 # --- the method --------------------------------------------------------------------------
@@ -537,6 +242,7 @@ class Experiment(_Model):
     def _names_resolve(self) -> Experiment:
         labels = {fault.label for fault in self.method.faults if fault.label}
         known = {"start", "end", "traffic"} | labels
+        scope = Scope(anchor_names=known, traffic=self.method.traffic is not None)
         for index, assertion in enumerate(self.assertions):
             for anchor in assertion.anchors():
                 if anchor.name not in known:
@@ -545,8 +251,8 @@ class Experiment(_Model):
                         f"assertions.{index}: unknown anchor {anchor.name!r}; expected "
                         f"start, end, traffic or a fault label ({choices})"
                     )
-            if isinstance(assertion, TrafficAssertion) and self.method.traffic is None:
-                raise ValueError(f"assertions.{index}: a traffic assertion needs `method.traffic`")
+            for problem in assertion.problems(scope):
+                raise ValueError(problem_path(f"assertions.{index}", problem))
         names = [assertion.name for assertion in self.assertions]
         duplicates = sorted({name for name in names if names.count(name) > 1})
         if duplicates:

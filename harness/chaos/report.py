@@ -7,14 +7,12 @@ from __future__ import annotations
 import html
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
 
 from rich.table import Table
 from rich.text import Text
 
 from harness.chaos.journal import journal_stem
 from harness.chaos.result import ExperimentResult
-from harness.observe.timeline import BREAKER_STATE_METRIC
 from harness.traffic import request_counts
 
 __all__ = ["render_html", "render_text", "summary_table", "write_html_report"]
@@ -194,7 +192,7 @@ def timeline_svg(result: ExperimentResult) -> str:
     if origin is None:
         return "<p class='muted'>the method did not run</p>"
     windows = _fault_windows(result, origin)
-    breakers = _breaker_lanes(result.metrics, origin)
+    breakers = _breaker_lanes(result.breaker_series, origin)
     buckets = _traffic_buckets(result, origin)
     ends = [w[2] for w in windows] + [p[-1][0] for p in breakers.values() if p]
     end = max([*ends, float(len(buckets)), 1.0])
@@ -257,17 +255,9 @@ def _fault_windows(result: ExperimentResult, origin: float) -> list[tuple[str, f
 
 
 def _breaker_lanes(
-    metrics: Mapping[str, Any], origin: float
+    series: Mapping[str, Sequence[tuple[float, float]]], origin: float
 ) -> dict[str, list[tuple[float, float]]]:
-    lanes: dict[str, list[tuple[float, float]]] = {}
-    for service, snapshots in metrics.items():
-        for snapshot in snapshots:
-            for sample in snapshot.get("samples", []):
-                if sample["name"] != BREAKER_STATE_METRIC:
-                    continue
-                labels = sample["labels"]
-                edge = f"{labels.get('service', service)}->{labels.get('dependency')}"
-                lanes.setdefault(edge, []).append((snapshot["t"] - origin, sample["value"]))
+    lanes = {edge: [(t - origin, value) for t, value in points] for edge, points in series.items()}
     # Only edges whose breaker ever left closed are worth a lane.
     return {edge: sorted(points) for edge, points in lanes.items() if any(v for _, v in points)}
 

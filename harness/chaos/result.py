@@ -3,14 +3,17 @@ overall status. The journal and the reports are renderings of an `ExperimentResu
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from harness.assertions import Anchors, Check
+from harness.assertions.probing import ProbeResult
 from harness.chaos.model import Experiment
-from harness.chaos.probes import ProbeResult
 from harness.faults import TimelineEvent
+from harness.observe.timeline import Timeline
 from harness.traffic import TrafficRecord
 
 __all__ = ["AssertionResult", "ExperimentResult", "ProbeOutcome", "RunEvent", "RunStatus"]
@@ -18,30 +21,8 @@ __all__ = ["AssertionResult", "ExperimentResult", "ProbeOutcome", "RunEvent", "R
 RunStatus = Literal["passed", "failed", "aborted", "interrupted"]
 
 
-@dataclass(slots=True)
-class AssertionResult:
-    """One assertion's outcome; `resolved_at` is seconds from the method's start."""
-
-    name: str
-    kind: str
-    expectation: str
-    status: Literal["pending", "passed", "failed", "skipped"] = "pending"
-    summary: str = ""
-    evidence: Mapping[str, Any] = field(default_factory=dict)
-    resolved_at: float | None = None
-    attempts: int = 0
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "kind": self.kind,
-            "expectation": self.expectation,
-            "status": self.status,
-            "summary": self.summary,
-            "resolved_at": self.resolved_at,
-            "attempts": self.attempts,
-            "evidence": dict(self.evidence),
-        }
+#: An assertion's outcome is the engine's `Check` (kept under its old name for callers).
+AssertionResult = Check
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,16 +66,17 @@ class ExperimentResult:
     method_started_at: float | None = None
     steady_before: list[ProbeOutcome] = field(default_factory=list)
     steady_after: list[ProbeOutcome] = field(default_factory=list)
-    assertions: list[AssertionResult] = field(default_factory=list)
+    assertions: list[Check] = field(default_factory=list)
     fault_events: list[TimelineEvent] = field(default_factory=list)
     events: list[RunEvent] = field(default_factory=list)
     traffic: list[TrafficRecord] = field(default_factory=list)
     traffic_context: Mapping[str, Any] = field(default_factory=dict)
     anchors: Mapping[str, float] = field(default_factory=dict)
     metrics: Mapping[str, Any] = field(default_factory=dict)
+    breaker_series: Mapping[str, list[tuple[float, float]]] = field(default_factory=dict)
     load: Mapping[str, Any] | None = None
     errors: list[str] = field(default_factory=list)
-    scrape_failures: int = 0
+    scrape_failures: list[dict[str, Any]] = field(default_factory=list)
     system: Mapping[str, Any] = field(default_factory=dict)
     journal_path: Path | None = None
     report_path: Path | None = None
@@ -102,6 +84,36 @@ class ExperimentResult:
     @property
     def passed(self) -> bool:
         return self.status == "passed"
+
+    def record_timeline(self, timeline: Timeline, names: Sequence[str], anchors: Anchors) -> None:
+        """Keep what the journal and report show of the metrics timeline: the series named,
+        every edge's breaker states, and each failed scrape."""
+        self.metrics = timeline.to_dict(names=names)
+        self.breaker_series = {
+            edge: [(p.t, p.value) for p in points]
+            for edge, points in timeline.breaker_states().items()
+        }
+        self.scrape_failures = [
+            {"service": f.service, "at": anchors.offset(f.at), "error": f.error}
+            for f in timeline.failures
+        ]
+
+    def conclude(self, *, interrupted: bool, aborted: bool) -> None:
+        """Set the end time and the status: interrupted, aborted, else failed when an
+        assertion failed, the steady state deviated or something went wrong."""
+        if self.load is not None and not self.load.get("passed", True):
+            failed = [check.get("name", "?") for check in self.load.get("failed_checks", [])]
+            why = self.load.get("error") or f"failed checks: {', '.join(failed)}"
+            self.errors.append(f"load profile {self.load.get('profile', '')}: {why}")
+        self.ended_at = time.time()
+        if interrupted:
+            self.status = "interrupted"
+        elif aborted:
+            self.status = "aborted"
+        elif self.failed_assertions or self.deviated or self.errors:
+            self.status = "failed"
+        else:
+            self.status = "passed"
 
     @property
     def duration(self) -> float:
@@ -113,7 +125,7 @@ class ExperimentResult:
         return any(not probe.result.ok for probe in self.steady_after)
 
     @property
-    def failed_assertions(self) -> list[AssertionResult]:
+    def failed_assertions(self) -> list[Check]:
         """Assertions that did not pass (failed, or skipped after a fail-fast stop)."""
         return [a for a in self.assertions if a.status != "passed"]
 
@@ -140,6 +152,11 @@ class ExperimentResult:
         for assertion in self.failed_assertions:
             lines.append(f"  FAILED {assertion.name}: {assertion.summary}")
         lines += [f"  error: {error}" for error in self.errors]
+        if self.scrape_failures:
+            services = sorted({str(f["service"]) for f in self.scrape_failures})
+            lines.append(
+                f"  metrics: {len(self.scrape_failures)} scrape(s) failed ({', '.join(services)})"
+            )
         if not self.passed:
             lines.append(f"  replay: {self.replay_command}")
         return "\n".join(lines)

@@ -12,56 +12,35 @@ from __future__ import annotations
 
 import logging
 import random
+import tempfile
 import time
 from collections.abc import Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
 from rich.console import Console
 
-from harness.chaos.evaluate import (
-    BREAKER_TRANSITIONS_METRIC,
-    Anchors,
-    Verdict,
-    evaluate_breaker,
-    evaluate_metric,
-    evaluate_traffic,
-    window_of,
-)
-from harness.chaos.live import LiveState, Reporter, make_reporter
+from harness.assertions import Anchors, TrafficView
+from harness.chaos.evaluate import Judge, conventions_of, describe_assertion
+from harness.chaos.live import EventLog, LiveState, Reporter, make_reporter
+from harness.chaos.load import BackgroundLoad
 from harness.chaos.loader import ExperimentError, check_against_system
-from harness.chaos.model import (
-    Assertion,
-    BreakerAssertion,
-    Experiment,
-    HttpAssertion,
-    InvariantAssertion,
-    MetricAssertion,
-    TrafficAssertion,
-)
-from harness.chaos.probes import (
-    ChaosSystem,
-    ProbeContext,
-    ProbeResult,
-    check_http,
-    check_invariant,
-    run_probe,
-)
-from harness.chaos.result import AssertionResult, ExperimentResult, ProbeOutcome, RunEvent
-from harness.faults import FaultScheduleExecutor, TimelineEvent
+from harness.chaos.model import Experiment
+from harness.chaos.probes import ChaosSystem, ProbeContext, run_probe
+from harness.chaos.result import ExperimentResult, ProbeOutcome
+from harness.faults import FaultScheduleExecutor
 from harness.observe.timeline import (
-    BREAKER_STATE_METRIC,
-    BREAKER_STATE_NAMES,
+    Timeline,
     TimelineRecorder,
+    breakers_of,
+    kept_metric_names,
     metrics_urls,
 )
-from harness.topology import env_text
+from harness.topology import ResolvedConventions, env_text
 from harness.traffic import TrafficError, TrafficRun, traffic_source
 
-__all__ = ["describe_assertion", "run_experiment"]
+__all__ = ["describe_assertion", "run_experiment"]  # describe_assertion: see chaos.evaluate
 
 log = logging.getLogger(__name__)
 
@@ -128,61 +107,6 @@ def run_experiment(
     return run.result
 
 
-def describe_assertion(assertion: Assertion) -> str:
-    """The expectation in words, for journals and reports."""
-    if isinstance(assertion, BreakerAssertion):
-        if assertion.transitions is not None:
-            steps = " then ".join(f"{a}->{b}" for a, b in assertion.transitions)
-            what = f"breaker {assertion.breaker} goes {steps}"
-        else:
-            verb = "is" if assertion.mode == "always" else "becomes"
-            what = f"breaker {assertion.breaker} {verb} {assertion.state}"
-        return f"{what} {assertion.describe_window()}"
-    if isinstance(assertion, MetricAssertion):
-        measure = "increase of " if assertion.measure == "increase" else ""
-        per = f" per {assertion.per.describe_metric()}" if assertion.per else ""
-        return (
-            f"{assertion.effective_mode}: {measure}{assertion.describe_metric()}{per} "
-            f"{assertion.describe_comparison()} {assertion.describe_window()}"
-        )
-    if isinstance(assertion, TrafficAssertion):
-        matching = (
-            f"status {assertion.status}" if assertion.status is not None else assertion.outcome
-        )
-        return (
-            f"traffic {assertion.traffic} ({matching}) {assertion.measure} "
-            f"{assertion.describe_comparison()} {assertion.describe_window()}"
-        )
-    if isinstance(assertion, HttpAssertion):
-        request = assertion.http
-        return (
-            f"{request.method} {request.service}{request.path} answers "
-            f"{'/'.join(map(str, assertion.status))} {assertion.describe_window()}"
-        )
-    rules = f" ({', '.join(assertion.rules)})" if assertion.rules else ""
-    return f"invariant {assertion.invariant}{rules} holds {assertion.describe_window()}"
-
-
-def _kind(assertion: Assertion) -> str:
-    return {
-        BreakerAssertion: "breaker",
-        MetricAssertion: "metric",
-        TrafficAssertion: "traffic",
-        HttpAssertion: "http",
-        InvariantAssertion: "invariant",
-    }[type(assertion)]
-
-
-@dataclass(slots=True)
-class _ActiveCheck:
-    """An HTTP or invariant assertion being retried: one attempt in flight at a time."""
-
-    future: Future[ProbeResult] | None = None
-    next_at: float = 0.0
-    last: ProbeResult | None = None
-    attempts: int = 0
-
-
 class _Run:
     def __init__(
         self,
@@ -206,27 +130,33 @@ class _Run:
         self.interval = interval
         self.tick = tick
         self.result = ExperimentResult(experiment=experiment, seed=seed)
-        self.result.assertions = [
-            AssertionResult(name=a.name, kind=_kind(a), expectation=describe_assertion(a))
-            for a in experiment.assertions
-        ]
         self.anchors = Anchors()
         self.phase = "starting"
         self.base_dir = Path(experiment.source).parent if experiment.source else Path.cwd()
         self.transport = transport
         self.client = httpx.Client(timeout=5.0, transport=transport)
+        self.known_conventions = conventions_of(system)
+        self.conventions = self.known_conventions or _no_conventions
         self.ctx = ProbeContext(
             system=system,
             client=self.client,
             base_dir=self.base_dir,
             invariant_context={"seed": seed},
+            conventions=self.conventions,
         )
+        self.judge = Judge(
+            experiment.assertions,
+            anchors=self.anchors,
+            probes=self.ctx,
+            conventions=self.conventions,
+            grace=interval,
+        )
+        self.result.assertions = self.judge.checks
         self.recorder: TimelineRecorder | None = None
         self.executor: FaultScheduleExecutor | None = None
         self.traffic: TrafficRun | None = None
-        self.pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="chaos-check")
-        self.active: dict[int, _ActiveCheck] = {}
-        self.load_thread: Any = None
+        self.load = BackgroundLoad()
+        self.log = EventLog(self.result.events, reporter, lambda: self.anchors.origin)
 
     # -- the phases -----------------------------------------------------------------------
 
@@ -269,6 +199,7 @@ class _Run:
                 self.experiment,
                 edges=self.system.edges.keys(),
                 services=self.system.services.keys(),
+                conventions=self.known_conventions,
             )
         except ExperimentError as exc:
             raise _Abort(str(exc)) from None
@@ -305,14 +236,16 @@ class _Run:
 
     def _method(self) -> None:
         method = self.experiment.method
+        topology = getattr(self.system, "topology", None)
         self.recorder = TimelineRecorder(
-            metrics_urls(self.system), interval=self.interval, client=self.client
+            metrics_urls(self.system),
+            interval=self.interval,
+            client=self.client,
+            timeline=Timeline(breakers=breakers_of(topology) if topology is not None else None),
         )
         self.recorder.scrape_once()  # a baseline before anything happens
         self.recorder.start()
-        self.executor = FaultScheduleExecutor(
-            method.faults, self.system, on_event=self._on_fault_event
-        )
+        self.executor = FaultScheduleExecutor(method.faults, self.system, on_event=self.log.fault)
         self._set_phase("method")
         start = time.time()
         self.result.method_started_at = start
@@ -333,9 +266,9 @@ class _Run:
             self._judge(now, final=False)
             self._show()
             ended = self.anchors.time_of_key("end") is not None
-            if ended and all(a.status != "pending" for a in self.result.assertions):
+            if ended and self.judge.all_resolved:
                 return
-            if self.fail_fast and any(a.status == "failed" for a in self.result.assertions):
+            if self.fail_fast and self.judge.any_failed:
                 self._stop_early()
                 return
             if now > hard_deadline:
@@ -353,23 +286,15 @@ class _Run:
         the rest, so the verdict does not depend on which of two failures came first."""
         self.stopped_early = True
         now = time.time()
-        closed = [
-            index
-            for index, assertion in enumerate(self.experiment.assertions)
-            if self.result.assertions[index].status == "pending"
-            and _window_closed(assertion, self.anchors, now)
-        ]
-        self._judge(now, final=True, only=closed)
-        for outcome in self.result.assertions:
-            if outcome.status == "pending":
-                outcome.status = "skipped"
-                outcome.summary = "not judged: the run stopped at the first failure (fail fast)"
+        self._judge(now, final=True, only=self.judge.closed_windows(now))
+        self.judge.skip_pending("not judged: the run stopped at the first failure (fail fast)")
+        self.result.assertions = self.judge.checks
         self._event("method", "stopped at the first failed assertion (fail fast)", ok=False)
 
     def _note_progress(self, now: float, planned_end: float) -> None:
         assert self.executor is not None
         self.anchors.record_fault_events(self.executor.timeline)
-        load_running = self.load_thread is not None and self.load_thread.is_alive()
+        load_running = self.load.running
         if self.anchors.time_of_key("end") is None and self.executor.wait(0) and not load_running:
             end_due = max(planned_end, self._last_removal() + self.experiment.method.after_faults)
             if now >= end_due:
@@ -398,91 +323,24 @@ class _Run:
     # -- judging ------------------------------------------------------------------------
 
     def _judge(self, now: float, *, final: bool, only: list[int] | None = None) -> None:
-        for index, (assertion, outcome) in enumerate(
-            zip(self.experiment.assertions, self.result.assertions, strict=True)
-        ):
-            if outcome.status != "pending" or (only is not None and index not in only):
-                continue
-            verdict = self._verdict(index, assertion, now, final=final)
-            outcome.summary = verdict.summary
-            outcome.evidence = verdict.evidence
-            if verdict.resolved:
-                outcome.status = verdict.status
-                origin = self.anchors.origin
-                outcome.resolved_at = None if origin is None else round(now - origin, 3)
-                self._event(
-                    "assertion",
-                    f"{verdict.status.upper()} {outcome.name}: {verdict.summary}",
-                    ok=verdict.status == "passed",
-                )
-
-    def _verdict(self, index: int, assertion: Assertion, now: float, *, final: bool) -> Verdict:
         timeline = self.recorder.timeline if self.recorder is not None else None
-        if isinstance(assertion, MetricAssertion) and timeline is not None:
-            return evaluate_metric(
-                assertion, timeline, self.anchors, now=now, final=final, grace=self.interval
+        ctx = self.judge.context(now, final=final, timeline=timeline, traffic=self._traffic_view())
+        for check in self.judge.judge(ctx, only=only):
+            self._event(
+                "assertion",
+                f"{check.status.upper()} {check.name}: {check.summary}",
+                ok=check.passed,
             )
-        if isinstance(assertion, BreakerAssertion) and timeline is not None:
-            return evaluate_breaker(
-                assertion, timeline, self.anchors, now=now, final=final, grace=self.interval
-            )
-        if isinstance(assertion, TrafficAssertion):
-            records = self.traffic.records if self.traffic is not None else []
-            settle = self.traffic.timeout if self.traffic is not None else 0.0
-            in_flight = self.traffic.in_flight if self.traffic is not None else []
-            return evaluate_traffic(
-                assertion,
-                records,
-                self.anchors,
-                now=now,
-                final=final,
-                settle=settle,
-                in_flight=in_flight,
-            )
-        if isinstance(assertion, HttpAssertion | InvariantAssertion):
-            return self._drive_active(index, assertion, now, final=final)
-        return Verdict("failed", "the method never ran") if final else Verdict("pending", "")
+        self.result.assertions = self.judge.checks
 
-    def _drive_active(
-        self, index: int, assertion: HttpAssertion | InvariantAssertion, now: float, *, final: bool
-    ) -> Verdict:
-        state = self.active.setdefault(index, _ActiveCheck())
-        outcome = self.result.assertions[index]
-        window = window_of(assertion.after, assertion.within, assertion.until, self.anchors)
-        if window is None:
-            return (
-                Verdict("failed", f"the window never opened ({assertion.after})")
-                if final
-                else Verdict("pending", f"waiting for {assertion.after}")
-            )
-        if state.future is not None and (state.future.done() or final):
-            last = state.future.result()
-            state.future, state.last = None, last
-            state.attempts += 1
-            outcome.attempts = state.attempts
-            if last.ok:
-                return Verdict(
-                    "passed", f"{last.summary} (attempt {state.attempts})", last.evidence
-                )
-            state.next_at = now + assertion.interval
-        closed = window.end is not None and now > window.end
-        if state.last is not None and (closed or final) and state.future is None:
-            return Verdict(
-                "failed",
-                f"{state.last.summary} (after {state.attempts} attempts)",
-                state.last.evidence,
-            )
-        if state.future is None and now >= window.start and now >= state.next_at and not final:
-            state.future = self.pool.submit(self._check_active, assertion)
-        if final and state.future is None and state.last is None:
-            return Verdict("failed", "never checked: the run ended before the window")
-        summary = state.last.summary if state.last is not None else "checking"
-        return Verdict("pending", summary)
-
-    def _check_active(self, assertion: HttpAssertion | InvariantAssertion) -> ProbeResult:
-        if isinstance(assertion, HttpAssertion):
-            return check_http(assertion, self.ctx)
-        return check_invariant(assertion.invariant, assertion.rules, self.ctx)
+    def _traffic_view(self) -> TrafficView:
+        if self.traffic is None:
+            return TrafficView()
+        return TrafficView(
+            records=self.traffic.records,
+            in_flight=self.traffic.in_flight,
+            settle=self.traffic.timeout,
+        )
 
     # -- rollback and the end -----------------------------------------------------------
 
@@ -504,7 +362,7 @@ class _Run:
             except Exception as exc:
                 self.result.errors.append(f"rollback: resetting the proxies failed: {exc}")
                 self._event("rollback", f"resetting the proxies failed: {exc}", ok=False)
-        self._join_load()
+        self.load.join()
 
     def _finish(self, *, interrupted: bool, aborted: bool) -> None:
         result = self.result
@@ -512,9 +370,15 @@ class _Run:
             timeline = self.recorder.stop()
             if not aborted and not interrupted:
                 self._judge(time.time(), final=True)
-            result.metrics = timeline.to_dict(names=self._metric_names())
-            result.scrape_failures = len(timeline.failures)
-        self.pool.shutdown(wait=True, cancel_futures=True)
+            result.record_timeline(timeline, self._metric_names(), self.anchors)
+            if result.scrape_failures:
+                services = sorted({str(f["service"]) for f in result.scrape_failures})
+                self._event(
+                    "metrics",
+                    f"{len(result.scrape_failures)} scrape(s) failed ({', '.join(services)})",
+                    ok=False,
+                )
+        self.judge.close()
         self.client.close()
         if self.executor is not None:
             result.fault_events = self.executor.timeline
@@ -523,20 +387,8 @@ class _Run:
             ]
         if self.traffic is not None:
             result.traffic = self.traffic.records
-        if result.load is not None and not result.load.get("passed", True):
-            failed = [check.get("name", "?") for check in result.load.get("failed_checks", [])]
-            why = result.load.get("error") or f"failed checks: {', '.join(failed)}"
-            result.errors.append(f"load profile {result.load.get('profile', '')}: {why}")
         result.anchors = self.anchors.as_offsets()
-        result.ended_at = time.time()
-        if interrupted:
-            result.status = "interrupted"
-        elif aborted:
-            result.status = "aborted"
-        elif result.failed_assertions or result.deviated or result.errors:
-            result.status = "failed"
-        else:
-            result.status = "passed"
+        result.conclude(interrupted=interrupted, aborted=aborted)
         self._event(
             "verdict",
             f"{result.status.upper()} in {result.duration:.1f}s (seed {result.seed})",
@@ -551,41 +403,25 @@ class _Run:
         spec = self.experiment.method.load
         if spec is None:
             return
-        import tempfile
-        import threading
-
-        from harness.chaos.load import run_load_in_background
-
         out_dir = self.journal_dir or Path(tempfile.mkdtemp(prefix="chaos-load-"))
-        self.load_thread = threading.Thread(
-            target=run_load_in_background,
-            args=(
-                spec,
-                self.system,
-                self.base_dir,
-                out_dir / f"load-{self.result.seed}",
-                self.result,
-            ),
-            name="chaos-load",
-            daemon=True,
+        self.load.start(
+            spec, self.system, self.base_dir, out_dir / f"load-{self.result.seed}", self.result
         )
-        self.load_thread.start()
         self._event("load", f"Locust profile {spec.profile} started")
-
-    def _join_load(self) -> None:
-        if self.load_thread is not None:
-            self.load_thread.join(timeout=120)
 
     # -- helpers --------------------------------------------------------------------------
 
     def _metric_names(self) -> list[str]:
-        names = {BREAKER_STATE_METRIC, BREAKER_TRANSITIONS_METRIC, "shop_sagas_in_flight"}
+        """What the journal keeps of the timeline: every series an assertion or probe reads,
+        and the breaker conventions' metrics (for the report's breaker lanes)."""
+        asked: set[str] = set()
         for assertion in self.experiment.assertions:
-            if isinstance(assertion, MetricAssertion):
-                names.add(assertion.metric)
-                if assertion.per is not None:
-                    names.add(assertion.per.metric)
-        return sorted(names)
+            asked |= assertion.metric_names(self.conventions)
+        for probe in self.experiment.steady_state.probes:
+            metric = getattr(probe, "metric", None)
+            if isinstance(metric, str):
+                asked.add(metric)
+        return kept_metric_names(getattr(self.system, "topology", None), asked)
 
     def _describe_system(self) -> dict[str, Any]:
         services = {name: self.system.url(name) for name in self.system.services}
@@ -595,23 +431,8 @@ class _Run:
             "env": self.experiment.env_text,
         }
 
-    def _on_fault_event(self, event: TimelineEvent) -> None:
-        verb = {"apply": "applied", "remove": "removed", "rollback": "rolled back"}[event.action]
-        message = f"{verb} {event.description}" + (f": {event.error}" if event.error else "")
-        self._event("fault", message, ok=event.ok, at=event.at)
-
     def _event(self, kind: str, message: str, *, ok: bool = True, at: float | None = None) -> None:
-        at = time.time() if at is None else at
-        origin = self.anchors.origin
-        event = RunEvent(
-            at=at,
-            offset=None if origin is None else round(at - origin, 3),
-            kind=kind,
-            message=message,
-            ok=ok,
-        )
-        self.result.events.append(event)
-        self.reporter.event(event)
+        self.log.add(kind, message, ok=ok, at=at)
 
     def _set_phase(self, phase: str) -> None:
         self.phase = phase
@@ -634,16 +455,11 @@ class _Run:
     def _breaker_states(self) -> dict[str, str]:
         if self.recorder is None:
             return {}
-        states = {}
-        for edge, points in self.recorder.timeline.breaker_states().items():
-            if points:
-                states[edge] = BREAKER_STATE_NAMES.get(int(points[-1].value), str(points[-1].value))
-        return states
+        return self.recorder.timeline.latest_breaker_states()
 
 
-def _window_closed(assertion: Assertion, anchors: Anchors, now: float) -> bool:
-    window = window_of(assertion.after, assertion.within, assertion.until, anchors)
-    return window is not None and window.end is not None and window.end <= now
+def _no_conventions(service: str) -> ResolvedConventions:
+    return ResolvedConventions()
 
 
 def _traffic_counts(stats: Mapping[str, Mapping[str, int]]) -> str:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from rich.console import Console
 
+from harness.chaos.loader import check_against_topology
 from harness.chaos.model import Experiment
 from harness.chaos.result import ExperimentResult
 from harness.chaos.runner import run_experiment
@@ -48,6 +49,9 @@ def run_suite(
 ) -> list[ExperimentResult]:
     """Run `experiments` (grouped by `env`, one system per group); results in run order.
 
+    Raises `ExperimentError` before starting anything when an experiment names an edge or
+    service the topology lacks, or an assertion its conventions cannot judge.
+
     Args:
         seed: one seed for every experiment (default: each experiment's own).
         journal_dir: where journals and HTML reports go (default: none written).
@@ -56,6 +60,8 @@ def run_suite(
         fail_fast: stop each experiment at its first failed assertion.
         on_result: called with each result as soon as its experiment ends.
     """
+    for experiment in experiments:  # every problem found before anything is started
+        check_against_topology(experiment, topology)
     results: list[ExperimentResult] = []
     for group in group_by_env(experiments):
         settings = dict(group[0].env)

@@ -33,7 +33,7 @@ SUBCOMMANDS: tuple[tuple[str, str], ...] = (
     ("load", "harness.load.cli"),
     ("fuzz", "harness.fuzz.cli"),
     ("contracts", "harness.contracts.cli"),
-    ("containers", "harness.runtime.containers.cli"),
+    ("containers", "harness.runtime.backends.containers.cli"),
 )
 
 

@@ -22,17 +22,18 @@ from harness.runtime import (
     RunningSystem,
     RunNotFoundError,
     StartupError,
+    StopReport,
     clean_stale_runs,
     harness_home,
     launch,
     open_run,
+    run_is_stale,
 )
 from harness.runtime.embedded_proxy import FAULT_PROXY_LOG, FAULT_PROXY_NAME
 from harness.runtime.processes import tail_lines
 from harness.runtime.rundir import read_state, set_current_run
 from harness.runtime.start import terminate_on_sigterm
-from harness.runtime.teardown import StopReport, run_is_stale
-from harness.topology import Topology, TopologyError, load_topology
+from harness.topology import Topology, TopologyError, find_topology, load_topology
 
 __all__ = ["register"]
 
@@ -41,12 +42,12 @@ err = Console(stderr=True, highlight=False)
 
 
 class BackendChoice(StrEnum):
+    """The registered backends (`harness.runtime.BACKENDS`; a test keeps them equal)."""
+
     process = "process"
     attach = "attach"
-    containers = "containers"  # harness.runtime.containers_backend (needs a container engine)
+    containers = "containers"
 
-
-TOPOLOGY_CANDIDATES = (Path("system.toml"), Path("target-system/system.toml"))
 
 HomeOption = Annotated[
     Path | None,
@@ -72,13 +73,8 @@ def _fail(message: str, code: int = 1) -> typer.Exit:
 
 
 def _topology(path: Path | None) -> Topology:
-    if path is None:
-        path = next((p for p in TOPOLOGY_CANDIDATES if p.is_file()), None)
-        if path is None:
-            names = " or ".join(str(p) for p in TOPOLOGY_CANDIDATES)
-            raise _fail(f"no topology given and no {names} here; pass --topology FILE", 2)
     try:
-        return load_topology(path)
+        return load_topology(find_topology(path))
     except TopologyError as exc:
         err.print("[red]error:[/red] ", end="")
         err.print(str(exc), markup=False)
@@ -101,8 +97,7 @@ def up(
             "--topology",
             "-t",
             envvar="HARNESS_TOPOLOGY",
-            help="system.toml to bring up (default: ./system.toml, else "
-            "./target-system/system.toml).",
+            help="system.toml to bring up (default: $HARNESS_TOPOLOGY, else ./system.toml).",
             show_default=False,
         ),
     ] = None,
@@ -110,7 +105,7 @@ def up(
         BackendChoice,
         typer.Option(
             help="process: local processes; attach: each service's url; containers: one "
-            "container per service."
+            "container per service.",
         ),
     ] = BackendChoice.process,
     foreground: Annotated[
@@ -243,7 +238,7 @@ def down(home: HomeOption = None) -> None:
 
 def logs(
     service: Annotated[str, typer.Argument(help=f"A service name, or {FAULT_PROXY_NAME}.")],
-    lines: Annotated[int, typer.Option("--lines", "-n", help="How many lines.")] = 50,
+    lines: Annotated[int, typer.Option("--lines", "-n", min=0, help="How many lines.")] = 50,
     follow: Annotated[
         bool, typer.Option("--follow", "-f", help="Keep printing new lines.")
     ] = False,

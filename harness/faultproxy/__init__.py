@@ -3,7 +3,9 @@
 Clients of the Toxiproxy HTTP API (toxiproxy-python, the Go/Ruby/Node clients, curl) cannot
 tell it from the real server: same endpoints, JSON shapes and key order, status codes, error
 bodies, and toxics (`latency`, `bandwidth`, `slow_close`, `timeout`, `reset_peer`, `slicer`,
-`limit_data`, `noop`) applied per connection and direction, live.
+`limit_data`, `noop`) applied per connection and direction, live. Beyond that API it has
+HTTP toxics (`http_error`, `http_drop`, `http_delay`) and request counts per proxy
+(`/proxies/{name}/requests`), described in README.md.
 
     async with FaultProxyServer(port=0, seed=1) as srv:   # in an event loop
         ...srv.url...
@@ -17,14 +19,18 @@ bandwidth rate; see those toxics' modules) and at start (a bad `--config` is an 
 
 from __future__ import annotations
 
-from harness.faultproxy.api import TOXIPROXY_VERSION
-from harness.faultproxy.server import (
-    ConfigError,
-    FaultProxyServer,
-    ServerHandle,
-    serve,
-    start_in_thread,
-)
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from harness.faultproxy.api import TOXIPROXY_VERSION
+    from harness.faultproxy.server import (
+        ConfigError,
+        FaultProxyServer,
+        ServerHandle,
+        serve,
+        start_in_thread,
+    )
 
 __all__ = [
     "TOXIPROXY_VERSION",
@@ -34,3 +40,17 @@ __all__ = [
     "serve",
     "start_in_thread",
 ]
+
+# Imported on first use: `harness.faults` reads the toxic registry (`harness.faultproxy.toxics`)
+# and should not pay for the server it does not run.
+_LAZY = {"TOXIPROXY_VERSION": "harness.faultproxy.api"} | dict.fromkeys(
+    ("ConfigError", "FaultProxyServer", "ServerHandle", "serve", "start_in_thread"),
+    "harness.faultproxy.server",
+)
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)

@@ -20,11 +20,12 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import parse_qs, quote
 
 from harness.faultproxy import gojson
 from harness.faultproxy.collection import PROXY_TYPE, ProxyCollection, decode_body
 from harness.faultproxy.errors import ApiError
+from harness.faultproxy.gojson import BOOL, GoField, GoStruct
 from harness.faultproxy.httpserver import Request, Response
 from harness.faultproxy.netaddr import ListenError
 from harness.faultproxy.proxy import Proxy, ProxyAlreadyStarted
@@ -82,6 +83,9 @@ def api_error_response(error: ApiError) -> Response:
 
 NOT_FOUND = error_response(404, "404 page not found")
 
+# The body of POST /proxies/{proxy}/requests (an extension: request counting).
+_COUNTING = GoStruct("api.Counting", "Counting", (GoField("enabled", BOOL),))
+
 
 class ToxiproxyApi:
     """The request handler of the API server."""
@@ -113,6 +117,14 @@ class ToxiproxyApi:
                     "POST": self.toxic_update,
                     "PATCH": self.toxic_update,
                     "DELETE": self.toxic_delete,
+                },
+            ),
+            (
+                ("proxies", "{proxy}", "requests"),
+                {
+                    "GET": self.requests_show,
+                    "POST": self.requests_counting,
+                    "DELETE": self.requests_clear,
                 },
             ),
             (("version",), {"GET": self.version}),
@@ -256,6 +268,26 @@ class ToxiproxyApi:
     async def toxic_delete(self, request: Request, params: Params) -> Response:
         toxics = self.collection.get(params["proxy"]).toxics
         await toxics.remove(params["toxic"])
+        return Response(204)
+
+    # -- extension: requests the proxy forwarded (see README.md) -----------------------------
+
+    async def requests_show(self, request: Request, params: Params) -> Response:
+        proxy = self.collection.get(params["proxy"])
+        header = parse_qs(request.query).get("header", [""])[-1]
+        return json_response(200, proxy.requests.counts(header or None))
+
+    async def requests_counting(self, request: Request, params: Params) -> Response:
+        proxy = self.collection.get(params["proxy"])
+        fields = decode_body(request.body, _COUNTING) or {}
+        if "enabled" not in fields:
+            raise ApiError.missing_field("enabled")
+        proxy.requests.enabled = fields["enabled"]
+        proxy.http_changed()
+        return json_response(200, proxy.requests.counts(None))
+
+    async def requests_clear(self, request: Request, params: Params) -> Response:
+        self.collection.get(params["proxy"]).requests.clear()
         return Response(204)
 
 

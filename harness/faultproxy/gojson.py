@@ -31,6 +31,7 @@ __all__ = [
     "STRING",
     "Float32",
     "GoInterface",
+    "GoMap",
     "GoPointer",
     "GoScalar",
     "GoSlice",
@@ -429,6 +430,17 @@ class GoSlice(GoType):
 
 
 @dataclass(frozen=True)
+class GoMap(GoType):
+    """`map[string]T`: a JSON object with any keys; values decode into `elem`."""
+
+    elem: GoType
+
+    @property
+    def name(self) -> str:
+        return "map[string]" + self.elem.name
+
+
+@dataclass(frozen=True)
 class GoInterface(GoType):
     """An interface field holding a pointer to `held`: values decode into `held`."""
 
@@ -488,6 +500,11 @@ def _decode_value(node: Node, typ: GoType, ctx: _Context) -> Any:
         if not isinstance(node, JObject):
             raise _type_error(_kind(node), typ, ctx)
         return _decode_struct(node, typ, ctx)
+    if isinstance(typ, GoMap):
+        if not isinstance(node, JObject):
+            raise _type_error(_kind(node), typ, ctx)
+        items = {key: _decode_value(value, typ.elem, ctx) for key, value in node.items}
+        return {key: value for key, value in items.items() if value is not None}
     if isinstance(typ, GoSlice):
         if not isinstance(node, JArray):
             raise _type_error(_kind(node), typ, ctx)

@@ -30,7 +30,7 @@ import struct
 import time
 from collections.abc import Callable, Sequence
 from enum import IntEnum
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Protocol, cast
 
 from harness.faultproxy.stream import EMPTY, Chan, Chunk, Stub
 from harness.faultproxy.toxics import NOOP
@@ -51,6 +51,15 @@ HOLD_DIAL = 1  # the upstream connection is not open yet
 HOLD_DEST = 2  # fast path: the destination's write buffer is full
 HOLD_CHAIN = 4  # chain: its first stage is full
 HOLD_EARLY = 8  # data arrived before the link was attached
+# 16 is HOLD_HTTP (harness.faultproxy.httpflow)
+
+
+class HttpTap(Protocol):
+    """Where a side's bytes go while its connection parses HTTP (an `HttpFlow`)."""
+
+    def feed(self, data: bytes) -> None: ...
+
+    def end(self) -> None: ...
 
 
 class Direction(IntEnum):
@@ -77,6 +86,7 @@ class Side(asyncio.Protocol):
         self.write_paused = False
         self.lost = False
         self.on_lost: Callable[[Side], None] | None = None
+        self.http: HttpTap | None = None  # set while an HttpFlow parses this connection
         self._holds = 0
         self._writable: asyncio.Future[None] | None = None
         self._early: list[bytes] = []  # read before a link was attached
@@ -91,6 +101,8 @@ class Side(asyncio.Protocol):
         dest = self.fast_dest
         if dest is not None:
             dest.write(data)
+        elif self.http is not None:
+            self.http.feed(data)
         elif self.reader is not None:
             self.reader.feed(data)
         else:
@@ -102,7 +114,9 @@ class Side(asyncio.Protocol):
                 self.transport.pause_reading()
 
     def eof_received(self) -> bool:
-        if self.reader is not None:
+        if self.http is not None:
+            self.http.end()
+        elif self.reader is not None:
             self.reader.source_ended()
         else:
             self._early_eof = True
@@ -114,7 +128,9 @@ class Side(asyncio.Protocol):
         if self.writer is not None:
             self.writer.source.fast_dest = None  # nowhere to write: drop what still comes
         _wake(self._writable)
-        if self.reader is not None:
+        if self.http is not None:
+            self.http.end()
+        elif self.reader is not None:
             self.reader.source_ended()
         if self.on_lost is not None:
             self.on_lost(self)
@@ -134,6 +150,18 @@ class Side(asyncio.Protocol):
 
     # -- used by links --------------------------------------------------------------------
 
+    def deliver(self, data: bytes) -> None:
+        """Bytes of this side, past its HTTP flow, into its link (fast path or chain)."""
+        link = self.reader
+        if link is None or link.done:
+            return
+        if not link.fast:
+            link.feed(data)
+            return
+        dest = link.dest
+        if not dest.lost and dest.transport is not None:
+            dest.transport.write(data)
+
     @property
     def has_unread(self) -> bool:
         """Data was read before any link took it (what the real server would not have read)."""
@@ -144,8 +172,11 @@ class Side(asyncio.Protocol):
         early, self._early = self._early, []
         for data in early:
             self.data_received(data)
-        if (self._early_eof or self.lost) and self.reader is not None:
-            self.reader.source_ended()
+        if self._early_eof or self.lost:
+            if self.http is not None:
+                self.http.end()
+            elif self.reader is not None:
+                self.reader.source_ended()
         self.hold(HOLD_EARLY, False)
 
     def hold(self, reason: int, on: bool) -> None:
@@ -239,13 +270,17 @@ class Link:
         self._loop = asyncio.get_running_loop()
 
     def start(self, chain: Sequence[ToxicWrapper]) -> None:
-        """Begin moving data; `chain` is this direction's toxics behind the hidden noop."""
+        """Set up moving data; `chain` is this direction's toxics behind the hidden noop.
+        Reading begins with `begin_reading`, once both links of the connection are set up
+        (an HTTP flow may answer a request read early through the other link)."""
         self.source.reader = self
         self.dest.writer = self
         if len(chain) > 1:
             self._enter_chain(chain)
         else:
             self._enter_fast()
+
+    def begin_reading(self) -> None:
         self.source.replay_early()
 
     # -- data path --------------------------------------------------------------------
@@ -320,13 +355,21 @@ class Link:
 
     # -- modes ------------------------------------------------------------------------
 
+    def refresh_fast_path(self) -> None:
+        """An HTTP flow came or went: bytes go straight to the destination only without one."""
+        if self.fast and not self.done:
+            source = self.source
+            lost = self.dest.lost or source.http is not None
+            source.fast_dest = None if lost else self.dest.transport
+
     def _enter_fast(self) -> None:
         self.fast = True
         self.stubs = []
         self._input = self._output = None
         self._writer = None
         source = self.source
-        source.fast_dest = None if self.dest.lost else self.dest.transport
+        bypass = self.dest.lost or source.http is not None
+        source.fast_dest = None if bypass else self.dest.transport
         source.hold(HOLD_CHAIN, False)
         source.hold(HOLD_DEST, self.dest.write_paused)
 

@@ -12,8 +12,10 @@ import asyncio
 import logging
 import random
 
+from harness.faultproxy.httpflow import HttpFlow
 from harness.faultproxy.link import HOLD_DIAL, Direction, Link, Side
 from harness.faultproxy.netaddr import AddressError, dial_target, listen_tcp
+from harness.faultproxy.request_log import RequestLog
 from harness.faultproxy.toxic_collection import ToxicCollection
 
 __all__ = ["Connection", "Proxy", "ProxyAlreadyStarted"]
@@ -47,6 +49,8 @@ class Connection:
         self.proxy = proxy
         self.client = client
         self.upstream = upstream
+        self.index = index
+        self.flow: HttpFlow | None = None
         toxics = proxy.toxics
         self.links = (
             Link(
@@ -72,8 +76,31 @@ class Connection:
             # A reset_peer toxic present at accept turns every close of these sockets into an RST.
             self.client.set_linger_zero()
             self.upstream.set_linger_zero()
+        if self.proxy.http_wanted:
+            self.parse_http(fresh=True)
         for link in self.links:
             toxics.start_link(link)
+        for link in self.links:
+            link.begin_reading()
+
+    def parse_http(self, *, fresh: bool) -> None:
+        """Route both directions through an HTTP flow (`fresh`: from the first byte on)."""
+        proxy = self.proxy
+        self.flow = HttpFlow(
+            client=self.client,
+            upstream=self.upstream,
+            toxics=lambda: proxy.toxics.http,
+            requests=proxy.requests,
+            rng=proxy.http_rng(self.index),
+            wanted=lambda: proxy.http_wanted,
+            on_detach=self._http_detached,
+            fresh=fresh,
+        )
+        for link in self.links:
+            link.refresh_fast_path()
+
+    def _http_detached(self) -> None:
+        self.flow = None
 
     def abort(self) -> None:
         """Close both sockets now (proxy disabled or deleted)."""
@@ -99,7 +126,8 @@ class Proxy:
         self.listen = listen
         self.upstream = upstream
         self.enabled = False
-        self.toxics = ToxicCollection()
+        self.toxics = ToxicCollection(on_http_change=self.http_changed)
+        self.requests = RequestLog()
         self.lock = asyncio.Lock()
         self._seed = seed
         self._server: asyncio.AbstractServer | None = None
@@ -124,6 +152,27 @@ class Proxy:
         if self._seed is None:
             return random.Random()
         return random.Random(f"{self._seed}/{self.name}/{index}/{direction}")
+
+    def http_rng(self, index: int) -> random.Random:
+        """Randomness of one connection's HTTP toxics (toxicity, jitter), seeded likewise."""
+        if self._seed is None:
+            return random.Random()
+        return random.Random(f"{self._seed}/{self.name}/{index}/http")
+
+    @property
+    def http_wanted(self) -> bool:
+        """Connections parse HTTP while an HTTP toxic is installed or requests are counted."""
+        return bool(self.toxics.http) or self.requests.enabled
+
+    def http_changed(self) -> None:
+        """HTTP toxics or counting changed: open connections start (or update) their flows;
+        a flow no longer wanted leaves by itself at its next idle point."""
+        wanted = self.http_wanted
+        for conn in list(self._connections):
+            if conn.flow is not None:
+                conn.flow.toxics_changed()
+            elif wanted:
+                conn.parse_http(fresh=False)
 
     @property
     def connection_count(self) -> int:

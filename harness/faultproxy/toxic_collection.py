@@ -8,6 +8,8 @@ gets the same error.
 from __future__ import annotations
 
 import asyncio
+import itertools
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,7 +17,7 @@ from harness.faultproxy import gojson
 from harness.faultproxy.errors import ApiError
 from harness.faultproxy.gojson import FLOAT32, STRING, GoField, GoInterface, GoStruct
 from harness.faultproxy.link import Direction, Link
-from harness.faultproxy.toxics import NOOP, TOXICS, Toxic
+from harness.faultproxy.toxics import NOOP, TOXICS, BadAttribute, Toxic
 
 __all__ = ["ToxicCollection", "ToxicWrapper"]
 
@@ -31,6 +33,9 @@ class ToxicWrapper:
     toxicity: float  # a float32 value
     direction: Direction
     index: int = 0
+    seq: int = 0  # creation order: the API lists toxics by direction, then by this
+    applied: int = 0  # HTTP toxics: requests taken so far (for `first`)
+    removed: bool = False
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -97,19 +102,38 @@ def parse_direction(stream: str) -> Direction:
     raise ApiError.invalid_stream()
 
 
-class ToxicCollection:
-    """The toxic chains of one proxy and the live links they apply to."""
+def _validated(toxic: Toxic) -> Toxic:
+    try:
+        toxic.validate()
+    except BadAttribute as exc:
+        raise ApiError.bad_request_body(exc) from None
+    return toxic
 
-    def __init__(self) -> None:
+
+class ToxicCollection:
+    """The toxic chains of one proxy and the live links they apply to.
+
+    HTTP toxics are kept apart, in `http` (creation order): they are no stage of a chain;
+    the proxy's HTTP flows read them per request. `on_http_change` is called after one is
+    added, updated or removed.
+    """
+
+    def __init__(self, *, on_http_change: Callable[[], None] | None = None) -> None:
         self.chains = ([_noop_wrapper(Direction.UPSTREAM)], [_noop_wrapper(Direction.DOWNSTREAM)])
+        self.http: list[ToxicWrapper] = []
         self.links: set[Link] = set()
         self.lock = asyncio.Lock()
+        self._on_http_change = on_http_change
+        self._seq = itertools.count(1)
 
     # -- reading ----------------------------------------------------------------------
 
     def toxics(self) -> list[ToxicWrapper]:
-        """Every toxic, upstream ones first, each direction in chain order."""
-        return self.chains[Direction.UPSTREAM][1:] + self.chains[Direction.DOWNSTREAM][1:]
+        """Every toxic, upstream ones first, each direction in the order they were added."""
+        found = self.chains[Direction.UPSTREAM][1:] + self.chains[Direction.DOWNSTREAM][1:]
+        if not self.http:
+            return found
+        return sorted([*found, *self.http], key=lambda w: (w.direction, w.seq))
 
     def find(self, name: str) -> ToxicWrapper | None:
         for toxic in self.toxics():
@@ -151,14 +175,19 @@ class ToxicCollection:
                 raise ApiError.toxic_exists()
             attributes = _decode(body, _attributes_holder(toxic_type)).get("attributes", {})
             wrapper = ToxicWrapper(
-                toxic=toxic_type.from_attributes(attributes),
+                toxic=_validated(toxic_type.from_attributes(attributes)),
                 name=name,
                 type=type_name,
                 stream=stream,
                 toxicity=fields.get("toxicity", 1.0),
                 direction=direction,
+                seq=next(self._seq),
             )
-            await self._chain_add(wrapper)
+            if wrapper.toxic.HTTP:
+                self.http.append(wrapper)
+                self._http_changed()
+            else:
+                await self._chain_add(wrapper)
             return wrapper
 
     async def update_json(self, name: str, body: bytes) -> ToxicWrapper:
@@ -167,8 +196,11 @@ class ToxicCollection:
             if wrapper is None:
                 raise ApiError.toxic_not_found()
             fields = _decode(body, _update_holder(type(wrapper.toxic)))
-            wrapper.toxic = wrapper.toxic.with_attributes(fields.get("attributes", {}))
+            wrapper.toxic = _validated(wrapper.toxic.with_attributes(fields.get("attributes", {})))
             wrapper.toxicity = fields.get("toxicity", wrapper.toxicity)
+            if wrapper.toxic.HTTP:
+                self._http_changed()
+                return wrapper
             await asyncio.gather(
                 *(link.update_toxic(wrapper) for link in self._links(wrapper.direction))
             )
@@ -179,13 +211,27 @@ class ToxicCollection:
             wrapper = self.find(name)
             if wrapper is None:
                 raise ApiError.toxic_not_found()
-            await self._chain_remove(wrapper)
+            if wrapper.toxic.HTTP:
+                self._http_remove(wrapper)
+            else:
+                await self._chain_remove(wrapper)
 
     async def reset(self) -> None:
         async with self.lock:
             for chain in self.chains:
                 while len(chain) > 1:
                     await self._chain_remove(chain[1])
+            for wrapper in list(self.http):
+                self._http_remove(wrapper)
+
+    def _http_remove(self, wrapper: ToxicWrapper) -> None:
+        self.http.remove(wrapper)
+        wrapper.removed = True
+        self._http_changed()
+
+    def _http_changed(self) -> None:
+        if self._on_http_change is not None:
+            self._on_http_change()
 
     async def _chain_add(self, wrapper: ToxicWrapper) -> None:
         chain = self.chains[wrapper.direction]

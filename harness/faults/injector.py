@@ -9,14 +9,18 @@ through) become `FaultProxyError` subclasses whose messages say what was attempt
 and what the server answered.
 
 `FaultInjector` speaks in edges (`orders->payments`); `ToxiproxyClient` speaks in proxies.
+HTTP toxics (`http_error`, `http_drop`, `http_delay`) and request counts are extensions of the
+embedded fault proxy; a real Toxiproxy rejects them, which raises `FaultProxyUnsupported`.
 """
 
 from __future__ import annotations
 
 import os
 import threading
+from collections import Counter
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any, Literal
 from urllib.parse import quote, urlsplit
 
@@ -32,9 +36,13 @@ __all__ = [
     "FaultInjector",
     "FaultProxyError",
     "FaultProxyUnavailable",
+    "FaultProxyUnsupported",
     "FaultRejected",
     "FaultTargetExists",
     "FaultTargetNotFound",
+    "ProxyBaseline",
+    "RequestCount",
+    "RequestCounts",
     "ToxiproxyClient",
     "UnknownEdgeError",
     "toxiproxy_url_from_env",
@@ -68,11 +76,41 @@ class FaultRejected(FaultProxyError):
     """The server rejected the request as invalid (400), e.g. an unknown toxic type."""
 
 
+class FaultProxyUnsupported(FaultRejected):
+    """The server lacks an extension of the embedded fault proxy (HTTP toxics, request counts)."""
+
+
 class UnknownEdgeError(FaultProxyError, KeyError):
     """The edge is not part of this system."""
 
     def __str__(self) -> str:  # KeyError would repr() the message
         return str(self.args[0])
+
+
+@dataclass(frozen=True)
+class RequestCount:
+    """Requests forwarded with one method, path and value of the chosen header."""
+
+    method: str
+    path: str
+    value: str | None  # None: the header was absent
+    count: int
+
+
+@dataclass(frozen=True)
+class RequestCounts:
+    """What a proxy forwarded since counting began (or was reset)."""
+
+    header: str
+    total: int
+    counts: tuple[RequestCount, ...]
+
+    def by_value(self) -> dict[str | None, int]:
+        """Requests per value of the header, over every method and path."""
+        totals: Counter[str | None] = Counter()
+        for row in self.counts:
+            totals[row.value] += row.count
+        return dict(totals)
 
 
 def toxiproxy_url_from_env() -> str | None:
@@ -221,12 +259,14 @@ class ToxiproxyClient:
             "toxicity": toxicity,
             "attributes": dict(attributes or {}),
         }
-        data: dict[str, Any] = self._call(
-            "post",
-            self._proxy_path(proxy, "toxics"),
-            what=f"add {type} toxic {body['name']!r} to proxy {proxy!r}",
-            body=body,
-        ).json()
+        what = f"add {type} toxic {body['name']!r} to proxy {proxy!r}"
+        try:
+            response = self._call("post", self._proxy_path(proxy, "toxics"), what=what, body=body)
+        except FaultRejected as exc:
+            if type.startswith("http_") and "invalid toxic type" in str(exc):
+                raise self._unsupported(what) from None
+            raise
+        data: dict[str, Any] = response.json()
         return data
 
     def remove_toxic(self, proxy: str, name: str) -> None:
@@ -236,6 +276,61 @@ class ToxiproxyClient:
             what=f"remove toxic {name!r} from proxy {proxy!r}",
         )
 
+    # -- request counts (an extension of the embedded fault proxy) ------------------------
+
+    def _unsupported(self, what: str) -> FaultProxyUnsupported:
+        return FaultProxyUnsupported(
+            f"{what}: the fault proxy at {self.url} has no HTTP toxics or request counts "
+            f"(a real Toxiproxy?); they need the embedded fault proxy: unset "
+            f"{TOXIPROXY_URL_ENV}, or point it at `harness toxiproxy`"
+        )
+
+    def _requests_call(
+        self,
+        method: Literal["get", "post", "delete"],
+        proxy: str,
+        *,
+        what: str,
+        body: Any = None,
+        query: str = "",
+    ) -> requests.Response:
+        path = self._proxy_path(proxy, "requests") + query
+        try:
+            return self._call(method, path, what=what, body=body)
+        except FaultTargetNotFound as exc:
+            if "page not found" in str(exc):  # the route, not the proxy, is missing
+                raise self._unsupported(what) from None
+            raise
+
+    def count_requests(self, proxy: str, *, enabled: bool = True) -> None:
+        """Start (or stop) recording the requests `proxy` forwards."""
+        verb = "start" if enabled else "stop"
+        what = f"{verb} counting requests on proxy {proxy!r}"
+        self._requests_call("post", proxy, what=what, body={"enabled": enabled})
+
+    def request_counts(self, proxy: str, *, header: str | None = None) -> RequestCounts:
+        """Requests `proxy` forwarded, by method, path and the value of `header`."""
+        query = f"?header={quote(header, safe='')}" if header else ""
+        what = f"request counts of proxy {proxy!r}"
+        data = self._requests_call("get", proxy, what=what, query=query).json()
+        rows = tuple(
+            RequestCount(row["method"], row["path"], row["value"], int(row["count"]))
+            for row in data["counts"]
+        )
+        return RequestCounts(header or "", int(data["total"]), rows)
+
+    def reset_request_counts(self, proxy: str) -> None:
+        self._requests_call("delete", proxy, what=f"reset request counts of proxy {proxy!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class ProxyBaseline:
+    """A proxy as the system found it on someone else's server: `reset` goes back to this
+    (their toxics kept, enabled or not as it was) instead of a bare proxy."""
+
+    toxics: frozenset[str] = frozenset()
+    enabled: bool = True
+
 
 class FaultInjector:
     """Network faults by edge name (`orders->payments`) on the proxies of one system.
@@ -243,7 +338,9 @@ class FaultInjector:
     `proxies` maps each edge to its proxy's name on the server. With `client=None` (a system
     without a fault proxy, e.g. the attach backend without `TOXIPROXY_URL`) every call raises
     `FaultProxyUnavailable` carrying `unavailable_reason`. `owns_server=True` lets `reset()`
-    use one `POST /reset`; otherwise only this system's proxies are touched.
+    use one `POST /reset`; otherwise only this system's proxies are touched, and a proxy with
+    a `baselines` entry (keyed by proxy name: one the system found, not created) goes back to
+    that baseline.
     """
 
     def __init__(
@@ -252,11 +349,13 @@ class FaultInjector:
         proxies: Mapping[str, str],
         *,
         owns_server: bool = False,
+        baselines: Mapping[str, ProxyBaseline] | None = None,
         unavailable_reason: str = "this system has no fault proxy",
     ) -> None:
         self._client = client
         self._proxies = dict(proxies)
         self._owns_server = owns_server
+        self._baselines = dict(baselines or {})
         self._unavailable_reason = unavailable_reason
 
     def __repr__(self) -> str:
@@ -313,6 +412,18 @@ class FaultInjector:
         proxy = self.proxy_name(edge)
         return self.client.toxics(proxy)
 
+    def count_requests(self, edge: str, *, enabled: bool = True) -> None:
+        """Record the HTTP requests `edge` forwards (embedded fault proxy only)."""
+        self.client.count_requests(self.proxy_name(edge), enabled=enabled)
+
+    def request_counts(self, edge: str, *, header: str | None = None) -> RequestCounts:
+        """Requests `edge` forwarded since counting began, by method, path and the value of
+        `header` (e.g. `Idempotency-Key`): "reached the provider at most once" per key."""
+        return self.client.request_counts(self.proxy_name(edge), header=header)
+
+    def reset_request_counts(self, edge: str) -> None:
+        self.client.reset_request_counts(self.proxy_name(edge))
+
     def partition(self, edge: str) -> None:
         """Cut `edge`: its proxy stops listening, so the caller gets connection refusals."""
         proxy = self.proxy_name(edge)
@@ -330,10 +441,18 @@ class FaultInjector:
         if self._owns_server:
             self._client.reset()
             return
-        for proxy in self._proxies.values():
-            for toxic in self._client.toxics(proxy):
-                self._client.remove_toxic(proxy, str(toxic["name"]))
-            self._client.set_enabled(proxy, True)
+        for edge in self._proxies:
+            self.restore(edge)
+
+    def restore(self, edge: str) -> None:
+        """Undo every fault on `edge`: the toxics this system added go, the proxy is enabled
+        (or, for a proxy found on someone else's server, put back as it was found)."""
+        proxy = self.proxy_name(edge)
+        baseline = self._baselines.get(proxy, ProxyBaseline())
+        for toxic in self.client.toxics(proxy):
+            if str(toxic["name"]) not in baseline.toxics:
+                self.client.remove_toxic(proxy, str(toxic["name"]))
+        self.client.set_enabled(proxy, baseline.enabled)
 
     @contextmanager
     def toxic(

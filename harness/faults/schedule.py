@@ -2,8 +2,9 @@
 
 A schedule is a list of faults, each with a start offset and an optional duration:
 
-- an **edge fault** puts a Toxiproxy toxic on an edge (`orders->payments`), or partitions
-  it (`toxic: partition` disables the edge's proxy, so connects are refused);
+- an **edge fault** puts a Toxiproxy toxic on an edge (`orders->payments`), or one of the
+  embedded fault proxy's HTTP toxics (`http_error`, `http_drop`, `http_delay`), or
+  partitions it (`toxic: partition` disables the edge's proxy, so connects are refused);
 - a **process fault** kills, pauses or restarts a service (`kill` with a duration restarts
   it when the duration ends; `pause` with a duration resumes it).
 
@@ -30,8 +31,13 @@ from pydantic import (
     model_validator,
 )
 
+from harness.faultproxy.gojson import STRING, GoMap
+from harness.faultproxy.toxics import TOXICS
+from harness.topology.edge import Edge
+
 __all__ = [
     "EDGE_TOXICS",
+    "EDGE_TOXIC_KINDS",
     "FAULT_TAGS",
     "PARTITION",
     "EdgeFault",
@@ -50,17 +56,28 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 PARTITION = "partition"
-# Toxic types and the attribute names each accepts (Toxiproxy v2.8 registry; all integers).
+
+
+def _attribute_kinds() -> dict[str, dict[str, type]]:
+    """Each toxic type of the fault proxy's registry and the Python type of each attribute:
+    int for Go integers, str for strings (HTTP toxics' method, path, body), dict for maps
+    (headers). A real Toxiproxy has all but the `http_*` toxics."""
+    kinds: dict[str, dict[str, type]] = {}
+    for name, toxic in TOXICS.items():
+        fields = toxic.go_struct().fields
+        kinds[name] = {
+            f.json_name: str if f.type is STRING else dict if isinstance(f.type, GoMap) else int
+            for f in fields
+        }
+    return kinds
+
+
+EDGE_TOXIC_KINDS: Mapping[str, Mapping[str, type]] = _attribute_kinds()
+# Toxic types and the attribute names each accepts.
 EDGE_TOXICS: Mapping[str, frozenset[str]] = {
-    "latency": frozenset({"latency", "jitter"}),
-    "bandwidth": frozenset({"rate"}),
-    "slow_close": frozenset({"delay"}),
-    "timeout": frozenset({"timeout"}),
-    "reset_peer": frozenset({"timeout"}),
-    "slicer": frozenset({"average_size", "size_variation", "delay"}),
-    "limit_data": frozenset({"bytes"}),
-    "noop": frozenset(),
+    name: frozenset(kinds) for name, kinds in EDGE_TOXIC_KINDS.items()
 }
+_KIND_NAMES = {int: "an integer (0 or more)", str: "a string", dict: "a mapping of strings"}
 
 
 class FaultScheduleError(ValueError):
@@ -89,12 +106,8 @@ Seconds = Annotated[float, BeforeValidator(parse_seconds), Field(ge=0)]
 
 
 def _normalise_edge(value: object) -> object:
-    if isinstance(value, str):
-        parts = [part.strip() for part in value.split("->")]
-        if len(parts) != 2 or not all(parts):
-            raise ValueError(f"expected an edge as 'caller->callee', got {value!r}")
-        return f"{parts[0]}->{parts[1]}"
-    return value
+    """`'orders -> payments'` -> `'orders->payments'`, parsed by the one `Edge` type."""
+    return Edge.parse(value).name if isinstance(value, str) else value
 
 
 EdgeName = Annotated[str, BeforeValidator(_normalise_edge)]
@@ -162,7 +175,7 @@ class EdgeFault(_Fault):
     toxic: str
     stream: Literal["upstream", "downstream"] = "downstream"
     toxicity: float = Field(default=1.0, ge=0.0, le=1.0)
-    attributes: dict[str, Annotated[int, Field(ge=0)]] = Field(default_factory=dict)
+    attributes: dict[str, int | str | dict[str, str]] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _known_toxic(self) -> EdgeFault:
@@ -180,6 +193,15 @@ class EdgeFault(_Fault):
                 f"toxic {self.toxic!r} has no attribute {', '.join(map(repr, unknown))}; "
                 f"expected {', '.join(sorted(allowed)) or 'none'}"
             )
+        kinds = EDGE_TOXIC_KINDS[self.toxic]
+        for key, value in self.attributes.items():
+            kind = kinds[key]
+            wrong_type = not isinstance(value, kind) or isinstance(value, bool)
+            if wrong_type or (kind is int and isinstance(value, int) and value < 0):
+                raise ValueError(
+                    f"attribute {key!r} of toxic {self.toxic!r} must be {_KIND_NAMES[kind]}, "
+                    f"got {value!r}"
+                )
         return self
 
     @property

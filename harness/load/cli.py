@@ -13,8 +13,14 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from harness.load.profile import ProfileError, load_profile
-from harness.load.runner import EXIT_RUN_ERROR, LoadRunError, render_saved_report, run_profile
+from harness.load.profile import load_profile
+from harness.load.runner import (
+    EXIT_RUN_ERROR,
+    LoadRunError,
+    check_against_its_topology,
+    render_saved_report,
+    run_profile,
+)
 from harness.load.summary import LoadSummary
 
 __all__ = ["app", "print_summary"]
@@ -96,16 +102,26 @@ def report_command(
 @app.command("validate")
 def validate_command(
     profiles: Annotated[list[Path], typer.Argument(help="Profiles to check (nothing is started).")],
+    topology: Annotated[
+        Path | None,
+        typer.Option(
+            "--topology",
+            "-t",
+            help="check against this system.toml (default: the profile's `topology`, else "
+            "$HARNESS_TOPOLOGY, else ./system.toml)",
+        ),
+    ] = None,
 ) -> None:
-    """Parse profiles and report every problem, without running anything."""
+    """Parse profiles and check them against their topology, without running anything."""
     console = Console(stderr=True)
     bad = 0
     for path in profiles:
         try:
             parsed = load_profile(path)
-        except ProfileError as exc:
+            check_against_its_topology(parsed, topology)
+        except ValueError as exc:  # ProfileError, TopologyError: bad input
             bad += 1
-            console.print(f"[red]✘[/] {exc}")
+            console.print(f"[red]✘[/] {exc}", markup=True, highlight=False)
             continue
         shape = f"{len(parsed.stages)} stages" if parsed.stages else f"{parsed.users} users"
         console.print(

@@ -3,8 +3,9 @@
 A profile lists them as `"path/to/file.py:function"` (relative to the profile) or
 `"package.module:function"` (resolved by `harness.assertions.invariants.resolve_invariant`). Each is
 called with the running system and the context keywords it accepts (`initial_stock`); its
-answer is read by `harness.assertions.invariants.judge`, and an AssertionError it raises is a
-violation. A failing check is retried for a few seconds first (see `run_invariants`).
+answer is read by the one contract chaos shares (`harness.assertions.invariants.
+invariant_report`: a report, a list of violations, a flag, or an AssertionError). A failing
+check is retried for a few seconds first (see `run_invariants`).
 """
 
 from __future__ import annotations
@@ -13,14 +14,13 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from harness.assertions import Check
 from harness.assertions.invariants import (
     InvariantCheck,
     InvariantError,
-    call_invariant,
-    judge,
+    invariant_report,
     resolve_invariant,
 )
-from harness.load.verdict import Check
 
 __all__ = ["run_invariants"]
 
@@ -46,7 +46,7 @@ def run_invariants(
         try:
             function = resolve_invariant(spec)
         except InvariantError as exc:
-            checks.append(Check(kind="invariant", name=name, passed=False, detail=str(exc)))
+            checks.append(Check.judged(kind="invariant", name=name, passed=False, detail=str(exc)))
             continue
         deadline = time.monotonic() + settle
         check = _run(name, function, system, context)
@@ -61,15 +61,18 @@ def _run(
     name: str, function: InvariantCheck, system: object, context: Mapping[str, Any] | None
 ) -> Check:
     try:
-        outcome = call_invariant(function, system, context)
-    except AssertionError as exc:
-        return Check(kind="invariant", name=name, passed=False, detail=str(exc) or "violated")
+        report = invariant_report(function, system, context)
     except Exception as exc:  # a crashing checker is a failed check, reported, not a crash
-        return Check(
+        return Check.judged(
             kind="invariant",
             name=name,
             passed=False,
             detail=f"the check itself failed: {type(exc).__name__}: {exc}",
         )
-    judgement = judge(outcome)
-    return Check(kind="invariant", name=name, passed=judgement.passed, detail=judgement.detail)
+    return Check.judged(
+        kind="invariant",
+        name=name,
+        passed=report.ok,
+        detail="all hold" if report.ok else report.summary().replace("\n", "; "),
+        evidence=report.to_dict(),
+    )

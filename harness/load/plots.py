@@ -16,7 +16,7 @@ from matplotlib.figure import Figure
 
 from harness.load.results import HistoryTick, LocustResult, percentile
 from harness.load.summary import FaultWindowFigures
-from harness.observe.timeline import BREAKER_STATE_NAMES, Point, Timeline
+from harness.observe.timeline import Point, Timeline
 
 __all__ = [
     "breaker_plot",
@@ -235,11 +235,12 @@ def breaker_plot(
     axes.set_yticks(range(len(edges)), edges, fontsize=8)
     axes.set_ylim(-0.6, len(edges) - 0.4)
     axes.invert_yaxis()
+    names = timeline.breaker_state_names()
     handles = [
-        axes.bar(0, 0, color=STATE_COLOURS[state], label=name)
-        for state, name in BREAKER_STATE_NAMES.items()
+        axes.bar(0, 0, color=STATE_COLOURS.get(int(state), "grey"), label=name)
+        for state, name in names.items()
     ]
-    _legend(axes, handles, list(BREAKER_STATE_NAMES.values()))
+    _legend(axes, handles, list(names.values()))
     axes.set_title("Breaker state per edge", loc="left")
     _finish(axes, ylabel="", duration=duration)
     return _svg(figure)

@@ -8,24 +8,38 @@ See `load/profiles/*.yaml` and `load/README.md` for the format.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
+from harness.assertions import Anchor, AssertionModel, BreakerAssertion, Scope
+from harness.assertions.engine import assertion_type, kind_keys, problem_path
+from harness.assertions.window import fault_key
 from harness.faults import (
     EdgeFault,
     FaultScheduleError,
     ProcessFault,
     Seconds,
+    check_targets,
     describe_validation_error,
     parse_fault_schedule,
     schedule_end,
 )
 from harness.load.results import TOTAL
 from harness.references import rebase_reference
-from harness.topology import env_text
+from harness.topology import EdgeField, ResolvedConventions, env_text
 
 __all__ = [
     "Assertion",
@@ -37,6 +51,7 @@ __all__ = [
     "ProfileError",
     "RequestSLO",
     "Stage",
+    "check_profile_against",
     "load_profile",
     "parse_profile",
 ]
@@ -85,38 +100,107 @@ FaultRef = str | int
 
 
 class BreakerOpened(_Model):
-    """The edge's breaker was seen open (or half-open) during the fault's window.
+    """Shorthand: the edge's breaker was seen open during the fault's window.
 
     `grace` extends the window, since the breaker may trip on the last calls of the fault
-    and a scrape comes about once a second.
+    and a scrape comes about once a second. Parses into a `breaker` assertion.
     """
 
     type: Literal["breaker_opened"]
-    edge: str
+    edge: EdgeField
     during: FaultRef = Field(description="label or index of a fault in `faults`")
     grace: Seconds = 2.0
 
+    def to_assertion(self, profile: LoadProfile) -> BreakerAssertion:
+        index, fault = profile.fault(self.during)
+        name = _fault_anchor_name(index, fault)
+        return BreakerAssertion(
+            name=f"breaker {self.edge} opened during {fault.describe()}",
+            breaker=self.edge,
+            state="open",
+            after=Anchor(name=name, edge="start"),
+            until=Anchor(name=name, edge="end", offset=self.grace),
+        )
+
 
 class BreakerClosed(_Model):
-    """The edge's breaker was closed again within `within` seconds after the fault ended."""
+    """Shorthand: the edge's breaker was closed again within `within` seconds after the
+    fault ended. Parses into a `breaker` assertion."""
 
     type: Literal["breaker_closed"]
-    edge: str
+    edge: EdgeField
     after: FaultRef = Field(description="label or index of a fault in `faults`")
     within: PositiveSeconds = 15.0
 
+    def to_assertion(self, profile: LoadProfile) -> BreakerAssertion:
+        index, fault = profile.fault(self.after)
+        return BreakerAssertion(
+            name=f"breaker {self.edge} closed within {self.within:g}s after {fault.describe()}",
+            breaker=self.edge,
+            state="closed",
+            after=Anchor(name=_fault_anchor_name(index, fault), edge="end"),
+            within=self.within,
+        )
+
 
 class BreakerStayedClosed(_Model):
-    """The edge's breaker never left closed during the whole run (isolation: a fault
-    elsewhere must not trip it)."""
+    """Shorthand: the edge's breaker never left closed during the whole run (isolation: a
+    fault elsewhere must not trip it). Parses into a `breaker` assertion."""
 
     type: Literal["breaker_stayed_closed"]
-    edge: str
+    edge: EdgeField
+
+    def to_assertion(self, profile: LoadProfile) -> BreakerAssertion:
+        return BreakerAssertion(
+            name=f"breaker {self.edge} stayed closed",
+            breaker=self.edge,
+            state="closed",
+            mode="always",
+        )
+
+
+Shorthand = BreakerOpened | BreakerClosed | BreakerStayedClosed
+if TYPE_CHECKING:
+    AnyAssertion = AssertionModel
+else:
+    AnyAssertion = assertion_type()
+_SHORTHAND_TYPES = ("breaker_opened", "breaker_closed", "breaker_stayed_closed")
+
+
+def _load_assertion_kind(value: Any) -> str | None:
+    if isinstance(value, dict):
+        kind = value.get("type")
+        if isinstance(kind, str):
+            return kind
+        return "engine"
+    if isinstance(value, BaseModel):
+        return getattr(value, "type", "engine")
+    return None
 
 
 Assertion = Annotated[
-    BreakerOpened | BreakerClosed | BreakerStayedClosed, Field(discriminator="type")
+    Annotated[BreakerOpened, Tag("breaker_opened")]
+    | Annotated[BreakerClosed, Tag("breaker_closed")]
+    | Annotated[BreakerStayedClosed, Tag("breaker_stayed_closed")]
+    | Annotated[AnyAssertion, Tag("engine")],
+    Discriminator(
+        _load_assertion_kind,
+        custom_error_type="load_assertion_kind",
+        custom_error_message="an assertion is a shorthand (`type: breaker_opened`, "
+        "`breaker_closed`, `breaker_stayed_closed`) or an assertion with one of the keys "
+        + ", ".join(f"`{key}`" for key in kind_keys()),
+    ),
 ]
+
+
+# Tags pydantic puts into error paths for the assertion and fault unions.
+_TAGS = frozenset({"edge", "process", "engine", *_SHORTHAND_TYPES, *kind_keys()})
+
+
+def _fault_anchor_name(index: int, fault: EdgeFault | ProcessFault) -> str:
+    """Shorthands anchor on the fault's place in the schedule (`fault-<index>`), which the
+    executor's events always carry."""
+    return fault_key(index)
 
 
 class Benchmark(_Model):
@@ -197,11 +281,32 @@ class LoadProfile(_Model):
                 f"the fault schedule runs until t={end:g}s but the load lasts "
                 f"{self.total_duration:g}s; expected every fault to end within the run"
             )
+        known = {"start", "end"} | {fault_key(index) for index in range(len(self.faults))}
+        known |= {fault.label for fault in self.faults if fault.label}
+        scope = Scope(anchor_names=known, traffic=False)
         for index, assertion in enumerate(self.assertions):
-            ref = getattr(assertion, "during", None) or getattr(assertion, "after", None)
-            if ref is not None:
-                self._fault_index(ref, where=f"assertions.{index}")
+            if isinstance(assertion, AssertionModel):
+                for anchor in assertion.anchors():
+                    if anchor.name not in known:
+                        raise ValueError(
+                            f"assertions.{index}: unknown anchor {anchor.name!r}; expected "
+                            f"start, end or a fault label ({', '.join(sorted(known))})"
+                        )
+                for problem in assertion.problems(scope):
+                    raise ValueError(problem_path(f"assertions.{index}", problem))
+                continue
+            if isinstance(assertion, BreakerOpened):
+                self._fault_index(assertion.during, where=f"assertions.{index}")
+            elif isinstance(assertion, BreakerClosed):
+                self._fault_index(assertion.after, where=f"assertions.{index}")
         return self
+
+    def engine_assertions(self) -> list[AssertionModel]:
+        """Every assertion as the engine judges it (shorthands parsed into `breaker`)."""
+        return [
+            assertion if isinstance(assertion, AssertionModel) else assertion.to_assertion(self)
+            for assertion in self.assertions
+        ]
 
     @property
     def total_duration(self) -> float:
@@ -237,6 +342,31 @@ class LoadProfile(_Model):
             f"{where}: no fault {ref!r}; expected a fault label ({', '.join(labels)}) "
             f"or an index below {len(self.faults)}"
         )
+
+
+def check_profile_against(
+    profile: LoadProfile,
+    *,
+    edges: Iterable[str],
+    services: Iterable[str],
+    conventions: Callable[[str], ResolvedConventions] | None = None,
+) -> None:
+    """Raise ProfileError naming every fault or assertion the system cannot serve: unknown
+    edges and services, breaker assertions on a service with no breaker convention, ...
+    (`conventions` None: conventions are not checked)."""
+    edges, services = sorted(edges), sorted(services)
+    try:
+        check_targets(profile.faults, edges=edges, services=services, source=profile.source)
+    except FaultScheduleError as exc:
+        raise ProfileError(str(exc)) from None
+    scope = Scope(services=services, edges=edges, conventions=conventions)
+    problems = [
+        problem_path(f"assertions.{index}", problem)
+        for index, assertion in enumerate(profile.engine_assertions())
+        for problem in assertion.problems(scope)
+    ]
+    if problems:
+        raise ProfileError("\n".join(f"{profile.source}: {problem}" for problem in problems))
 
 
 def _strings(value: Any) -> Any:
@@ -293,7 +423,8 @@ def parse_profile(
     try:
         profile = LoadProfile.model_validate(raw)
     except ValidationError as exc:
-        raise ProfileError(describe_validation_error(exc, source=source)) from exc
+        message = describe_validation_error(exc, source=source, union_tags=_TAGS)
+        raise ProfileError(message) from exc
     if not profile.locustfile.is_file():
         raise ProfileError(f"{source}: locustfile: no such file {profile.locustfile}")
     if TOTAL in profile.slos and not profile.slos[TOTAL]:

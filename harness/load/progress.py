@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from harness.load.results import HistoryTick, percentile
-from harness.observe.timeline import BREAKER_STATE_METRIC, BREAKER_STATE_NAMES, Timeline
+from harness.observe.timeline import Timeline
 
 __all__ = ["HistoryTail", "LoadProgress"]
 
@@ -120,13 +120,9 @@ class LoadProgress:
         if faults:
             parts.append("faults: " + "; ".join(faults))
         opened = [
-            f"{service}->{sample.labels.get('dependency', '?')} "
-            f"{BREAKER_STATE_NAMES.get(int(sample.value), '?')}"
-            for service in timeline.services
-            for snapshot in [timeline.latest(service)]
-            if snapshot is not None
-            for sample in snapshot.samples(BREAKER_STATE_METRIC)
-            if sample.value != 0
+            f"{edge} {state}"
+            for edge, state in timeline.latest_breaker_states().items()
+            if state != "closed"
         ]
         if opened:
             parts.append("breakers: " + ", ".join(opened))

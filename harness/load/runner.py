@@ -21,12 +21,18 @@ from typing import Any, Protocol
 from pydantic import TypeAdapter, ValidationError
 from rich.console import Console
 
-from harness.faults import FaultScheduleError, FaultScheduleExecutor, check_targets
-from harness.load.assertions import FaultWindow, evaluate_assertions, fault_windows
+from harness.assertions import Check, FaultWindow, conventions_of, fault_windows
+from harness.faults import FaultScheduleExecutor
+from harness.load.assertions import evaluate_assertions, load_anchors
 from harness.load.cpu import CpuMeter
 from harness.load.invariants import run_invariants
 from harness.load.locust_process import LocustLaunch, LocustProcesses
-from harness.load.profile import LoadProfile, ProfileError, load_profile
+from harness.load.profile import (
+    LoadProfile,
+    ProfileError,
+    check_profile_against,
+    load_profile,
+)
 from harness.load.progress import HistoryTail, LoadProgress
 from harness.load.results import LocustResult
 from harness.load.summary import (
@@ -38,15 +44,22 @@ from harness.load.summary import (
     fault_window_figures,
     request_rows,
 )
-from harness.load.verdict import Check, evaluate_slos
-from harness.observe.timeline import Timeline, TimelineRecorder, metrics_urls
-from harness.topology import Topology, TopologyError
+from harness.load.verdict import evaluate_slos
+from harness.observe.timeline import (
+    Timeline,
+    TimelineRecorder,
+    breakers_of,
+    kept_metric_names,
+    metrics_urls,
+)
+from harness.topology import ResolvedConventions, Topology, TopologyError
 
 __all__ = [
     "EXIT_FAILED",
     "EXIT_OK",
     "EXIT_RUN_ERROR",
     "LoadRunError",
+    "check_against_its_topology",
     "render_saved_report",
     "run_load",
     "run_profile",
@@ -63,21 +76,6 @@ FINISH_GRACE_S = 60.0
 WORKER_REPORT_INTERVAL_S = 3.0  # Locust's WORKER_REPORT_INTERVAL
 TIMELINE_FILE = "timeline.json"
 LOCUST_RESULT_FILE = "locust-result.json"
-# What is kept of the metrics timeline next to the report (all of it would be megabytes).
-TIMELINE_EXPORT = (
-    "shop_breaker_state",
-    "shop_breaker_transitions_total",
-    "shop_breaker_rejected_total",
-    "shop_outbound_requests_total",
-    "shop_outbound_retries_total",
-    "shop_retry_budget_exhausted_total",
-    "shop_bulkhead_in_use",
-    "shop_bulkhead_rejected_total",
-    "shop_saga_total",
-    "shop_sagas_in_flight",
-    "shop_outbox_backlog",
-    "shop_rate_limited_total",
-)
 
 
 class LoadRunError(RuntimeError):
@@ -140,8 +138,9 @@ def run_profile(
             "profile or --topology FILE"
         )
     system_topology = with_service_env(load_topology(topology_path), profile)
+    _check_against(profile, system_topology)  # before anything is started
     out = Path(out_dir) if out_dir is not None else default_out_dir(profile)
-    with start_system(system_topology, run_dir=out / "system") as system:
+    with start_system(system_topology) as system:  # under the home: `harness down` finds it
         return run_load(
             profile,
             system=system,
@@ -152,6 +151,27 @@ def run_profile(
             master_port=master_port,
             console=console,
         )
+
+
+def check_against_its_topology(profile: LoadProfile, topology: Path | str | None = None) -> None:
+    """Check the profile against `topology`, else its own `topology:`, else the one
+    `find_topology` finds ($HARNESS_TOPOLOGY, ./system.toml); nothing is started.
+
+    Raises ProfileError / TopologyError naming the file, the key and the valid choices.
+    """
+    from harness.topology import find_topology, load_topology
+
+    chosen = topology if topology is not None else profile.topology
+    _check_against(profile, with_service_env(load_topology(find_topology(chosen)), profile))
+
+
+def _check_against(profile: LoadProfile, topology: Topology) -> None:
+    check_profile_against(
+        profile,
+        edges=[edge.name for edge in topology.edges],
+        services=topology.services,
+        conventions=topology.conventions_for,
+    )
 
 
 def with_service_env(topology: Topology, profile: LoadProfile) -> Topology:
@@ -221,7 +241,7 @@ def run_load(
         update={"report_path": str(report_path), "summary_path": str(summary_path)}
     )
     summary_path.write_text(summary.model_dump_json(indent=2), encoding="utf-8")
-    timeline_data = run.timeline.to_dict(TIMELINE_EXPORT)
+    timeline_data = run.timeline.to_dict(run.kept_metric_names())
     (out / TIMELINE_FILE).write_text(json.dumps(timeline_data), encoding="utf-8")
     write_report(
         report_path, summary=summary, result=run.result, timeline=run.timeline, profile=profile
@@ -238,15 +258,18 @@ def render_saved_report(out_dir: Path | str) -> Path:
     try:
         summary = LoadSummary.model_validate_json((out / "summary.json").read_text())
         result = LocustResult.model_validate_json((out / LOCUST_RESULT_FILE).read_text())
-        timeline_path = out / TIMELINE_FILE
-        timeline = (
-            Timeline.from_dict(json.loads(timeline_path.read_text()))
-            if timeline_path.exists()
-            else Timeline()
+        timeline_data = (
+            json.loads((out / TIMELINE_FILE).read_text()) if (out / TIMELINE_FILE).exists() else {}
         )
     except (OSError, ValueError) as exc:
         raise LoadRunError(f"{out}: not a finished load run: {exc}") from exc
     profile = load_profile(summary.source)
+    breakers = None
+    if profile.topology is not None:
+        from harness.topology import load_topology
+
+        breakers = breakers_of(load_topology(profile.topology))
+    timeline = Timeline.from_dict(timeline_data, breakers=breakers)
     from harness.load.report import write_report  # late: matplotlib is slow to import
 
     return write_report(
@@ -263,12 +286,12 @@ def service_url_env(system: LoadTarget) -> dict[str, str]:
 
 
 def _check_faults(profile: LoadProfile, system: LoadTarget) -> None:
-    try:
-        check_targets(
-            profile.faults, edges=system.edges, services=system.services, source=profile.source
-        )
-    except FaultScheduleError as exc:
-        raise ProfileError(str(exc)) from exc
+    check_profile_against(
+        profile,
+        edges=system.edges,
+        services=system.services,
+        conventions=conventions_of(system),
+    )
 
 
 class _Run:
@@ -281,7 +304,14 @@ class _Run:
         self.system = system
         self.launch = launch
         self.console = console
-        self.timeline = Timeline()
+        topology = getattr(system, "topology", None)
+        self.topology: Topology | None = topology if isinstance(topology, Topology) else None
+        self.timeline = Timeline(
+            breakers=breakers_of(self.topology) if self.topology is not None else None
+        )
+        self.conventions = conventions_of(system) or _no_conventions
+        self.started_at = 0.0
+        self.ended_at = 0.0
         self.executor = FaultScheduleExecutor(profile.faults, system)
         self.cpu: CpuFigures | None = None
         self.locust_exit: int | None = None
@@ -304,6 +334,7 @@ class _Run:
             }
         )
         started = time.monotonic()
+        self.started_at = time.time()
         with contextlib.ExitStack() as stack:
             stack.enter_context(recorder)
             locust = stack.enter_context(LocustProcesses(self.launch))
@@ -321,6 +352,7 @@ class _Run:
             self._wait_for_load(locust, tail, progress, meter)
             stack.enter_context(_started(self.executor))
             self._follow(locust, tail, progress, meter)
+        self.ended_at = time.time()
         used = meter.used()
         self.cpu = CpuFigures(
             wall_s=round(time.monotonic() - started, 2),
@@ -393,15 +425,28 @@ class _Run:
         ):
             checks.append(benchmark_check(bench, self.profile.benchmark.min_rps))
         windows = self.windows()
-        checks += evaluate_assertions(self.profile, self.timeline, windows)
+        checks += evaluate_assertions(
+            self.profile,
+            self.timeline,
+            load_anchors(
+                self.executor.timeline, started_at=self.started_at, ended_at=self.ended_at
+            ),
+            conventions=self.conventions,
+            events=self.executor.timeline,
+        )
+        checks += self._scrape_checks()
         checks += [
-            Check(kind="run", name=f"fault {w.description}", passed=False, detail=w.error or "")
+            Check.judged(
+                kind="run", name=f"fault {w.description}", passed=False, detail=w.error or ""
+            )
             for w in windows
             if w.error
         ]
         context, problem = _invariant_context(self.launch.initial_stock_path)
         if problem is not None:
-            checks.append(Check(kind="run", name="initial stock", passed=False, detail=problem))
+            checks.append(
+                Check.judged(kind="run", name="initial stock", passed=False, detail=problem)
+            )
         checks += run_invariants(
             self.profile.invariants,
             self.system,
@@ -409,6 +454,42 @@ class _Run:
             context=context,
         )
         return checks
+
+    def _scrape_checks(self) -> list[Check]:
+        """Scrape failures, shown as a run line (not failing: a paused or killed service
+        is expected to miss scrapes while a fault holds it)."""
+        failures = self.timeline.failures
+        if not failures:
+            return []
+        services = sorted({failure.service for failure in failures})
+        return [
+            Check(
+                kind="run",
+                name="metrics scrapes",
+                status="passed",
+                summary=f"{len(failures)} scrape(s) failed ({', '.join(services)}); "
+                f"first: {failures[0].error}",
+                observed=float(len(failures)),
+                evidence={
+                    "failures": [
+                        {
+                            "service": f.service,
+                            "at": round(f.at - self.started_at, 3),
+                            "error": f.error,
+                        }
+                        for f in failures[:50]
+                    ]
+                },
+            )
+        ]
+
+    def kept_metric_names(self) -> list[str]:
+        """What `timeline.json` keeps: the breaker conventions' metrics and every metric
+        an assertion of the profile reads."""
+        asked: set[str] = set()
+        for assertion in self.profile.engine_assertions():
+            asked |= assertion.metric_names(self.conventions)
+        return kept_metric_names(self.topology, asked)
 
     def windows(self) -> list[FaultWindow]:
         return fault_windows(
@@ -419,6 +500,10 @@ class _Run:
 
 
 _INITIAL_STOCK = TypeAdapter(dict[str, int])
+
+
+def _no_conventions(service: str) -> ResolvedConventions:
+    return ResolvedConventions()
 
 
 def _invariant_context(stock_path: Path) -> tuple[dict[str, Any], str | None]:
@@ -447,13 +532,13 @@ def _started(executor: FaultScheduleExecutor) -> Iterator[FaultScheduleExecutor]
 def _run_check(result: LocustResult, exit_code: int | None) -> Check:
     total = sum(r.requests for r in result.requests)
     if total == 0:
-        return Check(
+        return Check.judged(
             kind="run",
             name="load was generated",
             passed=False,
             detail=f"Locust made no requests (exit code {exit_code})",
         )
-    return Check(
+    return Check.judged(
         kind="run",
         name="load was generated",
         passed=True,

@@ -10,11 +10,10 @@ from collections.abc import Sequence
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from harness.assertions import Check, FaultWindow
 from harness.faults import TimelineEvent
-from harness.load.assertions import FaultWindow
 from harness.load.profile import Benchmark, LoadProfile
 from harness.load.results import TOTAL, ErrorStats, LocustResult, RequestStats, percentile
-from harness.load.verdict import Check
 
 __all__ = [
     "BenchmarkFigures",
@@ -235,7 +234,7 @@ def benchmark_check(figures: BenchmarkFigures, minimum: float) -> Check:
             f"{observed:.2f}/s with {figures.at_users} users, limit >= {minimum:g}/s: "
             f"missed by {minimum - observed:.2f}/s"
         )
-    return Check(
+    return Check.judged(
         kind="slo",
         name=name,
         passed=passed,

@@ -1,4 +1,5 @@
-"""Checks and the verdict: every SLO, assertion and invariant becomes one `Check`.
+"""Checks and the verdict: every SLO, assertion and invariant becomes one `Check` (the
+assertion engine's result type, `harness.assertions.Check`).
 
 A check carries the figure that was observed, the limit and by how much it missed, so the
 report and the JSON summary can say "p95 of POST /api/orders was 412 ms, limit 250 ms:
@@ -7,46 +8,11 @@ missed by 162 ms (+65%)" instead of just "failed".
 
 from __future__ import annotations
 
-from typing import Literal
-
-from pydantic import BaseModel, ConfigDict
-
+from harness.assertions import Check, Comparison
 from harness.load.profile import RequestSLO
 from harness.load.results import TOTAL, LocustResult
 
 __all__ = ["Check", "evaluate_slos"]
-
-CheckKind = Literal["slo", "assertion", "invariant", "run"]
-Comparison = Literal["<=", ">="]
-
-
-class Check(BaseModel):
-    """One pass/fail line of the verdict."""
-
-    model_config = ConfigDict(frozen=True)
-
-    kind: CheckKind
-    name: str
-    passed: bool
-    detail: str
-    observed: float | None = None
-    limit: float | None = None
-    unit: str = ""
-    comparison: Comparison | None = None
-
-    @property
-    def miss(self) -> float | None:
-        """How far past the limit the observed figure was (positive), when it failed."""
-        if self.passed or self.observed is None or self.limit is None:
-            return None
-        return abs(self.observed - self.limit)
-
-    @property
-    def miss_ratio(self) -> float | None:
-        if self.miss is None or not self.limit:
-            return None
-        return self.miss / self.limit
-
 
 # (RequestSLO field, label in check names, how the observed figure must compare)
 _OBJECTIVES: tuple[tuple[str, str, Comparison], ...] = (
@@ -74,7 +40,7 @@ def evaluate_slos(slos: dict[str, RequestSLO], result: LocustResult) -> list[Che
             name = f"{label} of {subject}"
             if stats is None or stats.requests == 0:
                 checks.append(
-                    Check(
+                    Check.judged(
                         kind="slo",
                         name=name,
                         passed=False,
@@ -116,7 +82,7 @@ def _compare(
             f"{name} was {shown}, limit {comparison} {shown_limit}: "
             f"missed by {_fmt(miss, field)}{relative}"
         )
-    return Check(
+    return Check.judged(
         kind="slo",
         name=name,
         passed=passed,

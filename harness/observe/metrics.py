@@ -41,15 +41,22 @@ class MetricSnapshot:
     samples_by_name: Mapping[str, tuple[Sample, ...]]
     scraped_at: float = field(default_factory=time.time)
     source: str = ""
+    #: metric names the service declared (`# TYPE`), with or without a sample yet: a
+    #: labelled counter is declared before its first increment gives it a series.
+    declared: frozenset[str] = frozenset()
+
+    def exposes(self, name: str) -> bool:
+        """True when `name` is a sample name of this scrape or a metric it declared."""
+        return name in self.samples_by_name or name in self.declared
 
     def samples(self, name: str, **labels: str) -> list[Sample]:
-        """Samples named `name` (exact sample name, e.g. `shop_saga_total`) matching `labels`."""
+        """Samples named `name` (exact sample name, e.g. `jobs_total`) matching `labels`."""
         return [s for s in self.samples_by_name.get(name, ()) if s.matches(labels)]
 
     def value(self, name: str, **labels: str) -> float | None:
         """Sum of the matching series, or None when no series matches.
 
-        Summing lets a caller ask for `shop_outbound_retries_total` of one dependency
+        Summing lets a caller ask for `retries_total` of one dependency
         without naming every other label; NaN samples are ignored.
         """
         found = [s.value for s in self.samples(name, **labels) if not math.isnan(s.value)]
@@ -67,8 +74,12 @@ def parse_metrics(
     Raises MetricsError naming the source when the text is not valid exposition format.
     """
     grouped: dict[str, list[Sample]] = {}
+    declared: set[str] = set()
     try:
         for family in text_string_to_metric_families(text):
+            declared.add(family.name)
+            if family.type == "counter":
+                declared.add(f"{family.name}_total")
             for raw in family.samples:
                 sample = Sample(name=raw.name, labels=dict(raw.labels), value=float(raw.value))
                 grouped.setdefault(sample.name, []).append(sample)
@@ -78,6 +89,7 @@ def parse_metrics(
         samples_by_name={name: tuple(samples) for name, samples in grouped.items()},
         scraped_at=time.time() if scraped_at is None else scraped_at,
         source=source,
+        declared=frozenset(declared),
     )
 
 

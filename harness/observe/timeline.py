@@ -9,8 +9,8 @@ same data.
     with TimelineRecorder(metrics_urls(system)) as recorder:
         ...  # run load, inject faults
     timeline = recorder.timeline
-    timeline.breaker_states()["orders->payments"]     # [Point(t, 0.0), Point(t, 1.0), ...]
-    timeline.rate("orders", "shop_outbound_retries_total", dependency="payments")
+    timeline.series("orders", "retries_total", dependency="payments")  # [Point(t, v), ...]
+    timeline.breaker_states()["orders->payments"]  # read as the topology's breaker convention
 """
 
 from __future__ import annotations
@@ -28,28 +28,47 @@ from typing import Any, Protocol
 import httpx
 
 from harness.observe.metrics import MetricsError, MetricSnapshot, Sample, scrape
+from harness.topology import BreakerConvention, Edge, Topology
 
 __all__ = [
-    "BREAKER_STATE_METRIC",
-    "BREAKER_STATE_NAMES",
     "Point",
     "ScrapeFailure",
     "Timeline",
     "TimelineRecorder",
+    "breakers_of",
     "edge_name",
+    "kept_metric_names",
     "metrics_urls",
 ]
 
 log = logging.getLogger(__name__)
 
-#: The gauge the reference system exposes per edge: 0 closed, 1 open, 2 half-open.
-BREAKER_STATE_METRIC = "shop_breaker_state"
-BREAKER_STATE_NAMES: Mapping[int, str] = {0: "closed", 1: "open", 2: "half_open"}
-
 
 def edge_name(source: str, target: str) -> str:
     """The harness's name for an edge, e.g. `orders->payments`."""
-    return f"{source}->{target}"
+    return Edge(source, target).name
+
+
+def breakers_of(topology: Topology) -> dict[Edge, BreakerConvention]:
+    """`{edge: breaker convention of its source}` for every edge whose source declares one."""
+    found = {}
+    for spec in topology.edges:
+        convention = topology.conventions_for(spec.source).breaker
+        if convention is not None:
+            found[spec.edge] = convention
+    return found
+
+
+def kept_metric_names(topology: Topology | None, extra: Iterable[str] = ()) -> list[str]:
+    """What a saved timeline keeps: the metric names of every breaker convention and the
+    names assertions and plots ask for (`extra`), whatever they are called."""
+    names = set(extra)
+    if topology is not None:
+        for convention in breakers_of(topology).values():
+            names.add(convention.metric)
+            if convention.transitions:
+                names.add(convention.transitions)
+    return sorted(names)
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,15 +98,29 @@ class _HasServiceUrls(Protocol):
 
 
 def metrics_urls(system: _HasServiceUrls, *, path: str = "/metrics") -> dict[str, str]:
-    """`{service: its metrics URL}` for every service of a running system (direct, not proxied)."""
-    return {name: system.url(name).rstrip("/") + path for name in system.services}
+    """`{service: its metrics URL}` for every service of a running system (direct, not
+    proxied): the path its topology's `metrics` convention declares (a service declaring
+    none is not scraped), or `path` when the system carries no topology."""
+    topology = getattr(system, "topology", None)
+    urls = {}
+    for name in system.services:
+        chosen = topology.conventions_for(name).metrics if topology is not None else path
+        if chosen:
+            urls[name] = system.url(name).rstrip("/") + chosen
+    return urls
 
 
 class Timeline:
     """Snapshots per service, in scrape order. Thread-safe to append to while being read."""
 
-    def __init__(self, snapshots: Mapping[str, Iterable[MetricSnapshot]] | None = None) -> None:
+    def __init__(
+        self,
+        snapshots: Mapping[str, Iterable[MetricSnapshot]] | None = None,
+        *,
+        breakers: Mapping[Edge, BreakerConvention] | None = None,
+    ) -> None:
         self._lock = threading.Lock()
+        self._breakers: dict[Edge, BreakerConvention] = dict(breakers or {})
         self._snapshots: dict[str, list[MetricSnapshot]] = {
             service: sorted(items, key=lambda s: s.scraped_at)
             for service, items in (snapshots or {}).items()
@@ -136,7 +169,8 @@ class Timeline:
             {
                 service: [s for s in self.snapshots(service) if _within(s.scraped_at, start, end)]
                 for service in self.services
-            }
+            },
+            breakers=self._breakers,
         )
 
     def series(self, service: str, name: str, **labels: str) -> list[Point]:
@@ -188,42 +222,92 @@ class Timeline:
         ]
         return sum(_increase(a.value, b.value) for a, b in pairwise(points))
 
-    # -- breakers ----------------------------------------------------------------------
+    # -- what services exposed ---------------------------------------------------------
 
-    def breaker_edges(self, *, metric: str = BREAKER_STATE_METRIC) -> list[str]:
-        """Every edge (`source->dependency`) that ever exposed a breaker state."""
-        edges = set()
-        for service in self.services:
-            for snapshot in self.snapshots(service):
-                for sample in snapshot.samples(metric):
-                    dependency = sample.labels.get("dependency")
-                    if dependency:
-                        edges.add(edge_name(sample.labels.get("service", service), dependency))
-        return sorted(edges)
+    def exposed(self, service: str, name: str) -> bool:
+        """True when any scrape of `service` had a series of `name` or declared it."""
+        return any(snapshot.exposes(name) for snapshot in self.snapshots(service))
 
-    def breaker_series(self, edge: str, *, metric: str = BREAKER_STATE_METRIC) -> list[Point]:
-        """Breaker state of one edge over time (0 closed, 1 open, 2 half-open)."""
-        source, target = _split_edge(edge)
-        return self.series(source, metric, dependency=target)
+    def metric_names(self, service: str) -> list[str]:
+        """Every sample name `service` exposed in any scrape."""
+        names: set[str] = set()
+        for snapshot in self.snapshots(service):
+            names.update(snapshot.samples_by_name)
+        return sorted(names)
 
-    def breaker_states(self, *, metric: str = BREAKER_STATE_METRIC) -> dict[str, list[Point]]:
-        """`{edge: breaker state series}` for every edge with a breaker."""
-        return {edge: self.breaker_series(edge, metric=metric) for edge in self.breaker_edges()}
+    def label_sets(self, service: str, name: str) -> set[str]:
+        """The label sets of `name`'s series (`{dependency="payments"}`), for messages."""
+        found: set[str] = set()
+        for snapshot in self.snapshots(service):
+            for sample in snapshot.samples(name):
+                inner = ",".join(f'{k}="{v}"' for k, v in sorted(sample.labels.items()))
+                found.add(f"{{{inner}}}")
+        return found
+
+    # -- breakers (read as each edge's source declares in its breaker convention) -------
+
+    @property
+    def breakers(self) -> Mapping[Edge, BreakerConvention]:
+        return dict(self._breakers)
+
+    def breaker_edges(self) -> list[str]:
+        """Every edge with a breaker convention whose state was ever scraped."""
+        return sorted(edge.name for edge in self._breakers if self._breaker_points(edge))
+
+    def breaker_series(self, edge: str | Edge) -> list[Point]:
+        """The breaker state of one edge over time (the convention's state values); empty
+        when the edge's source declares no breaker convention."""
+        return self._breaker_points(edge if isinstance(edge, Edge) else Edge.parse(edge))
+
+    def breaker_states(self) -> dict[str, list[Point]]:
+        """`{edge: breaker state series}` for every edge whose breaker state was scraped."""
+        states = {edge.name: self._breaker_points(edge) for edge in self._breakers}
+        return {name: points for name, points in sorted(states.items()) if points}
+
+    def breaker_state_names(self) -> dict[float, str]:
+        """`{value: state name}` over every breaker convention (for legends)."""
+        names: dict[float, str] = {}
+        for convention in self._breakers.values():
+            for name, value in convention.states.items():
+                names.setdefault(value, name)
+        return dict(sorted(names.items()))
+
+    def breaker_state_name(self, edge: str | Edge, value: float) -> str:
+        key = edge if isinstance(edge, Edge) else Edge.parse(edge)
+        convention = self._breakers.get(key)
+        return convention.state_name(value) if convention is not None else f"{value:g}"
+
+    def latest_breaker_states(self) -> dict[str, str]:
+        """`{edge: state name}` from the last scrape that showed each edge's breaker."""
+        return {
+            edge: self.breaker_state_name(edge, points[-1].value)
+            for edge, points in self.breaker_states().items()
+        }
 
     def breaker_was(
         self,
         edge: str,
-        state: int,
+        state: float | str,
         *,
         start: float | None = None,
         end: float | None = None,
-        metric: str = BREAKER_STATE_METRIC,
     ) -> bool:
-        """True when any scrape in [start, end] saw the edge's breaker in `state`."""
-        return any(
-            p.value == state and _within(p.t, start, end)
-            for p in self.breaker_series(edge, metric=metric)
-        )
+        """True when any scrape in [start, end] saw the edge's breaker in `state` (a
+        value, or a state name of its convention)."""
+        key = Edge.parse(edge)
+        if isinstance(state, str):
+            convention = self._breakers.get(key)
+            if convention is None:
+                return False
+            state = convention.state_value(state)
+        return any(p.value == state and _within(p.t, start, end) for p in self._breaker_points(key))
+
+    def _breaker_points(self, edge: Edge) -> list[Point]:
+        convention = self._breakers.get(edge)
+        if convention is None:
+            return []
+        labels = convention.labels_for(edge.source, edge.target)
+        return self.series(edge.source, convention.metric, **labels)
 
     def first_time(
         self,
@@ -261,7 +345,12 @@ class Timeline:
         return out
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> Timeline:
+    def from_dict(
+        cls,
+        data: Mapping[str, Any],
+        *,
+        breakers: Mapping[Edge, BreakerConvention] | None = None,
+    ) -> Timeline:
         """The inverse of `to_dict` (e.g. a timeline saved next to a report)."""
         snapshots: dict[str, list[MetricSnapshot]] = {}
         for service, scrapes in data.items():
@@ -277,7 +366,7 @@ class Timeline:
                         source=service,
                     )
                 )
-        return cls(snapshots)
+        return cls(snapshots, breakers=breakers)
 
 
 class TimelineRecorder:
@@ -403,10 +492,3 @@ def _increase(before: float, after: float) -> float:
 
 def _within(t: float, start: float | None, end: float | None) -> bool:
     return (start is None or t >= start) and (end is None or t <= end)
-
-
-def _split_edge(edge: str) -> tuple[str, str]:
-    source, sep, target = edge.partition("->")
-    if not sep or not source.strip() or not target.strip():
-        raise ValueError(f"edge must look like 'orders->payments', got {edge!r}")
-    return source.strip(), target.strip()

@@ -7,10 +7,12 @@
         system.faults.add_toxic("orders->payments", "latency", attributes={"latency": 500})
         system.kill("payments"); system.restart("payments")
 
-Backends: `process` (default: local processes, the embedded fault proxy on every edge, or a
-real Toxiproxy at `TOXIPROXY_URL`) and `attach` (services already running at their `url`).
+Backends (`harness.runtime.backends`, each a `Backend`, registered by name): `process`
+(default: local processes, the embedded fault proxy on every edge, or a real Toxiproxy at
+`TOXIPROXY_URL`), `attach` (services already running at their `url`) and `containers`.
 """
 
+from harness.runtime.backends import BACKENDS, Backend, backend_named
 from harness.runtime.errors import (
     HarnessRuntimeError,
     NotStartedByHarness,
@@ -21,11 +23,12 @@ from harness.runtime.errors import (
     UnknownServiceError,
 )
 from harness.runtime.rundir import RunState, harness_home
-from harness.runtime.start import Backend, launch, open_run, start_system
+from harness.runtime.start import clean_stale_runs, launch, open_run, run_is_stale, start_system
 from harness.runtime.system import EdgeHandle, RunningSystem, ServiceHandle
-from harness.runtime.teardown import StopReport, clean_stale_runs
+from harness.runtime.teardown import StopReport
 
 __all__ = [
+    "BACKENDS",
     "Backend",
     "EdgeHandle",
     "HarnessRuntimeError",
@@ -39,9 +42,11 @@ __all__ = [
     "StartupError",
     "StopReport",
     "UnknownServiceError",
+    "backend_named",
     "clean_stale_runs",
     "harness_home",
     "launch",
     "open_run",
+    "run_is_stale",
     "start_system",
 ]

@@ -16,6 +16,7 @@ from harness.faults import ToxiproxyClient
 from harness.runtime.errors import StartupError
 from harness.runtime.ports import LOOPBACK, port_is_listening
 from harness.runtime.processes import ManagedProcess, tail_lines
+from harness.runtime.rundir import RUN_ID_ENV
 
 __all__ = ["FAULT_PROXY_LOG", "FAULT_PROXY_NAME", "SEED_ENV", "spawn_fault_proxy", "wait_api"]
 
@@ -24,12 +25,13 @@ FAULT_PROXY_LOG = f"{FAULT_PROXY_NAME}.log"
 SEED_ENV = "HARNESS_FAULT_SEED"  # seeds toxicity draws and jitter, for reproducible runs
 
 
-def spawn_fault_proxy(*, run_dir: Path, port: int) -> ManagedProcess:
+def spawn_fault_proxy(*, run_dir: Path, port: int, run_id: str) -> ManagedProcess:
     argv = [sys.executable, "-m", "harness.faultproxy", "--host", LOOPBACK, "--port", str(port)]
     seed = os.environ.get(SEED_ENV)
     if seed:
         argv += ["--seed", seed]
-    return ManagedProcess.spawn(argv, env={}, cwd=run_dir, log_path=run_dir / FAULT_PROXY_LOG)
+    env = {RUN_ID_ENV: run_id}
+    return ManagedProcess.spawn(argv, env=env, cwd=run_dir, log_path=run_dir / FAULT_PROXY_LOG)
 
 
 def wait_api(client: ToxiproxyClient, process: ManagedProcess | None, *, timeout: float) -> None:

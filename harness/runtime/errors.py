@@ -12,7 +12,10 @@ __all__ = [
     "ServiceUnhealthyError",
     "StartupError",
     "UnknownServiceError",
+    "startup_failure",
 ]
+
+EXITED = "exited"  # how a health wait's reason starts when the process died
 
 
 class HarnessRuntimeError(RuntimeError):
@@ -69,3 +72,11 @@ class RunNotFoundError(HarnessRuntimeError):
 
 class RunInUseError(HarnessRuntimeError):
     """A live run already uses this run directory (or the CLI's current run is up)."""
+
+
+def startup_failure(failures: Mapping[str, str], timeout: float) -> str:
+    """The headline of a failed start-up: who exited, else what did not come up in time."""
+    exited = sorted(name for name, reason in failures.items() if reason.startswith(EXITED))
+    if exited:
+        return f"{', '.join(exited)} exited during start-up"
+    return f"the system did not come up within {timeout:g} s"

@@ -12,7 +12,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -64,25 +64,48 @@ class ForkServer:
     while the server imports the preloaded modules.
     """
 
-    def __init__(self, specs: Sequence[SpawnSpec], *, preload: Sequence[str], server_log: Path):
+    def __init__(
+        self,
+        specs: Sequence[SpawnSpec],
+        *,
+        preload: Sequence[str],
+        server_log: Path,
+        env: Mapping[str, str] | None = None,
+    ):
+        """Start the server (it waits for `begin`); `env` is added to its environment and so
+        inherited by every child it forks."""
         self._specs = {s.key: s for s in specs}
+        self._preload = list(preload)
         self._log = server_log
         self._lock = threading.Lock()
         self._buffer = b""
+        argv = [sys.executable, forkserver.__file__]
+        extra_env = {"PYTHONUNBUFFERED": "1", **(env or {})}
         with open(server_log, "wb") as log_file:
             self._server = subprocess.Popen(
-                [sys.executable, forkserver.__file__],
+                argv,
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=log_file,
-                env={**os.environ, "PYTHONUNBUFFERED": "1"},
+                env={**os.environ, **extra_env},
                 start_new_session=True,
             )
         stdin, stdout = self._server.stdin, self._server.stdout
         if stdin is None or stdout is None:  # cannot happen with PIPE; keeps the types honest
             raise StartupError("the fork server has no pipes")
         self._stdin, self._stdout = stdin, stdout
-        self._send({"preload": list(preload), "processes": [s.message() for s in specs]})
+        self.process = ManagedProcess(
+            ManagedProcess.adopt(
+                self._server.pid, argv=argv, env=extra_env, cwd=Path.cwd(), log_path=server_log
+            ).record,
+            self._server,
+        )
+
+    def begin(self) -> None:
+        """Preload and fork the services: call once the server's `process` is on record."""
+        self._send(
+            {"preload": self._preload, "processes": [s.message() for s in self._specs.values()]}
+        )
 
     @property
     def alive(self) -> bool:

@@ -18,7 +18,9 @@ child, `{"key": ..., "pid": ...}` (or `{"key": ..., "error": ...}` when it canno
 `{"preload_error": ...}` lines), and exits when its stdin closes, which also happens when
 the harness dies. The children are left to the harness, which knows them by pid and
 process group; the server reaps them when they exit (SIGCHLD ignored), so none lingers as
-a zombie while the server waits.
+a zombie while the server waits. They inherit the server's environment, which carries the
+run's mark (`HARNESS_RUN_ID`): a child whose pid never reached the harness (killed between
+the fork and the read) is still found and stopped by the run's teardown.
 
 Preloaded modules must not read per-service settings or start threads at import time.
 """

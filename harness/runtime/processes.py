@@ -20,9 +20,16 @@ from pathlib import Path
 
 import psutil
 
-from harness.runtime.rundir import ProcessRecord
+from harness.runtime.rundir import RUN_ID_ENV, ProcessRecord
 
-__all__ = ["ManagedProcess", "live_group_members", "stop_groups", "tail_lines"]
+__all__ = [
+    "ManagedProcess",
+    "kill_marked",
+    "live_group_members",
+    "marked_processes",
+    "stop_groups",
+    "tail_lines",
+]
 
 
 def tail_lines(path: Path | str, count: int = 20) -> list[str]:
@@ -200,3 +207,40 @@ def stop_groups(processes: Iterable[ManagedProcess], *, grace: float = 3.0) -> l
     for proc in survivors:
         proc.signal(signal.SIGKILL)
     return [p for p in survivors if not p.wait_gone(5.0)]
+
+
+def marked_processes(run_id: str) -> list[psutil.Process]:
+    """Live processes whose environment carries the run's mark (`RUN_ID_ENV`).
+
+    They include what the state file may not know: a child forked in the instant before its
+    pid was recorded, and anything a service forked. Processes of other users are skipped.
+    """
+    found = []
+    for proc in psutil.process_iter():
+        if proc.pid == os.getpid():
+            continue
+        with contextlib.suppress(psutil.Error):
+            if proc.environ().get(RUN_ID_ENV) == run_id and proc.status() != psutil.STATUS_ZOMBIE:
+                found.append(proc)
+    return found
+
+
+def kill_marked(run_id: str, *, timeout: float = 5.0) -> tuple[int, list[str]]:
+    """SIGKILL every process that still carries the run's mark.
+
+    Returns how many were found, and a description of each that survived.
+    """
+    marked = marked_processes(run_id)
+    for proc in marked:
+        with contextlib.suppress(psutil.Error):
+            proc.kill()
+    _, alive = psutil.wait_procs(marked, timeout=timeout)
+    survivors = [p for p in alive if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
+    return len(marked), [f"process {p.pid} ({' '.join(_argv(p)[:4])} ...)" for p in survivors]
+
+
+def _argv(proc: psutil.Process) -> list[str]:
+    try:
+        return proc.cmdline()
+    except psutil.Error:
+        return ["?"]

@@ -6,7 +6,9 @@ Layout: `<home>/runs/<run id>/` with `state.json`, one `<service>.log` per servi
 
 The state file records every process (pid, process group, start time) and port, so another
 process (`harness down`, the next `harness up`) can find and stop a run, including one left
-behind when its owner was SIGKILLed.
+behind when its owner was SIGKILLed. Every process a run starts also carries the run's id in
+its environment (`RUN_ID_ENV`), inherited by whatever it forks: a process started in the
+instant before its pid reached the state file is still found by that mark.
 """
 
 from __future__ import annotations
@@ -17,12 +19,17 @@ import secrets
 import shutil
 import time
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
+import psutil
 from pydantic import BaseModel, ConfigDict, Field
+
+if TYPE_CHECKING:
+    from harness.topology import Topology
 
 __all__ = [
     "HOME_ENV",
+    "RUN_ID_ENV",
     "STATE_FILE",
     "EdgeRecord",
     "FaultProxyRecord",
@@ -34,6 +41,7 @@ __all__ = [
     "harness_home",
     "list_run_dirs",
     "new_run_dir",
+    "new_state",
     "prune_stopped_runs",
     "read_state",
     "set_current_run",
@@ -41,6 +49,7 @@ __all__ = [
 ]
 
 HOME_ENV = "HARNESS_HOME"
+RUN_ID_ENV = "HARNESS_RUN_ID"  # in the environment of every process a run starts
 STATE_FILE = "state.json"
 RunStatus = Literal["starting", "running", "stopping", "stopped"]
 
@@ -78,6 +87,11 @@ class EdgeRecord(_Record):
     listen: str | None
     upstream: str
     env_var: str
+    # False for a proxy the run found on the user's Toxiproxy (attach): the run then removes
+    # only its own toxics from it, and leaves it as it was found (`found_*`).
+    created: bool = True
+    found_toxics: list[str] = Field(default_factory=list)
+    found_enabled: bool = True
 
 
 class FaultProxyRecord(_Record):
@@ -98,6 +112,7 @@ class RunState(_Record):
     started_at: float = Field(default_factory=time.time)
     startup_seconds: float | None = None
     fault_proxy: FaultProxyRecord | None = None
+    fork_server: ProcessRecord | None = None  # recorded before it forks anything
     services: dict[str, ServiceRecord] = Field(default_factory=dict)
     edges: dict[str, EdgeRecord] = Field(default_factory=dict)
 
@@ -105,6 +120,8 @@ class RunState(_Record):
         found = [s.process for s in self.services.values() if s.process is not None]
         if self.fault_proxy is not None and self.fault_proxy.process is not None:
             found.append(self.fault_proxy.process)
+        if self.fork_server is not None:
+            found.append(self.fork_server)
         return found
 
     def ports(self) -> list[int]:
@@ -127,6 +144,19 @@ def new_run_dir(home: Path) -> Path:
     path = home / "runs" / run_id
     path.mkdir(parents=True)
     return path
+
+
+def new_state(topology: Topology, *, run_dir: Path, backend: str) -> RunState:
+    """The state of a run this process is starting now (it is the run's owner)."""
+    me = psutil.Process(os.getpid())
+    return RunState(
+        run_id=run_dir.name,
+        backend=backend,
+        topology_path=str(topology.path) if topology.path else None,
+        topology=topology.model_dump(mode="json", by_alias=True),
+        owner_pid=me.pid,
+        owner_create_time=me.create_time(),
+    )
 
 
 def list_run_dirs(home: Path) -> list[Path]:

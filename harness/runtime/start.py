@@ -1,42 +1,50 @@
-"""Bringing a system up (`start_system`, `launch`) and finding one that is up (`open_run`)."""
+"""Bringing a system up (`start_system`, `launch`), finding one that is up (`open_run`), and
+stopping the runs nobody will stop any more (`clean_stale_runs`). Each asks the run's backend.
+"""
 
 from __future__ import annotations
 
+import logging
 import signal
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
-from typing import Literal
 
-from harness.faults import FaultInjector, ToxiproxyClient, toxiproxy_url_from_env
-from harness.runtime.attach_backend import NO_PROXY_REASON, attach_system
-from harness.runtime.errors import HarnessRuntimeError, RunInUseError, RunNotFoundError
-from harness.runtime.process_backend import launch_processes
-from harness.runtime.processes import ManagedProcess
+from harness.faults import toxiproxy_url_from_env
+from harness.runtime.backends import DEFAULT_BACKEND, backend_named
+from harness.runtime.errors import RunInUseError, RunNotFoundError
 from harness.runtime.rundir import (
+    RunState,
     current_run_dir,
     harness_home,
+    list_run_dirs,
     new_run_dir,
     prune_stopped_runs,
     read_state,
 )
 from harness.runtime.system import RunningSystem
-from harness.runtime.teardown import clean_stale_runs, run_is_stale
+from harness.runtime.teardown import StopReport, is_stale
 from harness.topology import Topology, TopologyError, parse_topology
 
-__all__ = ["Backend", "launch", "open_run", "start_system", "terminate_on_sigterm"]
+__all__ = [
+    "clean_stale_runs",
+    "launch",
+    "open_run",
+    "run_is_stale",
+    "start_system",
+    "terminate_on_sigterm",
+]
 
-Backend = Literal["process", "attach", "containers"]
-BACKENDS: tuple[Backend, ...] = ("process", "attach", "containers")
+log = logging.getLogger(__name__)
 
 
 @contextmanager
 def start_system(
     topology: Topology,
     *,
-    backend: Backend | str = "process",
+    backend: str = DEFAULT_BACKEND,
     run_dir: Path | None = None,
     toxiproxy_url: str | None = None,
     home: Path | None = None,
@@ -46,7 +54,7 @@ def start_system(
     Args:
         backend: "process" (start local processes, the default), "attach" (use each
             service's `url`; nothing is started) or "containers" (a container per service
-            and for the fault proxy, through testcontainers; see `containers_backend`).
+            and for the fault proxy, through testcontainers; see `backends.containers`).
         run_dir: where logs, databases and the state file go; default: a new directory
             under `<home>/runs/`.
         toxiproxy_url: a real Toxiproxy server to create the proxies on; default:
@@ -69,26 +77,19 @@ def start_system(
 def launch(
     topology: Topology,
     *,
-    backend: Backend | str = "process",
+    backend: str = DEFAULT_BACKEND,
     run_dir: Path | None = None,
     toxiproxy_url: str | None = None,
     home: Path | None = None,
 ) -> RunningSystem:
     """Like `start_system`, without the `with`: the caller must `stop()` or `detach()`."""
-    if backend not in BACKENDS:
-        raise HarnessRuntimeError(f"unknown backend {backend!r}; expected one of {BACKENDS}")
+    chosen = backend_named(backend)
     home = home if home is not None else harness_home()
     toxiproxy_url = toxiproxy_url or toxiproxy_url_from_env()
     clean_stale_runs(home, also=[run_dir] if run_dir is not None else [])
     prune_stopped_runs(home)
     run_dir = _prepare_run_dir(run_dir, home)
-    if backend == "attach":
-        return attach_system(topology, run_dir=run_dir, home=home, toxiproxy_url=toxiproxy_url)
-    if backend == "containers":  # imported here: only this backend needs testcontainers
-        from harness.runtime.containers_backend import launch_containers
-
-        return launch_containers(topology, run_dir=run_dir, home=home, toxiproxy_url=toxiproxy_url)
-    return launch_processes(topology, run_dir=run_dir, home=home, toxiproxy_url=toxiproxy_url)
+    return chosen.launch(topology, run_dir=run_dir, home=home, toxiproxy_url=toxiproxy_url)
 
 
 def _prepare_run_dir(run_dir: Path | None, home: Path) -> Path:
@@ -121,40 +122,35 @@ def open_run(run_dir: Path | None = None, *, home: Path | None = None) -> Runnin
         topology = parse_topology(state.topology, source=source)
     except TopologyError as exc:
         raise RunNotFoundError(f"the state in {run_dir} holds an unusable topology: {exc}") from exc
-    if state.backend == "containers":
-        from harness.runtime.containers_backend import open_container_run
+    return backend_named(state.backend).reopen(state, run_dir=run_dir, topology=topology, home=home)
 
-        return open_container_run(run_dir, state, topology, home=home)
-    processes = {
-        name: ManagedProcess(record.process)
-        for name, record in state.services.items()
-        if record.process is not None
-    }
-    proxy = state.fault_proxy
-    client = ToxiproxyClient(proxy.api_url) if proxy is not None else None
-    faults = FaultInjector(
-        client,
-        {name: e.proxy_name for name, e in state.edges.items()},
-        owns_server=bool(proxy and proxy.embedded),
-        unavailable_reason=NO_PROXY_REASON if state.backend == "attach" else "no fault proxy",
-    )
-    fault_proxy = ManagedProcess(proxy.process) if proxy and proxy.process else None
-    return RunningSystem(
-        topology=topology,
-        run_dir=run_dir,
-        state=state,
-        faults=faults,
-        processes=processes,
-        fault_proxy=fault_proxy,
-        home=home,
-    )
+
+def run_is_stale(state: RunState) -> bool:
+    """True when nobody will stop the run any more (`teardown.is_stale`, asking its backend)."""
+    return is_stale(state, backend_named(state.backend))
+
+
+def clean_stale_runs(home: Path, *, also: Iterable[Path] = ()) -> list[StopReport]:
+    """Stop every stale run under `home` (and in the directories `also`); one report each."""
+    reports = []
+    candidates = {*list_run_dirs(home), *(Path(p) for p in also)}
+    for run_dir in sorted(candidates):
+        state = read_state(run_dir)
+        if state is None or not run_is_stale(state):
+            continue
+        log.warning("cleaning stale run %s (owner pid %s is gone)", run_dir, state.owner_pid)
+        reports.append(backend_named(state.backend).remove(state, run_dir=run_dir))
+    return reports
 
 
 @contextmanager
 def terminate_on_sigterm() -> Iterator[None]:
-    """Turn SIGTERM into SystemExit while a system is up, so teardown runs.
+    """Turn SIGTERM into SystemExit (and Ctrl-C into KeyboardInterrupt) while a system is up,
+    so teardown runs; from the first of them on, both are ignored, so that nothing cuts the
+    teardown short.
 
-    Only from the main thread, and only when nobody else handles SIGTERM already.
+    Only from the main thread, and only when nobody else handles SIGTERM already (Ctrl-C
+    only when it still has Python's default handler).
     """
     if threading.current_thread() is not threading.main_thread():
         yield
@@ -162,12 +158,20 @@ def terminate_on_sigterm() -> Iterator[None]:
     if signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
         yield
         return
+    previous_int = signal.getsignal(signal.SIGINT)
 
     def handler(signum: int, frame: FrameType | None) -> None:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        if signum == signal.SIGINT:
+            raise KeyboardInterrupt
         raise SystemExit(128 + signum)
 
     signal.signal(signal.SIGTERM, handler)
+    if previous_int is signal.default_int_handler:
+        signal.signal(signal.SIGINT, handler)
     try:
         yield
     finally:
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        signal.signal(signal.SIGINT, previous_int)

@@ -11,8 +11,6 @@ from __future__ import annotations
 import logging
 import signal
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +19,7 @@ from harness.runtime.errors import NotStartedByHarness, ServiceUnhealthyError, U
 from harness.runtime.forking import ForkServer
 from harness.runtime.health import HealthTarget, probe_all, wait_all_healthy
 from harness.runtime.processes import ManagedProcess, tail_lines
+from harness.runtime.proxies import NO_EDGES_REASON, faults_from_state
 from harness.runtime.rundir import (
     RunState,
     ServiceRecord,
@@ -28,7 +27,7 @@ from harness.runtime.rundir import (
     set_current_run,
     write_state,
 )
-from harness.runtime.teardown import StopReport, stop_run
+from harness.runtime.teardown import StopReport, signals_held, stop_run
 from harness.topology import Topology, normalize_edge_name
 
 __all__ = ["EdgeHandle", "RunningSystem", "ServiceHandle"]
@@ -130,6 +129,34 @@ class RunningSystem:
         self._forks = forks  # the run's fork server, when this process started the run
         self._lock = threading.RLock()
         self._stopped = False
+
+    @classmethod
+    def from_state(
+        cls,
+        state: RunState,
+        *,
+        run_dir: Path,
+        topology: Topology,
+        home: Path | None,
+        no_proxy_reason: str = NO_EDGES_REASON,
+    ) -> RunningSystem:
+        """The system recorded in `state` (process faults, health, logs, faults and `stop()`
+        act on the recorded process groups and proxies)."""
+        processes = {
+            name: ManagedProcess(record.process)
+            for name, record in state.services.items()
+            if record.process is not None
+        }
+        proxy = state.fault_proxy
+        return cls(
+            topology=topology,
+            run_dir=run_dir,
+            state=state,
+            faults=faults_from_state(state, unavailable_reason=no_proxy_reason),
+            processes=processes,
+            fault_proxy=ManagedProcess(proxy.process) if proxy and proxy.process else None,
+            home=home,
+        )
 
     def __repr__(self) -> str:
         return f"RunningSystem({self.run_dir}, services={sorted(self._state.services)})"
@@ -337,7 +364,7 @@ class RunningSystem:
 
     def stop(self, *, grace: float = 3.0) -> StopReport:
         """Stop every process (SIGTERM, SIGKILL after `grace` s) and check the ports closed."""
-        with self._lock, _sigint_deferred():
+        with self._lock, signals_held():
             if self._stopped:
                 return StopReport(run_dir=self.run_dir)
             self._stopped = True
@@ -359,16 +386,3 @@ class RunningSystem:
 
 def _never_exits() -> None:
     return None
-
-
-@contextmanager
-def _sigint_deferred() -> Iterator[None]:
-    """Ignore Ctrl-C while tearing down, so a second Ctrl-C cannot leave orphans."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)

@@ -1,28 +1,39 @@
-"""Stopping a run for good, and finding runs whose owner died without stopping them.
+"""Stopping a run for good, and telling whether a run is stale.
 
 A run is *stale* when nobody will stop it any more: its owner (the process that started it)
-is gone and the run was not handed over to the CLI (`detached`), or it was detached but none
-of its processes is alive. The next start cleans stale runs before doing anything else.
+is gone and the run was not handed over to the CLI (`detached`), or it was detached but its
+backend finds nothing of it alive. The next start (and `harness down`) stops stale runs.
+
+Teardown runs to the end once begun: SIGINT and SIGTERM that arrive meanwhile are held and
+delivered afterwards (`signals_held`), so a second Ctrl-C or `kill` cannot leave half a run.
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
-from collections.abc import Iterable, Sequence
+import signal
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import FrameType
+from typing import TYPE_CHECKING
 
 import psutil
 
-from harness.faults import FaultProxyError, ToxiproxyClient
 from harness.runtime.ports import wait_ports_closed
-from harness.runtime.processes import ManagedProcess, stop_groups
-from harness.runtime.rundir import RunState, list_run_dirs, read_state, write_state
+from harness.runtime.processes import ManagedProcess, kill_marked, stop_groups
+from harness.runtime.proxies import release_proxies
+from harness.runtime.rundir import RunState, write_state
 
-__all__ = ["StopReport", "clean_stale_runs", "owner_alive", "run_is_stale", "stop_run"]
+if TYPE_CHECKING:
+    from harness.runtime.backends.base import Backend
+
+__all__ = ["StopReport", "is_stale", "owner_alive", "signals_held", "stop_run"]
 
 log = logging.getLogger(__name__)
+HELD_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 @dataclass(slots=True)
@@ -32,6 +43,7 @@ class StopReport:
     run_dir: Path
     survivors: list[str] = field(default_factory=list)  # groups that survived SIGKILL
     busy_ports: list[int] = field(default_factory=list)  # ports still listening afterwards
+    unrecorded: int = 0  # processes found by the run's mark only (started as the owner died)
 
     @property
     def clean(self) -> bool:
@@ -48,16 +60,11 @@ def owner_alive(state: RunState) -> bool:
         return False
 
 
-def run_is_stale(state: RunState) -> bool:
+def is_stale(state: RunState, backend: Backend) -> bool:
+    """True when nobody will stop the run any more (see the module docstring)."""
     if state.status == "stopped" or owner_alive(state):
         return False
-    if not state.detached:
-        return True
-    if state.backend == "containers":  # a detached run lives as long as its containers
-        from harness.runtime.containers.cleanup import run_has_live_containers
-
-        return not run_has_live_containers(state.run_id)
-    return not any(ManagedProcess(record).is_alive() for record in state.processes())
+    return not state.detached or not backend.is_alive(state)
 
 
 def stop_run(
@@ -67,31 +74,27 @@ def stop_run(
     *,
     grace: float = 3.0,
 ) -> StopReport:
-    """Stop every process of the run, drop its proxies from a real Toxiproxy, check its ports.
+    """Stop every process of the run, give back its proxies, check its ports.
 
     `processes` are the live handles when the caller started them (so exits are reaped);
-    otherwise they are rebuilt from the state file.
+    otherwise they are rebuilt from the state file. Processes that carry the run's mark but
+    are in no record (forked as the owner was killed) are killed too.
     """
-    state.status = "stopping"
-    write_state(run_dir, state)
-    _delete_proxies_on_real_server(state)
-    handles = list(processes) if processes is not None else _from_records(state)
-    survivors = stop_groups(handles, grace=grace)
-    report = StopReport(run_dir=run_dir, survivors=[_describe(p) for p in survivors])
-    report.survivors += _remove_containers(state)
-    report.busy_ports = wait_ports_closed(state.ports(), timeout=2.0 if survivors else 5.0)
-    state.status = "stopped"
-    write_state(run_dir, state)
-    return report
-
-
-def _remove_containers(state: RunState) -> list[str]:
-    """The containers and network of a containers-backend run (found by their run label)."""
-    if state.backend != "containers":
-        return []
-    from harness.runtime.containers.cleanup import remove_run
-
-    return remove_run(state.run_id)
+    with signals_held():
+        state.status = "stopping"
+        write_state(run_dir, state)
+        release_proxies(state)
+        handles = list(processes) if processes is not None else _from_records(state)
+        survivors = stop_groups(handles, grace=grace)
+        report = StopReport(run_dir=run_dir, survivors=[_describe(p) for p in survivors])
+        report.unrecorded, left = kill_marked(state.run_id)
+        report.survivors += left
+        if report.unrecorded:
+            log.warning("run %s: killed %d unrecorded processes", run_dir, report.unrecorded)
+        report.busy_ports = wait_ports_closed(state.ports(), timeout=2.0 if survivors else 5.0)
+        state.status = "stopped"
+        write_state(run_dir, state)
+        return report
 
 
 def _from_records(state: RunState) -> list[ManagedProcess]:
@@ -103,24 +106,33 @@ def _describe(process: ManagedProcess) -> str:
     return f"process group {process.record.pgid} ({argv} ...)"
 
 
-def _delete_proxies_on_real_server(state: RunState) -> None:
-    proxy = state.fault_proxy
-    if proxy is None or proxy.embedded:
-        return  # the embedded proxy's process goes away with its proxies
-    client = ToxiproxyClient(proxy.api_url, timeout=2.0)
-    for edge in state.edges.values():
-        with contextlib.suppress(FaultProxyError):
-            client.delete_proxy(edge.proxy_name)
+@contextmanager
+def signals_held() -> Iterator[None]:
+    """Hold SIGINT and SIGTERM until the block ends, then deliver them (main thread only).
+
+    Nested blocks hold until the outermost ends. Signals the process ignores stay ignored.
+    """
+    if threading.current_thread() is not threading.main_thread() or _holding.is_set():
+        yield
+        return
+    held: list[int] = []
+
+    def hold(signum: int, frame: FrameType | None) -> None:
+        held.append(signum)
+
+    previous = {sig: signal.getsignal(sig) for sig in HELD_SIGNALS}
+    for sig in HELD_SIGNALS:
+        if previous[sig] is not signal.SIG_IGN:
+            signal.signal(sig, hold)
+    _holding.set()
+    try:
+        yield
+    finally:
+        _holding.clear()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        for signum in dict.fromkeys(held):  # once each: a second Ctrl-C means the same
+            signal.raise_signal(signum)
 
 
-def clean_stale_runs(home: Path, *, also: Iterable[Path] = ()) -> list[StopReport]:
-    """Stop every stale run under `home` (and in the directories `also`); one report each."""
-    reports = []
-    candidates = {*list_run_dirs(home), *(Path(p) for p in also)}
-    for run_dir in sorted(candidates):
-        state = read_state(run_dir)
-        if state is None or not run_is_stale(state):
-            continue
-        log.warning("cleaning stale run %s (owner pid %s is gone)", run_dir, state.owner_pid)
-        reports.append(stop_run(run_dir, state))
-    return reports
+_holding = threading.Event()

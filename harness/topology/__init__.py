@@ -9,6 +9,7 @@ from harness.topology.conventions import (
     Conventions,
     ResolvedConventions,
 )
+from harness.topology.edge import Edge, EdgeField
 from harness.topology.model import (
     DEFAULT_TOPOLOGY_FILE,
     PLACEHOLDERS,
@@ -35,6 +36,8 @@ __all__ = [
     "TOPOLOGY_ENV",
     "BreakerConvention",
     "Conventions",
+    "Edge",
+    "EdgeField",
     "EdgeSpec",
     "EnvValue",
     "FuzzSettings",

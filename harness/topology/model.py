@@ -59,6 +59,7 @@ from pydantic import (
 
 from harness.references import split_reference
 from harness.topology.conventions import Conventions, ResolvedConventions
+from harness.topology.edge import Edge
 
 __all__ = [
     "DEFAULT_TOPOLOGY_FILE",
@@ -341,6 +342,11 @@ class EdgeSpec(_Model):
         if env is not None and not _ENV_VAR.match(env):
             raise ValueError(f"{env!r} is not a valid environment variable name")
         return env
+
+    @property
+    def edge(self) -> Edge:
+        """The typed edge (`Edge(source, target)`)."""
+        return Edge(self.source, self.target)
 
     @property
     def env_var(self) -> str:

@@ -14,7 +14,7 @@ SERVICE_PID="$DIR/podman-service.pid"
 SERVICE_LOG="$DIR/podman-service.log"
 ENGINE_ENV="$DIR/engine.env"
 BASE_IMAGE="${HARNESS_CONTAINERS_BASE_IMAGE:-localhost/pybase:latest}"
-# Labels every container and network of the harness carries (harness/runtime/containers).
+# Labels every container and network of the harness carries (harness/runtime/backends/containers).
 RUN_LABEL="io.harness.run-id"
 
 export CONTAINERS_CONF="$DIR/containers.conf"

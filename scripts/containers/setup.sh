@@ -166,7 +166,7 @@ start_api_service() {
   exit 1
 }
 
-# Read by harness.runtime.containers.engine (variables already set in the environment win)
+# Read by harness.runtime.backends.containers.engine (variables already set in the environment win)
 # and sourceable from a shell (`set -a; . engine.env; set +a`) for podman or docker CLIs.
 write_engine_env() {
   cat >"$ENGINE_ENV.tmp" <<EOF

@@ -16,6 +16,8 @@ from typing import Any
 import httpx
 from chaos_fakes import FakeSystem
 
+from harness.topology import Topology, parse_topology
+
 SERVICES = ("gateway", "users", "orders", "payments", "inventory", "notifications")
 EDGES = ("gateway->orders", "orders->payments", "orders->inventory")
 
@@ -30,6 +32,7 @@ class FakeShop:
         self._lock = threading.Lock()
         self._was_open = False
         self.transport = httpx.MockTransport(self.handle)
+        self.metrics_broken: set[str] = set()  # services whose /metrics answers 500
 
     def _payments_faulty(self) -> bool:
         return bool(self.system.injector.toxics.get("orders->payments"))
@@ -48,6 +51,8 @@ class FakeShop:
         if path == "/health":
             return httpx.Response(200, json={"status": "ok", "service": service})
         if path == "/metrics":
+            if service in self.metrics_broken:
+                return httpx.Response(500, text="metrics registry locked")
             return httpx.Response(200, text=self._metrics(service))
         if (service, request.method, path) == ("gateway", "POST", "/api/users"):
             return httpx.Response(201, json={"id": 7, "name": "x", "email": "x@example.com"})
@@ -83,5 +88,28 @@ class FakeShop:
         return "\n".join(lines) + "\n"
 
 
-def fake_system() -> FakeSystem:
-    return FakeSystem(SERVICES, edges=EDGES)
+def fake_topology(**service_env: dict[str, object]) -> Topology:
+    """The fake shop's topology: its services and edges, and its conventions declared the
+    way the real shop's system.toml declares them (metrics, breaker gauge and counter)."""
+    return parse_topology(
+        {
+            "conventions": {
+                "metrics": "/metrics",
+                "breaker": {
+                    "metric": "shop_breaker_state",
+                    "labels": {"dependency": "{target}"},
+                    "transitions": "shop_breaker_transitions_total",
+                },
+            },
+            "services": {
+                name: {"app": "m:app", "env": service_env.get(name, {})} for name in SERVICES
+            },
+            "edges": [{"from": edge.split("->")[0], "to": edge.split("->")[1]} for edge in EDGES],
+        }
+    )
+
+
+def fake_system(topology: Topology | None = None) -> FakeSystem:
+    system = FakeSystem(SERVICES, edges=EDGES)
+    system.topology = topology or fake_topology()  # type: ignore[attr-defined]
+    return system

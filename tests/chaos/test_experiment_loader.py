@@ -17,6 +17,7 @@ from harness.chaos.model import (
     TrafficAssertion,
 )
 from harness.faults import EdgeFault
+from harness.topology import BreakerConvention, ResolvedConventions
 
 GOOD = """
 title: payments slower than the caller's timeout
@@ -170,11 +171,65 @@ def test_unknown_key_in_an_assertion_is_rejected_with_its_path() -> None:
         parse_experiment(data, source="x.yaml")
 
 
-def test_breaker_state_must_be_a_known_state() -> None:
+SERVICES = ["gateway", "orders", "payments", "inventory"]
+EDGES = ["gateway->orders", "orders->payments", "orders->inventory"]
+
+
+def shop_conventions(service: str) -> ResolvedConventions:
+    """The shop's breaker convention (as its system.toml declares it)."""
+    return ResolvedConventions(
+        metrics="/metrics",
+        breaker=BreakerConvention(
+            metric="shop_breaker_state", transitions="shop_breaker_transitions_total"
+        ),
+    )
+
+
+def test_breaker_state_must_be_a_state_the_topology_declares() -> None:
     data = _data()
     data["assertions"][0]["state"] = "ajar"
-    with pytest.raises(ExperimentError, match=r"assertions\.0\.state: Input should be 'closed'"):
-        parse_experiment(data, source="x.yaml")
+    experiment = parse_experiment(data, source="x.yaml")  # states come from the topology
+    expected = (
+        r"assertions\.0\.state: breaker state 'ajar' is not declared by the breaker "
+        r"convention of 'orders'; expected one of closed, open, half_open"
+    )
+    with pytest.raises(ExperimentError, match=expected):
+        check_against_system(
+            experiment, edges=EDGES, services=SERVICES, conventions=shop_conventions
+        )
+
+
+def test_a_breaker_assertion_without_a_breaker_convention_is_refused() -> None:
+    experiment = parse_experiment(_data(), source="x.yaml")
+    with pytest.raises(ExperimentError) as refused:
+        check_against_system(
+            experiment, edges=EDGES, services=SERVICES, conventions=lambda s: ResolvedConventions()
+        )
+    message = str(refused.value)
+    assert "assertions.0.breaker: service 'orders' has no breaker convention" in message
+    assert "[conventions.breaker]" in message
+    check_against_system(experiment, edges=EDGES, services=SERVICES, conventions=shop_conventions)
+
+
+def test_a_metric_assertion_on_an_unknown_service_is_refused_before_the_run() -> None:
+    data = _data()
+    data["assertions"].append({"name": "m", "metric": "x_total", "service": "ordrs", "at_most": 5})
+    experiment = parse_experiment(data, source="x.yaml")
+    with pytest.raises(ExperimentError, match=r"assertions\.\d\.service: unknown service 'ordrs'"):
+        check_against_system(experiment, edges=EDGES, services=SERVICES)
+
+
+def test_traffic_assertions_select_any_request_name_and_accept_the_old_key() -> None:
+    data = _data()
+    data["assertions"] = [
+        {"name": "new", "request": "GET /widgets", "outcome": "ok", "at_least": 1},
+        {"name": "old", "traffic": "place_order", "outcome": "ok", "at_least": 1},
+    ]
+    new, old = parse_experiment(data, source="x.yaml").assertions
+    assert isinstance(new, TrafficAssertion)
+    assert new.request == "GET /widgets"
+    assert isinstance(old, TrafficAssertion)
+    assert old.request == "place_order"
 
 
 def test_transition_syntax_is_checked() -> None:

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from conftest import CHAOS_DIR
-from fake_shop import FakeShop, fake_system
+from fake_shop import SERVICES, FakeShop, fake_system, fake_topology
 
 from harness.chaos import ExperimentResult, parse_experiment, run_experiment
 from harness.chaos.report import render_html, render_text
@@ -208,12 +208,8 @@ def test_an_experiment_naming_an_unknown_edge_aborts_with_the_key(tmp_path: Path
 
 
 def test_env_the_running_system_lacks_aborts_with_what_to_do(tmp_path: Path) -> None:
-    from harness.topology import parse_topology
-
-    system = fake_system()
-    system.topology = parse_topology(  # type: ignore[attr-defined]
-        {"services": {"orders": {"app": "m:app", "env": {"BREAKER_OPEN_SECONDS": 5}}}}
-    )
+    env = {name: {"BREAKER_OPEN_SECONDS": 2} for name in SERVICES}
+    system = fake_system(fake_topology(**{**env, "orders": {"BREAKER_OPEN_SECONDS": 5}}))
     experiment = _experiment(tmp_path, env={"BREAKER_OPEN_SECONDS": 2})
     result = _run(experiment, system, FakeShop(system))
     assert result.status == "aborted"
@@ -352,3 +348,54 @@ def test_a_load_profile_that_cannot_run_fails_the_experiment_with_the_reason(
     assert result.load is not None
     assert "missing.yaml" in str(result.load["error"])
     assert any(error.startswith("load profile") for error in result.errors)
+
+
+def test_scrape_failures_are_recorded_in_the_journal_and_the_summary(tmp_path: Path) -> None:
+    system = fake_system()
+    shop = FakeShop(system)
+    shop.metrics_broken.add("notifications")
+    result = _run(_experiment(tmp_path), system, shop, tmp_path / "journals")
+    assert result.status == "passed", result.summary()
+    assert result.scrape_failures
+    assert {f["service"] for f in result.scrape_failures} == {"notifications"}
+    assert result.journal_path is not None
+    journal = json.loads(result.journal_path.read_text())
+    assert journal["scrape_failures"] == len(result.scrape_failures)
+    assert "HTTP 500" in journal["scrape_failure_details"][0]["error"]
+    assert any(
+        event["kind"] == "metrics" and "notifications" in event["message"]
+        for event in journal["timeline"]
+    )
+
+
+def test_the_journal_keeps_every_series_the_assertions_and_conventions_name(
+    tmp_path: Path,
+) -> None:
+    system = fake_system()
+    shop = FakeShop(system)
+    result = _run(_experiment(tmp_path), system, shop, tmp_path / "journals")
+    kept = {
+        sample["name"]
+        for scrapes in result.metrics.values()
+        for scrape in scrapes
+        for sample in scrape["samples"]
+    }
+    assert "shop_breaker_state" in kept  # the topology's breaker convention
+    assert set(result.breaker_series) == {"orders->payments"}
+
+
+def test_an_upper_bound_on_a_misspelled_metric_fails_naming_it(tmp_path: Path) -> None:
+    system = fake_system()
+    typo = {
+        "name": "retries bounded",
+        "metric": "shop_breaker_transitons_total",
+        "service": "orders",
+        "measure": "increase",
+        "at_most": 5,
+    }
+    result = _run(_experiment(tmp_path, assertions=[typo]), system, FakeShop(system))
+    assert result.status == "failed"
+    [check] = result.assertions
+    assert check.status == "failed"
+    assert "orders never exposed a metric named shop_breaker_transitons_total" in check.summary
+    assert "did you mean shop_breaker_transitions_total" in check.summary

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.runtime.containers.engine import engine_unavailable_reason
+from harness.runtime.backends.containers.engine import engine_unavailable_reason
 
 
 @pytest.fixture(scope="session")

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from harness.runtime.containers.engine import docker_client
-from harness.runtime.containers.labels import run_filter
+from harness.runtime.backends.containers.engine import docker_client
+from harness.runtime.backends.containers.labels import run_filter
 from harness.topology import Topology, load_topology, parse_topology
 
 REFERENCE = Path(__file__).parents[2] / "target-system" / "system.toml"

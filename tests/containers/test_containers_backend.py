@@ -14,7 +14,7 @@ import pytest
 from containers_helpers import AUTH, run_objects, shop_subset
 
 from harness.runtime import RunningSystem, open_run, start_system
-from harness.runtime.containers.system import ContainerServiceHandle, ContainerSystem
+from harness.runtime.backends.containers.system import ContainerServiceHandle, ContainerSystem
 
 pytestmark = pytest.mark.containers
 

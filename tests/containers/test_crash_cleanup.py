@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 from containers_helpers import run_objects
 
-from harness.runtime.containers.cleanup import clean_stale_containers
-from harness.runtime.containers.engine import base_image, docker_client
-from harness.runtime.containers.labels import run_labels
+from harness.runtime.backends.containers.cleanup import clean_stale_containers
+from harness.runtime.backends.containers.engine import base_image, docker_client
+from harness.runtime.backends.containers.labels import run_labels
 from harness.runtime.rundir import read_state
 
 pytestmark = pytest.mark.containers

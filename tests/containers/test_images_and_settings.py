@@ -10,9 +10,13 @@ from pathlib import Path
 import pytest
 from containers_helpers import REFERENCE, shop_subset
 
-from harness.runtime.containers.engine import ENGINE_ENV_FILE, configure_environment
-from harness.runtime.containers.images import FAULT_PROXY_API_PORT, SERVICE_PORT, plan_images
-from harness.runtime.containers.pydeps import pinned_closure
+from harness.runtime.backends.containers.engine import ENGINE_ENV_FILE, configure_environment
+from harness.runtime.backends.containers.images import (
+    FAULT_PROXY_API_PORT,
+    SERVICE_PORT,
+    plan_images,
+)
+from harness.runtime.backends.containers.pydeps import pinned_closure
 from harness.runtime.errors import HarnessRuntimeError
 from harness.topology import load_topology, parse_topology
 

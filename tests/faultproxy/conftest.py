@@ -10,6 +10,7 @@ import pytest
 
 from harness.faultproxy import start_in_thread
 
+from .http_upstream import HttpUpstream
 from .support import TOXIPROXY_URL, Api, TcpServer, echo
 
 SUITE_SEED = 20261121
@@ -44,6 +45,15 @@ def api(http_client: httpx.Client, request: pytest.FixtureRequest) -> Iterator[A
 @pytest.fixture
 def echo_server() -> Iterator[TcpServer]:
     server = TcpServer(echo)
+    try:
+        yield server
+    finally:
+        server.close()
+
+
+@pytest.fixture
+def http_server() -> Iterator[HttpUpstream]:
+    server = HttpUpstream()
     try:
         yield server
     finally:

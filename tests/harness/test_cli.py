@@ -13,6 +13,8 @@ from runtime_helpers import APPS, MINI, alive, assert_nothing_left, harness_cli,
 from typer.testing import CliRunner
 
 from harness.cli import app
+from harness.cli.system import BackendChoice
+from harness.runtime import BACKENDS
 from harness.runtime.rundir import list_run_dirs, read_state
 
 EDGELESS = f"""
@@ -45,6 +47,18 @@ def edgeless(tmp_path: Path) -> Path:
     path = tmp_path / "system.toml"
     path.write_text(EDGELESS, encoding="utf-8")
     return path
+
+
+def test_the_backend_choices_are_the_registered_backends() -> None:
+    assert [choice.value for choice in BackendChoice] == list(BACKENDS)
+
+
+def test_logs_with_a_negative_line_count_is_a_usage_error(home: Path) -> None:
+    result = CliRunner().invoke(app, ["logs", "orders", "-n", "-5"])
+    assert result.exit_code == 2
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert "--lines" in result.output
+    assert "Traceback" not in result.output
 
 
 @pytest.mark.parametrize("command", [[], ["up"], ["status"], ["down"], ["logs"]])

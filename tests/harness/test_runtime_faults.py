@@ -10,10 +10,10 @@ from typing import Any
 
 import httpx
 import pytest
-from runtime_helpers import alive, assert_nothing_left, needs_fault_proxy
+from runtime_helpers import alive, assert_nothing_left, harness_cli, needs_fault_proxy
 
 from harness.faults import FaultProxyUnavailable, ToxiproxyClient
-from harness.runtime import NotStartedByHarness, RunningSystem, start_system
+from harness.runtime import NotStartedByHarness, RunningSystem, open_run, start_system
 from harness.runtime.embedded_proxy import wait_api
 from harness.runtime.ports import pick_free_ports
 from harness.topology import Topology, parse_topology
@@ -167,3 +167,103 @@ def test_attach_uses_running_services_and_the_users_proxies(
             assert no_proxy.edges["caller->echo"].listen is None
             with pytest.raises(FaultProxyUnavailable, match="TOXIPROXY_URL"):
                 no_proxy.faults.partition("caller->echo")
+
+
+def _attach_topology(path: Path, running: RunningSystem) -> Path:
+    services = "\n".join(
+        f'[services.{name}]\nurl = "{running.url(name)}"\n' for name in running.services
+    )
+    path.write_text(
+        'edges = ["caller -> echo", "caller -> legacy"]\n\n'
+        '[conventions]\nhealth = "/health"\n\n' + services,
+        encoding="utf-8",
+    )
+    return path
+
+
+def _harness(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        harness_cli(*args), env=env, capture_output=True, text=True, timeout=60, check=False
+    )
+
+
+def test_attach_touches_only_what_it_created_on_the_users_toxiproxy(
+    mini_without_edges: Topology,
+    home: Path,
+    tmp_path: Path,
+    external_proxy: str,
+    cli_env: dict[str, str],
+) -> None:
+    server = ToxiproxyClient(external_proxy)
+    with start_system(mini_without_edges, home=tmp_path / "users") as users_system:
+        echo, legacy, spare = pick_free_ports(3)
+        echo_upstream = users_system.url("echo").removeprefix("http://")
+        legacy_upstream = users_system.url("legacy").removeprefix("http://")
+        server.create_proxy("caller->echo", upstream=echo_upstream, listen=f"127.0.0.1:{echo}")
+        server.create_proxy(
+            "caller->legacy", upstream=legacy_upstream, listen=f"127.0.0.1:{legacy}"
+        )
+        server.create_proxy("users-own", upstream=echo_upstream, listen=f"127.0.0.1:{spare}")
+        server.add_toxic("caller->echo", type="latency", name="theirs", attributes={"latency": 1})
+        server.set_enabled("users-own", False)
+        before = server.proxies()
+        topology = _attach_topology(tmp_path / "attach.toml", users_system)
+
+        up = _harness(
+            cli_env, "up", "--backend", "attach", "-t", str(topology), "--toxiproxy-url",
+            external_proxy,
+        )  # fmt: skip
+        assert up.returncode == 0, up.stdout + up.stderr
+        opened = open_run(home=home)  # a chaos run or a test in another process
+        with opened.faults.toxic("caller->echo", "latency", attributes={"latency": 5}):
+            opened.faults.partition("caller->legacy")
+            assert server.proxy("caller->legacy")["enabled"] is False
+        opened.faults.reset()  # what the end of a chaos run does
+        opened.faults.add_toxic("caller->echo", "timeout", attributes={"timeout": 0})  # left on
+        assert {t["name"] for t in server.toxics("caller->echo")} == {
+            "theirs",
+            "timeout_downstream",
+        }
+
+        down = _harness(cli_env, "down")
+        assert down.returncode == 0, down.stdout + down.stderr
+        assert "stale" not in down.stdout
+        after = server.proxies()
+        assert set(after) == set(before) == {"caller->echo", "caller->legacy", "users-own"}
+        assert [t["name"] for t in server.toxics("caller->echo")] == ["theirs"]
+        assert after["users-own"]["enabled"] is False
+        assert after["caller->legacy"]["enabled"] is True
+
+
+def test_a_chaos_run_against_missing_attach_proxies_is_one_error_line(
+    mini_without_edges: Topology,
+    home: Path,
+    tmp_path: Path,
+    external_proxy: str,
+    cli_env: dict[str, str],
+) -> None:
+    experiment = tmp_path / "latency.yaml"
+    experiment.write_text(
+        "title: latency on caller -> echo\n"
+        "method:\n"
+        "  duration: 1s\n"
+        "  faults:\n"
+        "    - edge: caller -> echo\n"
+        "      toxic: latency\n"
+        "      attributes: {latency: 10}\n"
+        "      start: 0s\n"
+        "      duration: 1s\n",
+        encoding="utf-8",
+    )
+    with start_system(mini_without_edges, home=tmp_path / "users") as users_system:
+        topology = _attach_topology(tmp_path / "attach.toml", users_system)
+        result = _harness(
+            {**cli_env, "TOXIPROXY_URL": external_proxy},
+            "chaos", "run", str(experiment), "--topology", str(topology), "--backend", "attach",
+            "--journal-dir", str(tmp_path / "journals"), "--no-live",
+        )  # fmt: skip
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(errors) == 1, result.stderr
+    assert "no proxy named 'caller->echo'" in errors[0]

@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -25,7 +26,10 @@ from harness.runtime import (
     open_run,
     start_system,
 )
-from harness.runtime.rundir import read_state
+from harness.runtime.forking import ForkServer, SpawnSpec
+from harness.runtime.ports import pick_free_ports, port_is_listening
+from harness.runtime.rundir import RUN_ID_ENV, new_state, read_state, write_state
+from harness.runtime.teardown import stop_run
 from harness.topology import Topology, parse_topology
 
 pytestmark = pytest.mark.integration
@@ -292,3 +296,87 @@ def test_process_faults_need_a_started_process(home: Path, running: RunningSyste
         assert system.services["outside"].pid is None
         with pytest.raises(NotStartedByHarness, match="not started by the harness"):
             system.kill("outside")
+
+
+def test_a_service_that_exits_during_start_up_is_reported_as_exited_not_as_a_timeout(
+    home: Path,
+) -> None:
+    topology = parse_topology(
+        {
+            "system": {"startup_timeout": 30},
+            "services": {
+                "echo": {"app": "echo_asgi:app"},
+                "short-lived": {
+                    "command": [
+                        "{python}",
+                        "-c",
+                        "import sys, time; print('giving up', flush=True); time.sleep(1.8); "
+                        "sys.exit(3)",
+                    ]
+                },
+            },
+        },
+        source=APPS / "inline.toml",
+    )
+    with pytest.raises(StartupError) as caught:
+        launch(topology, home=home)
+    message = str(caught.value)
+    assert message.startswith("short-lived exited during start-up"), message
+    assert "did not come up" not in message
+    assert "short-lived: exited with code 3" in message
+    assert "giving up" in message  # its log tail
+
+
+def test_a_service_with_no_health_path_is_up_once_it_answers_any_http(home: Path) -> None:
+    """`health = ""` (the default convention): any HTTP answer at `/` means it is up."""
+    topology = parse_topology(
+        {
+            "services": {
+                "plain": {
+                    "command": ["{python}", "-m", "http.server", "{port}", "--bind", "{host}"]
+                }
+            }
+        },
+        source=APPS / "inline.toml",
+    )
+    assert topology.conventions_for("plain").health == ""
+    with start_system(topology, home=home) as system:
+        assert system.health() == {"plain": None}
+        assert get(system.url("plain") + "/health").status_code == 404  # it really has none
+
+
+def test_teardown_finds_services_forked_before_their_pids_reached_the_state_file(
+    tmp_path: Path,
+) -> None:
+    """The owner killed between the fork and reading the child's pid: the child is in no
+    record, but it carries the run's mark, and teardown from the state file finds it."""
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    topology = parse_topology(
+        {"services": {"plain": {"url": "http://127.0.0.1:9"}}}, source=APPS / "inline.toml"
+    )
+    state = new_state(topology, run_dir=run_dir, backend="process")
+    write_state(run_dir, state)
+    (port,) = pick_free_ports(1)
+    mark = {RUN_ID_ENV: state.run_id}
+    spec = SpawnSpec(
+        key="plain",
+        argv=[sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1"],
+        env=mark,
+        cwd=tmp_path,
+        log_path=tmp_path / "plain.log",
+    )
+    forks = ForkServer([spec], preload=[], server_log=tmp_path / "fork-server.log", env=mark)
+    try:
+        forks.begin()
+        deadline = time.monotonic() + 20
+        while not port_is_listening(port):
+            assert time.monotonic() < deadline, "the forked service did not listen"
+            time.sleep(0.05)
+        assert state.processes() == []  # nobody read its pid
+        report = stop_run(run_dir, state)
+    finally:
+        forks.abort()
+    assert report.unrecorded >= 1
+    assert report.clean
+    assert not port_is_listening(port)

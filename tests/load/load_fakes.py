@@ -7,6 +7,8 @@ from typing import Any
 
 import httpx
 
+from harness.topology import parse_topology
+
 
 @dataclass
 class FakeHandle:
@@ -59,6 +61,24 @@ class FakeSystem:
         self.services = {"gateway": FakeHandle("gateway", url, pid)}
         self.edges = {"gateway->payments": object(), "gateway->users": object()}
         self.faults = FakeInjector(f"{url}/_control")
+        # Declared the way a user declares their own system: where the metrics are and how
+        # the gateway exposes its breakers.
+        self.topology = parse_topology(
+            {
+                "conventions": {
+                    "metrics": "/metrics",
+                    "breaker": {
+                        "metric": "shop_breaker_state",
+                        "labels": {"dependency": "{target}"},
+                    },
+                },
+                "services": {name: {"app": "m:app"} for name in ("gateway", "payments", "users")},
+                "edges": [
+                    {"from": "gateway", "to": "payments"},
+                    {"from": "gateway", "to": "users"},
+                ],
+            }
+        )
 
     def url(self, service: str) -> str:
         return self.services[service].url

@@ -7,8 +7,9 @@ from typing import Any
 
 import pytest
 
+from harness.assertions import Check
 from harness.faults import TimelineEvent
-from harness.load.assertions import evaluate_assertions, fault_windows
+from harness.load.assertions import evaluate_assertions, load_anchors
 from harness.load.invariants import run_invariants
 from harness.load.profile import Benchmark, RequestSLO, parse_profile
 from harness.load.report import render_report
@@ -17,6 +18,7 @@ from harness.load.summary import LoadSummary, benchmark_check, benchmark_figures
 from harness.load.verdict import evaluate_slos
 from harness.observe.metrics import parse_metrics
 from harness.observe.timeline import Timeline
+from harness.topology import BreakerConvention, Edge, ResolvedConventions
 
 T0 = 1_000.0
 
@@ -117,9 +119,15 @@ def test_slo_on_a_request_that_never_ran_fails_and_lists_known_names() -> None:
 # -- breaker assertions -----------------------------------------------------------------
 
 
+SHOP_BREAKER = BreakerConvention(
+    metric="shop_breaker_state", transitions="shop_breaker_transitions_total"
+)
+
+
 def breaker_timeline(states: list[tuple[float, int]]) -> Timeline:
     return Timeline(
-        {
+        breakers={Edge("orders", "payments"): SHOP_BREAKER, Edge("orders", "users"): SHOP_BREAKER},
+        snapshots={
             "orders": [
                 parse_metrics(
                     f'shop_breaker_state{{service="orders",dependency="payments"}} {s}\n'
@@ -128,12 +136,13 @@ def breaker_timeline(states: list[tuple[float, int]]) -> Timeline:
                 )
                 for t, s in states
             ]
-        }
+        },
     )
 
 
 def event(action: str, at: float, *, ok: bool = True, error: str | None = None) -> TimelineEvent:
     return TimelineEvent(
+        label="slow",
         at=T0 + at,
         offset=at,
         action=action,
@@ -169,6 +178,21 @@ def chaos_profile(tmp_path: Path, assertions: list[dict[str, Any]]) -> Any:
     )
 
 
+def shop_conventions(service: str) -> ResolvedConventions:
+    return ResolvedConventions(metrics="/metrics", breaker=SHOP_BREAKER)
+
+
+def judge(
+    profile: Any,
+    timeline: Timeline,
+    events: list[TimelineEvent],
+    conventions: Any = shop_conventions,
+) -> list[Check]:
+    """The profile's assertions judged like a run ending at T0 + 30 judges them."""
+    anchors = load_anchors(events, started_at=T0, ended_at=T0 + 30)
+    return evaluate_assertions(profile, timeline, anchors, conventions=conventions, events=events)
+
+
 BREAKER_ASSERTIONS = [
     {"type": "breaker_opened", "edge": "orders->payments", "during": "slow"},
     {"type": "breaker_closed", "edge": "orders->payments", "after": "slow", "within": 8},
@@ -179,8 +203,8 @@ BREAKER_ASSERTIONS = [
 def test_breaker_that_opens_in_the_window_and_closes_after_passes(tmp_path: Path) -> None:
     profile = chaos_profile(tmp_path, BREAKER_ASSERTIONS)
     timeline = breaker_timeline([(0, 0), (5, 0), (8, 1), (13, 2), (14, 1), (17, 2), (19, 0)])
-    windows = fault_windows([event("apply", 5), event("remove", 15)], ["slow"], run_end=T0 + 30)
-    opened, closed, isolated = evaluate_assertions(profile, timeline, windows)
+    events = [event("apply", 5), event("remove", 15)]
+    opened, closed, isolated = judge(profile, timeline, events)
     assert opened.passed
     assert opened.observed == 3
     assert closed.passed
@@ -191,17 +215,18 @@ def test_breaker_that_opens_in_the_window_and_closes_after_passes(tmp_path: Path
 def test_breaker_that_never_opens_fails_the_assertion(tmp_path: Path) -> None:
     profile = chaos_profile(tmp_path, BREAKER_ASSERTIONS[:1])
     timeline = breaker_timeline([(t, 0) for t in range(0, 30, 1)])
-    windows = fault_windows([event("apply", 5), event("remove", 15)], ["slow"], run_end=T0 + 30)
-    [opened] = evaluate_assertions(profile, timeline, windows)
+    events = [event("apply", 5), event("remove", 15)]
+    [opened] = judge(profile, timeline, events)
     assert not opened.passed
-    assert "stayed closed over 13 scrapes" in opened.detail
+    assert "never open in the window; last value closed" in opened.detail
+    assert opened.evidence["scrapes"] == 13  # [5, 15 + 2 s grace]
 
 
 def test_breaker_that_closes_too_late_says_by_how_much(tmp_path: Path) -> None:
     profile = chaos_profile(tmp_path, BREAKER_ASSERTIONS[1:2])
     timeline = breaker_timeline([(10, 1), (20, 1), (26, 0)])
-    windows = fault_windows([event("apply", 5), event("remove", 15)], ["slow"], run_end=T0 + 30)
-    [closed] = evaluate_assertions(profile, timeline, windows)
+    events = [event("apply", 5), event("remove", 15)]
+    [closed] = judge(profile, timeline, events)
     assert not closed.passed
     assert closed.observed == 11
     assert "missed by 3.0s" in closed.detail
@@ -210,25 +235,104 @@ def test_breaker_that_closes_too_late_says_by_how_much(tmp_path: Path) -> None:
 def test_fault_that_failed_to_apply_fails_its_assertion(tmp_path: Path) -> None:
     profile = chaos_profile(tmp_path, BREAKER_ASSERTIONS[:1])
     timeline = breaker_timeline([(0, 0)])
-    windows = fault_windows(
-        [event("apply", 5, ok=False, error="FaultProxyUnavailable: down")],
-        ["slow"],
-        run_end=T0 + 30,
-    )
-    [opened] = evaluate_assertions(profile, timeline, windows)
+    events = [event("apply", 5, ok=False, error="FaultProxyUnavailable: down")]
+    [opened] = judge(profile, timeline, events)
     assert not opened.passed
     assert "FaultProxyUnavailable" in opened.detail
 
 
-def test_edge_without_breaker_metrics_is_reported(tmp_path: Path) -> None:
+def test_edge_without_breaker_metrics_names_the_series_it_looked_for(tmp_path: Path) -> None:
     profile = chaos_profile(
         tmp_path, [{"type": "breaker_opened", "edge": "gateway->orders", "during": 0}]
     )
-    windows = fault_windows([event("apply", 5), event("remove", 15)], ["slow"], run_end=T0 + 30)
-    [check] = evaluate_assertions(profile, breaker_timeline([(0, 0)]), windows)
+    events = [event("apply", 5), event("remove", 15)]
+    [check] = judge(profile, breaker_timeline([(0, 0)]), events)
     assert not check.passed
-    assert "no breaker state was scraped for gateway->orders" in check.detail
-    assert "orders->payments" in check.detail
+    assert 'no series shop_breaker_state{dependency="orders"}' in check.detail
+    assert "from gateway" in check.detail
+
+
+def test_breaker_stayed_closed_failing_says_which_metric_and_labels_it_looked_for(
+    tmp_path: Path,
+) -> None:
+    profile = chaos_profile(
+        tmp_path, [{"type": "breaker_stayed_closed", "edge": "orders -> inventory"}]
+    )
+    [check] = judge(profile, breaker_timeline([(t, 0) for t in range(30)]), [])
+    assert not check.passed
+    assert 'shop_breaker_state{dependency="inventory"}' in check.detail
+    assert 'its shop_breaker_state series have labels: {dependency="payments"' in check.detail
+
+
+def test_a_system_with_its_own_breaker_metric_is_read_through_its_convention(
+    tmp_path: Path,
+) -> None:
+    """No shop name anywhere: a breaker gauge called `cb_status` with an `upstream` label
+    and its own state values."""
+    convention = BreakerConvention(
+        metric="cb_status",
+        labels={"caller": "{source}", "upstream": "{target}"},
+        states={"closed": 10, "open": 20, "half_open": 30},
+    )
+    timeline = Timeline(
+        {
+            "orders": [
+                parse_metrics(
+                    f'cb_status{{caller="orders",upstream="payments"}} {state}\n',
+                    scraped_at=T0 + t,
+                )
+                for t, state in [(0, 10), (5, 10), (8, 20), (16, 10), (19, 10)]
+            ]
+        }
+    )
+    profile = chaos_profile(tmp_path, BREAKER_ASSERTIONS[:2])
+    opened, closed = judge(
+        profile,
+        timeline,
+        [event("apply", 5), event("remove", 15)],
+        conventions=lambda service: ResolvedConventions(breaker=convention),
+    )
+    assert opened.passed, opened.detail
+    assert closed.passed, closed.detail
+
+
+def test_breaker_assertions_without_a_breaker_convention_fail_saying_what_to_declare(
+    tmp_path: Path,
+) -> None:
+    profile = chaos_profile(tmp_path, BREAKER_ASSERTIONS[2:])
+    [check] = judge(
+        profile, breaker_timeline([(0, 0)]), [], conventions=lambda s: ResolvedConventions()
+    )
+    assert not check.passed
+    assert "service 'orders' has no breaker convention" in check.detail
+
+
+def test_full_engine_assertions_sit_beside_the_shorthands_in_a_profile(tmp_path: Path) -> None:
+    profile = chaos_profile(
+        tmp_path,
+        [
+            {
+                "name": "breaker opens within 5 s of the fault",
+                "breaker": "orders->payments",
+                "state": "open",
+                "after": "slow.start",
+                "within": "5s",
+            },
+            {
+                "name": "misspelled metric",
+                "metric": "shop_breaker_stat",
+                "service": "orders",
+                "measure": "increase",
+                "at_most": 5,
+            },
+        ],
+    )
+    timeline = breaker_timeline([(0, 0), (5, 0), (8, 1), (19, 0)])
+    opened, misspelled = judge(profile, timeline, [event("apply", 5), event("remove", 15)])
+    assert opened.passed
+    assert not misspelled.passed
+    assert "orders never exposed a metric named shop_breaker_stat" in misspelled.detail
+    assert "did you mean shop_breaker_state" in misspelled.detail
 
 
 # -- invariants -------------------------------------------------------------------------
@@ -408,3 +512,24 @@ def test_report_puts_the_verdict_first_and_embeds_plots(tmp_path: Path) -> None:
     assert verdict < html.index("<svg") < html.index("<h2>Requests</h2>")
     assert "missed by 150 ms (+60%)" in html
     assert html.count("<svg") == 5  # latency, throughput, errors, breakers, per request
+
+
+# -- validation against the system, before anything starts -------------------------------
+
+
+def test_a_profile_is_checked_against_the_topology_before_the_run(tmp_path: Path) -> None:
+    from harness.load.profile import ProfileError, check_profile_against
+
+    edges = ["orders->payments", "orders->users"]
+    services = ["orders", "payments", "users"]
+    profile = chaos_profile(tmp_path, BREAKER_ASSERTIONS)
+    check_profile_against(profile, edges=edges, services=services, conventions=shop_conventions)
+    with pytest.raises(ProfileError, match=r"assertions\.0\.breaker: service 'orders' has no"):
+        check_profile_against(
+            profile, edges=edges, services=services, conventions=lambda s: ResolvedConventions()
+        )
+    stray = chaos_profile(tmp_path, [{"type": "breaker_stayed_closed", "edge": "orders->nowhere"}])
+    with pytest.raises(
+        ProfileError, match=r"assertions\.0\.breaker: unknown edge 'orders->nowhere'"
+    ):
+        check_profile_against(stray, edges=edges, services=services)

@@ -28,6 +28,27 @@ def test_validate_accepts_the_shipped_profiles() -> None:
     assert "8 stages" in result.output  # release
 
 
+def test_validate_checks_a_profile_against_its_topology(tmp_path: Path) -> None:
+    (tmp_path / "lf.py").write_text("")
+    (tmp_path / "system.toml").write_text(
+        '[services.orders]\napp = "m:app"\n[services.payments]\napp = "m:app"\n'
+        '[[edges]]\nfrom = "orders"\nto = "payments"\n'
+    )
+    profile = tmp_path / "p.yaml"
+    profile.write_text(
+        "locustfile: lf.py\ntopology: system.toml\nusers: 1\nduration: 5s\n"
+        "assertions:\n  - {type: breaker_stayed_closed, edge: orders->payments}\n"
+        "  - {type: breaker_stayed_closed, edge: orders->nowhere}\n"
+    )
+    result = runner.invoke(app, ["validate", str(profile)])
+    assert result.exit_code == 2
+    out = flat(result.output)
+    assert "assertions.0.breaker: service 'orders' has no breaker convention" in out
+    assert "assertions.1.breaker: unknown edge 'orders->nowhere'" in out
+    missing = runner.invoke(app, ["validate", str(profile), "-t", str(tmp_path / "no.toml")])
+    assert missing.exit_code == 2
+
+
 def test_run_with_a_bad_profile_exits_2_and_names_the_key(tmp_path: Path) -> None:
     (tmp_path / "lf.py").write_text("")
     profile = tmp_path / "bad.yaml"

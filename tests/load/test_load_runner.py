@@ -127,7 +127,7 @@ def test_fault_schedule_is_applied_during_load_and_breaker_assertions_hold(
     assert window.start_s is not None
     assert window.end_s is not None
     assert window.end_s - window.start_s == pytest.approx(2.0, abs=1.0)
-    assertions = [c for c in summary.checks if c.kind == "assertion"]
+    assertions = [c for c in summary.checks if c.kind == "breaker"]
     assert [c.passed for c in assertions] == [True, True, True]
     html = (tmp_path / "out" / "report.html").read_text()
     assert "Breaker state per edge" in html

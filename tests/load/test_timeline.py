@@ -13,6 +13,7 @@ import pytest
 
 from harness.observe.metrics import parse_metrics
 from harness.observe.timeline import Point, Timeline, TimelineRecorder, metrics_urls
+from harness.topology import BreakerConvention, Edge
 
 
 def exposition(*, breaker: int, retries: float) -> str:
@@ -25,14 +26,22 @@ def exposition(*, breaker: int, retries: float) -> str:
     )
 
 
+# orders declares its breakers the way the shop's system.toml does.
+BREAKERS = {
+    Edge("orders", "payments"): BreakerConvention(metric="shop_breaker_state"),
+    Edge("orders", "users"): BreakerConvention(metric="shop_breaker_state"),
+}
+
+
 def timeline_of(states: list[tuple[float, int, float]]) -> Timeline:
     """A timeline of orders' metrics: (t, breaker state of orders->payments, retries)."""
     return Timeline(
-        {
+        breakers=BREAKERS,
+        snapshots={
             "orders": [
                 parse_metrics(exposition(breaker=b, retries=r), scraped_at=t) for t, b, r in states
             ]
-        }
+        },
     )
 
 
@@ -92,7 +101,7 @@ def test_window_and_span() -> None:
 
 
 def test_bad_edge_name_is_a_clear_error() -> None:
-    with pytest.raises(ValueError, match="orders->payments"):
+    with pytest.raises(ValueError, match="caller -> callee"):
         timeline_of([]).breaker_series("orders-payments")
 
 
@@ -104,7 +113,7 @@ def test_to_dict_exports_only_the_asked_metrics() -> None:
 
 def test_timeline_survives_a_round_trip_through_json() -> None:
     timeline = timeline_of([(0.0, 0, 1), (1.0, 1, 3)])
-    again = Timeline.from_dict(json.loads(json.dumps(timeline.to_dict())))
+    again = Timeline.from_dict(json.loads(json.dumps(timeline.to_dict())), breakers=BREAKERS)
     assert again.breaker_states() == timeline.breaker_states()
     assert again.rate("orders", "shop_outbound_retries_total") == [Point(1.0, 2.0)]
 
@@ -156,7 +165,8 @@ def test_recorder_scrapes_in_the_background_and_sees_state_changes(
     metrics_server: tuple[str, _MetricsState],
 ) -> None:
     url, state = metrics_server
-    with TimelineRecorder({"orders": url}, interval=0.05) as recorder:
+    timeline = Timeline(breakers=BREAKERS)
+    with TimelineRecorder({"orders": url}, interval=0.05, timeline=timeline) as recorder:
         wait_until(lambda: len(recorder.timeline.snapshots("orders")) >= 2)
         state.breaker = 1
         wait_until(lambda: recorder.timeline.breaker_was("orders->payments", 1))
@@ -204,3 +214,50 @@ def test_metrics_urls_builds_one_url_per_service() -> None:
         "orders": "http://127.0.0.1:1/metrics",
         "users": "http://127.0.0.1:2/metrics",
     }
+
+
+def test_breakers_are_read_through_each_edge_convention_whatever_the_metric_is_called() -> None:
+    snapshot = parse_metrics(
+        '# TYPE cb_status gauge\ncb_status{upstream="payments"} 20\n', scraped_at=1.0
+    )
+    convention = BreakerConvention(
+        metric="cb_status",
+        labels={"upstream": "{target}"},
+        states={"closed": 10, "open": 20},
+    )
+    timeline = Timeline({"orders": [snapshot]}, breakers={Edge("orders", "payments"): convention})
+    assert timeline.breaker_states() == {"orders->payments": [Point(1.0, 20.0)]}
+    assert timeline.latest_breaker_states() == {"orders->payments": "open"}
+    assert timeline.breaker_was("orders->payments", "open")
+    assert Timeline({"orders": [snapshot]}).breaker_states() == {}  # no convention: none
+
+
+def test_a_labelled_counter_declared_without_samples_counts_as_exposed() -> None:
+    snapshot = parse_metrics(
+        "# HELP jobs_failed_total failed jobs\n# TYPE jobs_failed_total counter\n", scraped_at=1.0
+    )
+    timeline = Timeline({"worker": [snapshot]})
+    assert timeline.exposed("worker", "jobs_failed_total")
+    assert not timeline.exposed("worker", "jobs_failed_totl")  # a typo is not
+
+
+def test_saved_timelines_keep_the_conventions_and_the_asked_names_whatever_they_are() -> None:
+    from harness.observe.timeline import breakers_of, kept_metric_names
+    from harness.topology import parse_topology
+
+    topology = parse_topology(
+        {
+            "conventions": {
+                "breaker": {"metric": "cb_status", "transitions": "cb_moves_total"},
+            },
+            "services": {"web": {"app": "m:app"}, "api": {"app": "m:app"}},
+            "edges": [{"from": "web", "to": "api"}],
+        }
+    )
+    assert set(breakers_of(topology)) == {Edge("web", "api")}
+    assert kept_metric_names(topology, ["jobs_total"]) == [
+        "cb_moves_total",
+        "cb_status",
+        "jobs_total",
+    ]
+    assert kept_metric_names(None, ["jobs_total"]) == ["jobs_total"]

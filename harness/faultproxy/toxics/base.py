@@ -14,15 +14,33 @@ import dataclasses
 from functools import cache
 from typing import Any, ClassVar, Self
 
-from harness.faultproxy.gojson import INT, INT64, GoField, GoScalar, GoStruct
+from harness.faultproxy.gojson import INT, INT64, STRING, GoField, GoMap, GoStruct, GoType
 from harness.faultproxy.stream import Stub
 
-__all__ = ["Toxic", "go_int", "go_int64"]
+__all__ = ["BadAttribute", "Toxic", "go_int", "go_int64", "go_string", "go_string_map"]
 
 
-def go_int64() -> Any:
-    """A Go `int64` attribute (default 0)."""
-    return dataclasses.field(default=0, metadata={"go": INT64})
+class BadAttribute(ValueError):
+    """An attribute value the toxic cannot work with; the API answers 400 naming it."""
+
+    def __init__(self, attribute: str, problem: str) -> None:
+        super().__init__(f"attribute {attribute}: {problem}")
+        self.attribute = attribute
+
+
+def go_int64(default: int = 0) -> Any:
+    """A Go `int64` attribute (default 0, as Go's zero value)."""
+    return dataclasses.field(default=default, metadata={"go": INT64})
+
+
+def go_string() -> Any:
+    """A Go `string` attribute (default "")."""
+    return dataclasses.field(default="", metadata={"go": STRING})
+
+
+def go_string_map() -> Any:
+    """A Go `map[string]string` attribute (default empty)."""
+    return dataclasses.field(default_factory=dict, metadata={"go": GoMap(STRING)})
 
 
 def go_int() -> Any:
@@ -40,6 +58,7 @@ class Toxic:
     BUFFER_SIZE: ClassVar[int] = 0  # capacity of the channel feeding this toxic
     HAS_CLEANUP: ClassVar[bool] = False  # cleanup() must run when the toxic is removed
     RESETS_PEER: ClassVar[bool] = False  # present at accept: the sockets get SO_LINGER 0
+    HTTP: ClassVar[bool] = False  # acts on HTTP requests (not a stage of the byte chain)
 
     @classmethod
     @cache
@@ -63,6 +82,10 @@ class Toxic:
             for f in dataclasses.fields(self)  # type: ignore[arg-type]
         }
 
+    def validate(self) -> None:
+        """Raise `BadAttribute` for an attribute value this toxic cannot use (the real
+        server's toxics accept any value; the HTTP toxics check theirs)."""
+
     def new_state(self) -> object:
         """Per-link state that survives updates of the toxic (None: stateless)."""
         return None
@@ -74,8 +97,8 @@ class Toxic:
         raise NotImplementedError
 
 
-def _go_type(f: dataclasses.Field[Any]) -> GoScalar:
+def _go_type(f: dataclasses.Field[Any]) -> GoType:
     go = f.metadata.get("go")
-    if not isinstance(go, GoScalar):
+    if not isinstance(go, GoType):
         raise TypeError(f"toxic attribute {f.name} does not name its Go type")
     return go

@@ -20,20 +20,19 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from harness.faults import FaultInjector
-from harness.runtime.containers.cleanup import remove_run
-from harness.runtime.containers.network import mac_address
-from harness.runtime.containers.records import ContainerRecord, ContainersState, write_records
+from harness.runtime.backends.containers.cleanup import remove_run
+from harness.runtime.backends.containers.network import mac_address
+from harness.runtime.backends.containers.records import (
+    ContainerRecord,
+    ContainersState,
+    write_records,
+)
 from harness.runtime.health import HealthTarget
 from harness.runtime.ports import LOOPBACK, wait_ports_closed
 from harness.runtime.processes import tail_lines
 from harness.runtime.rundir import RunState, ServiceRecord, clear_current_run, write_state
-from harness.runtime.system import (
-    LOG_TAIL_LINES,
-    RunningSystem,
-    ServiceHandle,
-    _sigint_deferred,
-)
-from harness.runtime.teardown import StopReport
+from harness.runtime.system import LOG_TAIL_LINES, RunningSystem, ServiceHandle
+from harness.runtime.teardown import StopReport, signals_held
 from harness.topology import Topology
 
 if TYPE_CHECKING:
@@ -88,7 +87,7 @@ def exit_status_of(container: Container) -> str | None:
 
 
 class ContainerSystem(RunningSystem):
-    """A system brought up by the containers backend (see `harness.runtime.containers_backend`)."""
+    """A system brought up by the containers backend (see `backends.containers.backend`)."""
 
     def __init__(
         self,
@@ -276,7 +275,7 @@ class ContainerSystem(RunningSystem):
         Containers are removed forcibly (SIGKILL): the run is over, nothing needs a graceful
         shutdown, and `grace` is accepted for the interface's sake.
         """
-        with self._lock, _sigint_deferred():
+        with self._lock, signals_held():
             if self._stopped:
                 return StopReport(run_dir=self.run_dir)
             self._stopped = True

@@ -1,5 +1,5 @@
 # The app image, shared by every service image of a topology (rendered by
-# harness.runtime.containers.images, which fills in the dollar placeholders).
+# harness.runtime.backends.containers.images, which fills in the dollar placeholders).
 # Dependencies and sources are separate layers: a source change rebuilds only the last one.
 # Both were prepared on the host: dependencies installed by pip/uv `--target` for this
 # Python minor version, everything byte-compiled (unchecked-hash .pyc), so no container

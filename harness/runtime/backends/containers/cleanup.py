@@ -3,7 +3,7 @@
 A run is found by its labels, not by its state file, so what a crashed start created before
 it could record anything is found too. A labelled run is *stale* when its state file is gone,
 says it stopped, or belongs to an owner that died without handing the run over
-(`harness.runtime.teardown.run_is_stale`).
+(`harness.runtime.teardown.is_stale`).
 """
 
 from __future__ import annotations
@@ -16,9 +16,10 @@ from typing import TYPE_CHECKING
 
 from requests.exceptions import RequestException
 
-from harness.runtime.containers.engine import EngineUnavailable, docker_client
-from harness.runtime.containers.labels import LABEL_RUN_DIR, LABEL_RUN_ID, run_filter
+from harness.runtime.backends.containers.engine import EngineUnavailable, docker_client
+from harness.runtime.backends.containers.labels import LABEL_RUN_DIR, LABEL_RUN_ID, run_filter
 from harness.runtime.rundir import read_state
+from harness.runtime.teardown import owner_alive
 
 if TYPE_CHECKING:
     import docker
@@ -106,11 +107,13 @@ def _labels(attrs: dict[str, object]) -> dict[str, str]:
     return dict(labels) if isinstance(labels, dict) else {}
 
 
-def _is_stale(run_dir: Path | None) -> bool:
-    from harness.runtime.teardown import run_is_stale
-
+def _is_stale(run_dir: Path | None, engine: docker.DockerClient) -> bool:
     state = read_state(run_dir) if run_dir is not None else None
-    return state is None or state.status == "stopped" or run_is_stale(state)
+    if state is None or state.status == "stopped":
+        return True
+    if owner_alive(state):
+        return False
+    return not state.detached or not run_has_live_containers(state.run_id, client=engine)
 
 
 def clean_stale_containers(*, client: docker.DockerClient | None = None) -> dict[str, list[str]]:
@@ -122,7 +125,7 @@ def clean_stale_containers(*, client: docker.DockerClient | None = None) -> dict
     try:
         cleaned = {}
         for run_id, run_dir in labelled_runs(engine).items():
-            if _is_stale(run_dir):
+            if _is_stale(run_dir, engine):
                 log.warning("removing the containers of stale run %s (%s)", run_id, run_dir)
                 cleaned[run_id] = remove_run(run_id, client=engine)
         return cleaned

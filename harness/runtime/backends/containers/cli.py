@@ -1,8 +1,10 @@
 """`harness containers build | clean | check`: the containers backend's images and leftovers.
 
-    python -m harness.runtime.containers build --topology target-system/system.toml
-    python -m harness.runtime.containers clean     # remove what crashed runs left
-    python -m harness.runtime.containers check     # is an engine there? (exit 1 if not)
+    harness containers build --topology system.toml
+    harness containers clean     # remove what crashed runs left
+    harness containers check     # is an engine there? (exit 1 if not)
+
+(also `python -m harness.runtime.backends.containers ...`)
 
 `build` makes every image a topology needs in one go (a later `harness up --backend
 containers` then starts at once) and prints what it built and how long it took.
@@ -16,11 +18,11 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from harness.runtime.containers.cleanup import clean_stale_containers
-from harness.runtime.containers.engine import EngineUnavailable, engine_unavailable_reason
-from harness.runtime.containers.images import build_images, plan_images
+from harness.runtime.backends.containers.cleanup import clean_stale_containers
+from harness.runtime.backends.containers.engine import EngineUnavailable, engine_unavailable_reason
+from harness.runtime.backends.containers.images import build_images, plan_images
 from harness.runtime.errors import HarnessRuntimeError
-from harness.topology import TopologyError, load_topology
+from harness.topology import TopologyError, find_topology, load_topology
 
 __all__ = ["app"]
 
@@ -56,12 +58,19 @@ def check() -> None:
 @app.command()
 def build(
     topology: Annotated[
-        Path, typer.Option("--topology", "-t", help="system.toml whose images to build.")
-    ] = Path("target-system/system.toml"),
+        Path | None,
+        typer.Option(
+            "--topology",
+            "-t",
+            help="system.toml whose images to build (default: $HARNESS_TOPOLOGY, else "
+            "./system.toml).",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Build (or find up to date) the app image and every service's image of a topology."""
     try:
-        spec = load_topology(topology)
+        spec = load_topology(find_topology(topology))
         plan = plan_images(spec)
     except TopologyError as exc:
         raise _fail(str(exc), 2) from None

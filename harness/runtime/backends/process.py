@@ -13,55 +13,68 @@ dependencies through proxies, so nothing needs its dependency up to start):
 4. wait for every health path in parallel, with a deadline.
 
 Any failure stops everything started so far and raises `StartupError`, with the last log
-lines of whatever failed.
+lines of whatever failed. Every process started carries the run's mark in its environment
+(`RUN_ID_ENV`), and the fork server is on record before it forks: whatever instant the owner
+is killed in, teardown from the state file finds every process of the run.
 """
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import psutil
-
-from harness.faults import FaultInjector, FaultProxyError, FaultTargetExists, ToxiproxyClient
+from harness.faults import FaultProxyError, FaultTargetExists, ToxiproxyClient
 from harness.runtime.commands import service_argv, service_cwd, template_values
 from harness.runtime.embedded_proxy import FAULT_PROXY_NAME, spawn_fault_proxy, wait_api
-from harness.runtime.errors import StartupError
+from harness.runtime.errors import StartupError, startup_failure
 from harness.runtime.forking import ForkServer, SpawnSpec, forkable
 from harness.runtime.health import HealthTarget, wait_all_healthy
 from harness.runtime.ports import LOOPBACK, pick_free_ports
-from harness.runtime.processes import ManagedProcess, tail_lines
+from harness.runtime.processes import ManagedProcess, marked_processes, tail_lines
+from harness.runtime.proxies import faults_from_state
 from harness.runtime.rundir import (
+    RUN_ID_ENV,
     EdgeRecord,
     FaultProxyRecord,
     RunState,
     ServiceRecord,
+    new_state,
     write_state,
 )
 from harness.runtime.system import RunningSystem
-from harness.runtime.teardown import stop_run
+from harness.runtime.teardown import StopReport, stop_run
 from harness.topology import ServiceSpec, Topology
 
-__all__ = ["launch_processes", "new_state"]
+__all__ = ["ProcessBackend"]
 
 FAULT_PROXY_START_TIMEOUT = 15.0
 FORK_SERVER_LOG = "fork-server.log"
 
 
-def new_state(topology: Topology, *, run_dir: Path, backend: str) -> RunState:
-    me = psutil.Process(os.getpid())
-    return RunState(
-        run_id=run_dir.name,
-        backend=backend,
-        topology_path=str(topology.path) if topology.path else None,
-        topology=topology.model_dump(mode="json", by_alias=True),
-        owner_pid=me.pid,
-        owner_create_time=me.create_time(),
-    )
+class ProcessBackend:
+    """Local processes (the default); see the module docstring."""
+
+    name = "process"
+
+    def launch(
+        self, topology: Topology, *, run_dir: Path, home: Path | None, toxiproxy_url: str | None
+    ) -> RunningSystem:
+        return launch_processes(topology, run_dir=run_dir, home=home, toxiproxy_url=toxiproxy_url)
+
+    def reopen(
+        self, state: RunState, *, run_dir: Path, topology: Topology, home: Path | None
+    ) -> RunningSystem:
+        return RunningSystem.from_state(state, run_dir=run_dir, topology=topology, home=home)
+
+    def is_alive(self, state: RunState) -> bool:
+        recorded = any(ManagedProcess(record).is_alive() for record in state.processes())
+        return recorded or bool(marked_processes(state.run_id))
+
+    def remove(self, state: RunState, *, run_dir: Path) -> StopReport:
+        return stop_run(run_dir, state)
 
 
 @dataclass(slots=True)
@@ -106,11 +119,11 @@ def _plan(topology: Topology, *, embedded: bool) -> _Plan:
 
 
 def _service_env(
-    topology: Topology, service: ServiceSpec, plan: _Plan, values: dict[str, str]
+    topology: Topology, service: ServiceSpec, plan: _Plan, values: dict[str, str], run_id: str
 ) -> dict[str, str]:
     env = topology.system.rendered_env(values)
     env.update(service.rendered_env(values))
-    env.update({"HOST": LOOPBACK, "PORT": values["port"]})
+    env.update({"HOST": LOOPBACK, "PORT": values["port"], RUN_ID_ENV: run_id})
     for edge in topology.dependencies(service.name):
         record = plan.edges[edge.name]
         scheme = (
@@ -158,17 +171,11 @@ def launch_processes(
     state.status = "running"
     state.startup_seconds = time.monotonic() - clock_start
     write_state(run_dir, state)
-    faults = FaultInjector(
-        client,
-        {name: e.proxy_name for name, e in plan.edges.items()},
-        owns_server=embedded,
-        unavailable_reason="this topology has no edges, so no fault proxy was started",
-    )
     return RunningSystem(
         topology=topology,
         run_dir=run_dir,
         state=state,
-        faults=faults,
+        faults=faults_from_state(state),
         processes=processes,
         fault_proxy=fault_proxy,
         home=home,
@@ -185,7 +192,7 @@ def _start_fault_proxy(
         return client, None
     if plan.api_port is None:
         return None, None  # no edges: nothing to proxy
-    process = spawn_fault_proxy(run_dir=run_dir, port=plan.api_port)
+    process = spawn_fault_proxy(run_dir=run_dir, port=plan.api_port, run_id=state.run_id)
     api_url = f"http://{LOOPBACK}:{plan.api_port}"
     state.fault_proxy = FaultProxyRecord(api_url=api_url, embedded=True, process=process.record)
     write_state(run_dir, state)
@@ -214,7 +221,7 @@ def _spawn_services(
             SpawnSpec(
                 key=service.name,
                 argv=service_argv(service, values),
-                env=_service_env(topology, service, plan, values),
+                env=_service_env(topology, service, plan, values, state.run_id),
                 cwd=service_cwd(service, values, topology.base_dir),
                 log_path=run_dir / f"{service.name}.log",
             )
@@ -225,11 +232,17 @@ def _spawn_services(
     write_state(run_dir, state)
     preload = topology.system.preload
     to_fork = [spec for spec in specs if preload and forkable(spec.argv)]
-    forks = (
-        ForkServer(to_fork, preload=preload, server_log=run_dir / FORK_SERVER_LOG)
-        if to_fork
-        else None
-    )
+    forks = None
+    if to_fork:
+        forks = ForkServer(
+            to_fork,
+            preload=preload,
+            server_log=run_dir / FORK_SERVER_LOG,
+            env={RUN_ID_ENV: state.run_id},
+        )
+        state.fork_server = forks.process.record
+        write_state(run_dir, state)
+        forks.begin()
     for spec in specs:
         if spec not in to_fork:
             process = ManagedProcess.spawn(
@@ -273,7 +286,7 @@ def _wait_services(
             for name in failures
         }
         raise StartupError(
-            f"the system did not come up within {timeout:g} s; everything started was stopped",
+            f"{startup_failure(failures, timeout)}; everything started was stopped",
             failures=failures,
             log_tails=tails,
         )

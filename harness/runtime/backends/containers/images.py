@@ -32,14 +32,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from harness.runtime.commands import service_argv
-from harness.runtime.containers.engine import base_image, containers_dir, docker_client
-from harness.runtime.containers.pydeps import (
+from harness.runtime.backends.containers.engine import base_image, containers_dir, docker_client
+from harness.runtime.backends.containers.pydeps import (
     BYTECODE_MODE,
     SERVER_REQUIREMENTS,
     install_dependencies,
     pinned_closure,
 )
+from harness.runtime.commands import service_argv
 from harness.runtime.errors import HarnessRuntimeError
 from harness.topology import ServiceSpec, Topology
 
@@ -134,7 +134,7 @@ def plan_images(topology: Topology, *, base: str | None = None) -> ImagePlan:
         roots += [*_requirements_of(module, service.name), SERVER_REQUIREMENTS[service.kind]]
         commands[service.name] = service_argv(service, container_values(service))
     if topology.edges:
-        sources["harness"] = Path(__file__).resolve().parents[2]
+        sources["harness"] = Path(__file__).resolve().parents[3]
         if _installed("uvloop"):
             roots.append("uvloop")  # the fault proxy's event loop when present
         commands[FAULT_PROXY_IMAGE_NAME] = fault_proxy_command()

@@ -37,16 +37,19 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
-from harness.faults import FaultInjector, FaultProxyError, ToxiproxyClient
-from harness.runtime.commands import service_argv, service_cwd
-from harness.runtime.containers.cleanup import clean_stale_containers, remove_run
-from harness.runtime.containers.engine import (
+from harness.faults import FaultProxyError, ToxiproxyClient
+from harness.runtime.backends.containers.cleanup import (
+    clean_stale_containers,
+    remove_run,
+    run_has_live_containers,
+)
+from harness.runtime.backends.containers.engine import (
     EngineUnavailable,
     configure_environment,
     docker_client,
     engine_unavailable_reason,
 )
-from harness.runtime.containers.images import (
+from harness.runtime.backends.containers.images import (
     CONTAINER_RUN_DIR,
     CONTAINER_TOPOLOGY_DIR,
     FAULT_PROXY_API_PORT,
@@ -56,53 +59,82 @@ from harness.runtime.containers.images import (
     fault_proxy_command,
     plan_images,
 )
-from harness.runtime.containers.labels import (
+from harness.runtime.backends.containers.labels import (
     LABEL_ROLE,
     LABEL_SERVICE,
     ROLE_FAULT_PROXY,
     ROLE_SERVICE,
     run_labels,
 )
-from harness.runtime.containers.network import (
+from harness.runtime.backends.containers.network import (
     FAULT_PROXY_HOST,
     FIRST_SERVICE_HOST,
     create_network,
     endpoint_config,
 )
-from harness.runtime.containers.records import (
+from harness.runtime.backends.containers.records import (
     ContainerRecord,
     ContainersState,
     read_records,
     write_records,
 )
-from harness.runtime.containers.system import ContainerSystem, exit_status_of
+from harness.runtime.backends.containers.system import ContainerSystem, exit_status_of
+from harness.runtime.commands import service_argv, service_cwd
 from harness.runtime.embedded_proxy import FAULT_PROXY_LOG, FAULT_PROXY_NAME, SEED_ENV
 from harness.runtime.errors import RunNotFoundError, StartupError
 from harness.runtime.health import HealthTarget, wait_all_healthy
 from harness.runtime.ports import LOOPBACK, pick_free_ports
-from harness.runtime.process_backend import new_state
 from harness.runtime.processes import tail_lines
+from harness.runtime.proxies import faults_from_state
 from harness.runtime.rundir import (
     EdgeRecord,
     FaultProxyRecord,
     RunState,
     ServiceRecord,
+    new_state,
     write_state,
 )
+from harness.runtime.teardown import StopReport
 from harness.topology import ServiceSpec, Topology
 
 if TYPE_CHECKING:
     import docker
     from testcontainers.core.network import Network
 
-__all__ = ["launch_containers", "open_container_run"]
+__all__ = ["ContainersBackend", "launch_containers", "open_container_run"]
 
 log = logging.getLogger(__name__)
 
 EDGE_PORT_BASE = 9000  # edge i listens on 9000 + i inside the fault proxy's container
 FAULT_PROXY_START_TIMEOUT = 30.0
 START_WORKERS = 8
-NO_EDGES_REASON = "this topology has no edges, so no fault proxy was started"
+
+
+class ContainersBackend:
+    """A container per service and for the fault proxy; see the module docstring."""
+
+    name = "containers"
+
+    def launch(
+        self, topology: Topology, *, run_dir: Path, home: Path | None, toxiproxy_url: str | None
+    ) -> ContainerSystem:
+        return launch_containers(topology, run_dir=run_dir, home=home, toxiproxy_url=toxiproxy_url)
+
+    def reopen(
+        self, state: RunState, *, run_dir: Path, topology: Topology, home: Path | None
+    ) -> ContainerSystem:
+        return open_container_run(run_dir, state, topology, home=home)
+
+    def is_alive(self, state: RunState) -> bool:
+        return run_has_live_containers(state.run_id)  # a detached run lives with its containers
+
+    def remove(self, state: RunState, *, run_dir: Path) -> StopReport:
+        state.status = "stopping"
+        write_state(run_dir, state)
+        report = StopReport(run_dir=run_dir, survivors=remove_run(state.run_id))
+        state.status = "stopped"
+        write_state(run_dir, state)
+        return report
 
 
 def launch_containers(
@@ -149,7 +181,7 @@ def launch_containers(
         topology=topology,
         run_dir=run_dir,
         state=state,
-        faults=_fault_injector(state),
+        faults=faults_from_state(state),
         records=records,
         client=client,
         home=home,
@@ -173,7 +205,7 @@ def open_container_run(
         topology=topology,
         run_dir=run_dir,
         state=state,
-        faults=_fault_injector(state),
+        faults=faults_from_state(state),
         records=records,
         client=client,
         home=home,
@@ -186,16 +218,6 @@ def _engine() -> docker.DockerClient:
     if reason is not None:
         raise EngineUnavailable(reason)
     return docker_client()
-
-
-def _fault_injector(state: RunState) -> FaultInjector:
-    proxy = state.fault_proxy
-    return FaultInjector(
-        ToxiproxyClient(proxy.api_url) if proxy is not None else None,
-        {name: edge.proxy_name for name, edge in state.edges.items()},
-        owns_server=True,
-        unavailable_reason=NO_EDGES_REASON,
-    )
 
 
 class _Launcher:
