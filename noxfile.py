@@ -22,6 +22,8 @@ PYTHON = PYTHON_VERSIONS[0]
 INSTALL = ("-e", ".[pipeline,dev]", "-e", "target-system")
 # pact-python's verifier sends telemetry unless told not to (../shared/library-facts.md).
 QUIET_ENV = {"PACT_DO_NOT_TRACK": "true"}
+# The reference shop, named explicitly: the harness itself knows no default system.
+SHOP = ("-t", "target-system/system.toml")
 
 
 def _install(session: nox.Session) -> None:
@@ -54,18 +56,33 @@ def tests(session: nox.Session) -> None:
     `nox -s tests -- -m "not containers"`.
     """
     _install(session)
-    args = session.posargs or ["-m", "not containers and not experiment", "-p", "no:cacheprovider"]
+    args = session.posargs or [
+        "-m",
+        "not containers and not experiment and not kill",
+        "-p",
+        "no:cacheprovider",
+    ]
     session.run("pytest", *args, env=QUIET_ENV)
 
 
 @nox.session(python=PYTHON)
+def kill(session: nox.Session) -> None:
+    """The whole kill-scenario matrix: signal x moment, each followed by `harness down`,
+    counting the processes and listening ports the run left (all zero); about 10 minutes."""
+    _install(session)
+    session.run("python", "tests/harness/test_kill_scenarios.py", env=QUIET_ENV)
+
+
+@nox.session(python=PYTHON)
 def run(session: nox.Session) -> None:
-    """The main job: `harness run` on the reference system (contracts, fuzz, chaos, load).
+    """The main job: `harness run` on the reference system (contracts, fuzz, chaos, load),
+    with JUnit XML in runs/junit.xml.
 
     Extra arguments go to `harness run`, e.g. `nox -s run -- --only chaos --seed 7`.
     """
     _install(session)
-    session.run("harness", "run", *session.posargs, env=QUIET_ENV)
+    args = session.posargs or ["--junit-xml", "runs/junit.xml"]
+    session.run("harness", "run", *SHOP, *args, env=QUIET_ENV)
 
 
 @nox.session(python=PYTHON)
@@ -105,8 +122,8 @@ if os.environ.get("CI"):
 def chaos(session: nox.Session) -> None:
     """Chaos experiments (chaos/*.yaml) against the reference shop; journals in runs/chaos."""
     _install(session)
-    args = session.posargs or ["chaos/", "--journal-dir", "runs/chaos", "--no-live"]
-    session.run("python", "-m", "harness.chaos", "run", *args, env=QUIET_ENV)
+    args = session.posargs or ["chaos/", "--out", "runs/chaos", "--no-live"]
+    session.run("python", "-m", "harness.chaos", "run", *SHOP, *args, env=QUIET_ENV)
 
 
 @nox.session(python=PYTHON)
@@ -114,7 +131,7 @@ def load(session: nox.Session) -> None:
     """The smoke load profile against the reference shop (SLO gate); report in runs/load/smoke."""
     _install(session)
     args = session.posargs or ["load/profiles/smoke.yaml", "--out", "runs/load/smoke"]
-    session.run("python", "-m", "harness.load", "run", *args, env=QUIET_ENV)
+    session.run("python", "-m", "harness.load", "run", *SHOP, *args, env=QUIET_ENV)
 
 
 @nox.session(python=PYTHON)
@@ -141,8 +158,7 @@ def contracts(session: nox.Session) -> None:
     session.run(
         *contracts_cli,
         "verify",
-        "--topology",
-        "target-system/system.toml",
+        *SHOP,
         "--pacts",
         "contracts/pacts",
         "--require-all-edges",
@@ -167,8 +183,8 @@ def fuzz(session: nox.Session) -> None:
         "python",
         "-m",
         "harness.fuzz",
-        "--topology",
-        "target-system/system.toml",  # its [fuzz] table and schemathesis.toml set the rest
+        "run",
+        *SHOP,  # its [fuzz] table and schemathesis.toml set the rest
         "--out",
         "runs/fuzz/shop",
         *session.posargs,
@@ -197,18 +213,14 @@ def containers(session: nox.Session) -> None:
 
     try:
         step("setup (engine, base image)", "bash", "scripts/containers/setup.sh", external=True)
-        step(
-            "image builds",
-            *("python", "-m", "harness.runtime.backends.containers", "build"),
-            *("-t", "target-system/system.toml"),
-        )
+        step("image builds", "python", "-m", "harness.runtime.backends.containers", "build", *SHOP)
         step("tests/containers", "pytest", "tests/containers", "-p", "no:cacheprovider")
         step("contract verification", "python", "scripts/containers/verify_contracts.py")
         step(
             "chaos experiments 1 and 5",
             "python", "-m", "harness.chaos", "run",
-            "chaos/01_payments_latency.yaml", "chaos/05_kill_orders_mid_saga.yaml",
-            "--backend", "containers", "--journal-dir", "runs/containers/chaos", "--no-live",
+            "chaos/01_payments_latency.yaml", "chaos/05_kill_orders_mid_saga.yaml", *SHOP,
+            "--backend", "containers", "--out", "runs/containers/chaos", "--no-live",
         )  # fmt: skip
     finally:
         step("teardown", "bash", "scripts/containers/teardown.sh", external=True)

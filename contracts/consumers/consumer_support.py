@@ -1,14 +1,15 @@
-"""What the consumer tests share: matchers for the shop's field formats, and the consumers'
-real clients pointed at a Pact mock server."""
+"""What the shop's consumer tests share: matchers for the shop's field formats, and the
+consumers' real clients pointed at a Pact mock server. The generic parts (`new_pact`,
+`NewPact`, `timestamp`, `one_of`) come from `harness.contracts.consumer`."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
-from pact import Pact, match
+from pact import match
 from pact.match.matcher import AbstractMatcher
 from shop.common.client import ResilientClient
 from shop.common.db import make_engine
@@ -16,8 +17,8 @@ from shop.gateway.factory import build_app as build_gateway
 from shop.gateway.settings import GatewaySettings
 from shop.orders.settings import OrdersSettings
 
-# Timestamps as the services write them: `2026-01-31T12:00:00.123456+00:00` or `...Z`.
-ISO_DATETIME = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$"
+from harness.contracts.consumer import one_of, timestamp
+
 SKU = r"^SKU-\d+$"
 # Any key a client may send: printable ASCII without spaces (the services' own pattern).
 IDEMPOTENCY_KEY = r"^[!-~]{1,200}$"
@@ -28,13 +29,6 @@ ORDER_STATUS = r"^(pending|confirmed|cancelled)$"
 UNUSED_URL = "http://127.0.0.1:9"
 BEARER = {"Authorization": "Bearer demo-token"}
 
-NewPact = Callable[[str, str], Pact]
-"""The `new_pact` fixture: `new_pact(consumer, provider)`, a V4 pact written at test end."""
-
-
-def timestamp(example: str = "2026-01-31T12:00:00.000000+00:00") -> AbstractMatcher[Any]:
-    return match.regex(example, regex=ISO_DATETIME)
-
 
 def sku(example: str = "SKU-1") -> AbstractMatcher[Any]:
     return match.regex(example, regex=SKU)
@@ -42,10 +36,6 @@ def sku(example: str = "SKU-1") -> AbstractMatcher[Any]:
 
 def idempotency_key(example: str = "order-42-reserve") -> AbstractMatcher[Any]:
     return match.regex(example, regex=IDEMPOTENCY_KEY)
-
-
-def one_of(example: str, pattern: str) -> AbstractMatcher[Any]:
-    return match.regex(example, regex=pattern)
 
 
 def error_body(code: str) -> dict[str, Any]:

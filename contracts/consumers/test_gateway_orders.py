@@ -6,16 +6,16 @@ from __future__ import annotations
 import pytest
 from consumer_support import (
     PAYMENT_STATUS,
-    NewPact,
     error_body,
     gateway,
     idempotency_key,
-    one_of,
     order_body,
     sku,
     user_body,
 )
 from pact import match
+
+from harness.contracts.consumer import NewPact, one_of
 
 pytestmark = pytest.mark.anyio
 

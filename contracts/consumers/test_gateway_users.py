@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from consumer_support import NewPact, error_body, gateway, user_body
+from consumer_support import error_body, gateway, user_body
 from pact import match
+
+from harness.contracts.consumer import NewPact
 
 pytestmark = pytest.mark.anyio
 

@@ -13,10 +13,12 @@ from typing import Any
 
 import httpx
 import pytest
-from consumer_support import NewPact, sku, timestamp
+from consumer_support import sku
 from pact import match
 from shop.notifications.app import build_app
 from shop.notifications.settings import NotificationsSettings
+
+from harness.contracts.consumer import NewPact, timestamp
 
 
 def order_event(event_type: str) -> dict[str, Any]:

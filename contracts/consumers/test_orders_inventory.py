@@ -6,18 +6,12 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from consumer_support import (
-    RESERVATION_STATUS,
-    NewPact,
-    error_body,
-    idempotency_key,
-    one_of,
-    orders_client,
-    sku,
-)
+from consumer_support import RESERVATION_STATUS, error_body, idempotency_key, orders_client, sku
 from pact import match
 from shop.orders.clients import InventoryClient
 from shop.orders.ports import LineItem, Refused, Reservation
+
+from harness.contracts.consumer import NewPact, one_of
 
 pytestmark = pytest.mark.anyio
 

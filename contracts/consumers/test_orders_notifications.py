@@ -10,13 +10,15 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from consumer_support import NewPact, orders_client, sku, timestamp
+from consumer_support import orders_client, sku
 from pact import match
 from shop.common.db import make_engine
 from shop.orders.clients import NotificationsClient
 from shop.orders.models import OrderStatus, OutboxStatus, SagaState
 from shop.orders.outbox import OutboxRelay
 from shop.orders.store import SagaStore
+
+from harness.contracts.consumer import NewPact, timestamp
 
 pytestmark = pytest.mark.anyio
 

@@ -6,17 +6,12 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from consumer_support import (
-    PAYMENT_STATUS,
-    NewPact,
-    error_body,
-    idempotency_key,
-    one_of,
-    orders_client,
-)
+from consumer_support import PAYMENT_STATUS, error_body, idempotency_key, orders_client
 from pact import match
 from shop.orders.clients import PaymentsClient
 from shop.orders.ports import PaymentRecord, Refused
+
+from harness.contracts.consumer import NewPact, one_of
 
 pytestmark = pytest.mark.anyio
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from consumer_support import NewPact, orders_client
+from consumer_support import orders_client
 from shop.orders.clients import UsersClient
+
+from harness.contracts.consumer import NewPact
 
 pytestmark = pytest.mark.anyio
 

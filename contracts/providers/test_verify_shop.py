@@ -1,6 +1,6 @@
 """Provider verification: every pact in contracts/pacts replayed against its provider, the
-reference shop started for real by the harness runtime in test mode (SHOP_TEST_MODE=true),
-with provider states set up through each service's test-mode route."""
+reference shop started for real by the harness runtime in its test mode, with provider
+states set up through each service's test-mode route (both declared in its system.toml)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from harness.contracts import TEST_MODE_ENV, edge_coverage, load_pacts, verify_provider
+from harness.contracts import (
+    edge_coverage,
+    in_test_mode,
+    load_pacts,
+    options_for,
+    verify_provider,
+)
 from harness.runtime import RunningSystem, start_system
 from harness.topology import load_topology
 
@@ -24,14 +30,16 @@ pytestmark = pytest.mark.integration
 @pytest.fixture(scope="module")
 def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSystem]:
     home = tmp_path_factory.mktemp("harness-home")
-    with start_system(TOPOLOGY.with_env(TEST_MODE_ENV), home=home) as system:
+    with start_system(in_test_mode(TOPOLOGY), home=home) as system:
         yield system
 
 
 @pytest.mark.parametrize("provider", PROVIDERS)
 def test_the_provider_honours_its_consumers_pacts(shop: RunningSystem, provider: str) -> None:
     pacts = [pact for pact in PACTS if pact.provider == provider]
-    result = verify_provider(provider, url=shop.url(provider), pacts=pacts)
+    result = verify_provider(
+        provider, url=shop.url(provider), pacts=pacts, options=options_for(TOPOLOGY, provider)
+    )
     expected = sum(len(pact.interactions) for pact in pacts)
     assert result.passed, f"{provider} failed verification:\n{result.output}"
     assert len(result.interactions) == expected

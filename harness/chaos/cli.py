@@ -1,5 +1,5 @@
-"""`harness chaos run FILE... [--topology FILE] [--seed N] [--journal-dir DIR]` and
-`harness chaos validate FILE...`.
+"""`harness chaos run FILE... [-t FILE] [--seed N] [--out DIR] [--junit-xml PATH] [-q|-v]`
+and `harness chaos validate FILE...`.
 
 Experiments needing the same service settings (`env`) share one system, started from the
 topology with those settings added; each gets a journal and an HTML report. The exit code
@@ -8,7 +8,6 @@ is 0 when every experiment passed, 1 when any failed or was aborted, 2 for bad i
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Annotated
 
@@ -19,19 +18,27 @@ from harness.chaos.loader import ExperimentError, check_against_topology, load_e
 from harness.chaos.model import Experiment
 from harness.chaos.report import render_text, summary_table
 from harness.chaos.suite import expand_paths, run_suite
+from harness.command_options import (
+    JUnitOption,
+    QuietOption,
+    TopologyOption,
+    VerboseOption,
+    command_group,
+    progress_console,
+    resolve_topology,
+)
+from harness.topology import Topology
 
 __all__ = ["app"]
 
-app = typer.Typer(
+app = command_group(
     name="chaos",
     help="Chaos experiments: faults on edges and processes, assertions on what must happen.",
-    no_args_is_help=True,
-    add_completion=False,
 )
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2
-DEFAULT_TOPOLOGY = Path("target-system/system.toml")
+DEFAULT_OUT = Path("runs/chaos")
 
 
 def _load_all(paths: list[Path], console: Console) -> list[Experiment]:
@@ -51,11 +58,17 @@ def _load_all(paths: list[Path], console: Console) -> list[Experiment]:
     return experiments
 
 
-def _topology_path(option: Path | None) -> Path:
-    if option is not None:
-        return option
-    env = os.environ.get("HARNESS_TOPOLOGY")
-    return Path(env) if env else DEFAULT_TOPOLOGY
+def _topology_experiments(topology: Topology) -> list[Path]:
+    """The experiments `harness run` would run on `topology` (ValueError: none)."""
+    from harness.pipeline import PipelineOptions
+    from harness.pipeline.inputs import StageInputs
+
+    assert topology.path is not None
+    inputs = StageInputs.resolve(PipelineOptions(topology=topology.path, only=["chaos"]), topology)
+    reason = inputs.skip.get("chaos")
+    if reason is not None:
+        raise ValueError(f"nothing to run: {reason}; pass experiment FILES")
+    return list(inputs.chaos_paths)
 
 
 @app.command()
@@ -97,49 +110,68 @@ def validate(
 
 @app.command()
 def run(
-    files: Annotated[list[Path], typer.Argument(help="experiment files or directories")],
-    topology: Annotated[
-        Path | None,
-        typer.Option(
-            help="system.toml to start ($HARNESS_TOPOLOGY, else target-system/system.toml)"
+    files: Annotated[
+        list[Path] | None,
+        typer.Argument(
+            help="experiment files or directories (default: the topology's \\[pipeline] "
+            "experiments, else chaos/ beside it)",
+            show_default=False,
         ),
     ] = None,
-    seed: Annotated[int | None, typer.Option(help="seed for every experiment (replay)")] = None,
-    journal_dir: Annotated[
-        Path, typer.Option(help="where journals (JSON) and reports (HTML) go")
-    ] = Path("runs/chaos"),
+    topology: TopologyOption = None,
+    seed: Annotated[
+        int | None,
+        typer.Option(
+            help="Seed of every experiment: the same seed replays it (default: each "
+            "experiment's own, else a random one, recorded).",
+            show_default=False,
+        ),
+    ] = None,
+    out: Annotated[
+        Path, typer.Option("--out", help="Where journals (JSON) and reports (HTML) go.")
+    ] = DEFAULT_OUT,
+    junit_xml: JUnitOption = None,
+    quiet: QuietOption = False,
+    verbose: VerboseOption = False,
     backend: Annotated[str, typer.Option(help="runtime backend: process or attach")] = "process",
     live: Annotated[
         bool | None,
-        typer.Option("--live/--no-live", help="rich live view (default: on a terminal)"),
+        typer.Option(
+            "--live/--no-live", help="rich live view (default: on a terminal)", show_default=False
+        ),
     ] = None,
     fail_fast: Annotated[
         bool, typer.Option(help="stop an experiment at its first failed assertion")
     ] = False,
 ) -> None:
     """Run experiments; exit non-zero when any assertion failed."""
+    from harness.pipeline.junit import write_junit
+    from harness.pipeline.stages import chaos_stage
     from harness.runtime import HarnessRuntimeError
     from harness.topology import TopologyError, load_topology
 
-    console = Console(stderr=True)
-    experiments = _load_all(files, console)
+    console = progress_console(quiet=quiet, verbose=verbose)
+    errors = Console(stderr=True, highlight=False)
+    topology_path = resolve_topology(topology, command="harness chaos run")
     try:
-        system_topology = load_topology(_topology_path(topology))
-    except TopologyError as exc:
-        console.print(str(exc), style="red", highlight=False)
+        system_topology = load_topology(topology_path)
+        paths = list(files) if files else _topology_experiments(system_topology)
+    except (TopologyError, ValueError) as exc:
+        errors.print(str(exc), style="red", markup=False)
         raise typer.Exit(EXIT_USAGE) from None
+    experiments = _load_all(paths, errors)
     try:
         for experiment in experiments:
             check_against_topology(experiment, system_topology)
     except ExperimentError as exc:
-        console.print(str(exc), style="red", highlight=False, markup=False)
+        errors.print(str(exc), style="red", markup=False)
         raise typer.Exit(EXIT_USAGE) from None
     try:
         results = run_suite(
             experiments,
             system_topology,
             seed=seed,
-            journal_dir=journal_dir,
+            journal_dir=out,
             console=console,
             live=live,
             backend=backend,
@@ -149,8 +181,18 @@ def run(
             ),
         )
     except HarnessRuntimeError as exc:  # the system did not come up: one line, no traceback
-        console.print(f"error: {exc}", style="red", highlight=False, markup=False)
+        errors.print(f"error: {exc}", style="red", markup=False)
         raise typer.Exit(EXIT_FAILED) from None
     console.print(summary_table(results))
+    for result in results:
+        if result.report_path is not None:
+            errors.print(f"report: {result.report_path}", markup=False)
+    if junit_xml is not None:
+        write_junit([chaos_stage(results)], junit_xml, name="harness chaos")
+        errors.print(f"JUnit XML: {junit_xml}", markup=False)
     if not all(result.passed for result in results):
+        for result in results:
+            if not result.passed:
+                errors.print(f"FAIL {result.experiment.title}", style="red", markup=False)
+                errors.print(f"  replay: {result.replay_command}", markup=False)
         raise typer.Exit(EXIT_FAILED)

@@ -3,6 +3,7 @@ overall status. The journal and the reports are renderings of an `ExperimentResu
 
 from __future__ import annotations
 
+import shlex
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -80,6 +81,9 @@ class ExperimentResult:
     system: Mapping[str, Any] = field(default_factory=dict)
     journal_path: Path | None = None
     report_path: Path | None = None
+    # What the replay command needs beside the experiment and seed (None: not known here).
+    topology: Path | None = None
+    backend: str = "process"
 
     @property
     def passed(self) -> bool:
@@ -136,7 +140,14 @@ class ExperimentResult:
 
     @property
     def replay_command(self) -> str:
-        return f"harness chaos run {self.experiment.source} --seed {self.seed}"
+        """`harness chaos run` with the file, topology, seed and backend of this run."""
+        parts = ["harness", "chaos", "run", str(self.experiment.source)]
+        if self.topology is not None:
+            parts += ["-t", str(self.topology)]
+        parts += ["--seed", str(self.seed)]
+        if self.backend != "process":
+            parts += ["--backend", self.backend]
+        return shlex.join(parts)
 
     def summary(self) -> str:
         """A few lines a failing test or CI log can show."""

@@ -61,6 +61,8 @@ def run_experiment(
     tick: float = 0.25,
     transport: httpx.BaseTransport | None = None,
     fail_fast: bool = False,
+    topology: Path | None = None,
+    backend: str = "process",
 ) -> ExperimentResult:
     """Run `experiment` against `system` and return its result (never raises on failure).
 
@@ -75,6 +77,8 @@ def run_experiment(
             traffic); default: real HTTP. Tests pass `httpx.MockTransport`.
         fail_fast: stop the method at the first failed assertion (rollback still runs;
             assertions not judged yet are `skipped`). Default False: judge them all.
+        topology / backend: the topology file and backend `system` was started from, for
+            the replay command (default: none named, process).
 
     KeyboardInterrupt still rolls back and writes the journal (status `interrupted`), then
     propagates.
@@ -94,6 +98,8 @@ def run_experiment(
         fail_fast=fail_fast,
         journal_dir=Path(journal_dir) if journal_dir is not None else None,
     )
+    run.result.topology = topology
+    run.result.backend = backend
     try:
         run.execute()
     finally:

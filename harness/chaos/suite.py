@@ -78,6 +78,8 @@ def run_suite(
                     console=console,
                     live=live,
                     fail_fast=fail_fast,
+                    topology=topology.path,
+                    backend=backend,
                 )
                 results.append(result)
                 if on_result is not None:

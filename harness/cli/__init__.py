@@ -7,10 +7,13 @@ mounted here (an area whose module is not there yet is skipped, so the CLI alway
 from __future__ import annotations
 
 import importlib
+from importlib import metadata
+from typing import Annotated
 
 import typer
 
 from harness.cli import system as system_commands
+from harness.command_options import HarnessGroup
 from harness.faultproxy import cli as toxiproxy_command
 from harness.pipeline import cli as pipeline_commands
 
@@ -22,7 +25,28 @@ app = typer.Typer(
     no_args_is_help=True,
     rich_markup_mode="rich",
     add_completion=False,
+    cls=HarnessGroup,
 )
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"harness {metadata.version('harness')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _harness(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_print_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """Contract and chaos testing harness for HTTP microservices."""
+
+
 system_commands.register(app)
 pipeline_commands.register(app)
 toxiproxy_command.register(app)

@@ -9,7 +9,7 @@ from rich.table import Table
 
 from harness.runtime import RunningSystem
 
-__all__ = ["edges_table", "services_table"]
+__all__ = ["edges_table", "services_table", "system_json"]
 
 
 def services_table(system: RunningSystem, health: Mapping[str, str | None] | None = None) -> Table:
@@ -57,3 +57,48 @@ def edges_table(system: RunningSystem, proxies: Mapping[str, Any] | None = None)
             row.append(", ".join(f"{t['type']}({t['stream']})" for t in toxics) or "-")
         table.add_row(*row)
     return table
+
+
+def system_json(
+    system: RunningSystem,
+    *,
+    health: Mapping[str, str | None] | None = None,
+    proxies: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """What `up --json` and `status --json` print: where everything is, for a script or a
+    tool such as Chaos Toolkit (`fault_proxy.api_url` is the Toxiproxy API)."""
+    services: dict[str, Any] = {}
+    for name, service in system.services.items():
+        entry: dict[str, Any] = {
+            "url": service.url,
+            "pid": service.pid,
+            "managed": service.managed,
+            "paused": service.paused,
+        }
+        if health is not None:
+            entry["healthy"] = health.get(name) is None
+            entry["problem"] = health.get(name)
+        services[name] = entry
+    edges: dict[str, Any] = {}
+    for edge in system.edges.values():
+        entry = {
+            "proxy": edge.proxy_name,
+            "listen": edge.listen,
+            "url": edge.url,
+            "upstream": edge.upstream,
+            "env_var": edge.env_var,
+        }
+        if proxies is not None:
+            info = proxies.get(edge.proxy_name) or {}
+            entry["enabled"] = bool(info.get("enabled"))
+            entry["toxics"] = list(info.get("toxics") or [])
+        edges[edge.name] = entry
+    state = system.state
+    return {
+        "run_dir": str(system.run_dir),
+        "backend": state.backend,
+        "status": state.status,
+        "fault_proxy": {"api_url": system.fault_proxy_url},
+        "services": services,
+        "edges": edges,
+    }

@@ -7,6 +7,7 @@ any shell. `up --foreground` instead stays until Ctrl-C or SIGTERM and then stop
 
 from __future__ import annotations
 
+import json
 import time
 from enum import StrEnum
 from pathlib import Path
@@ -15,7 +16,8 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from harness.cli.render import edges_table, services_table
+from harness.cli.render import edges_table, services_table, system_json
+from harness.command_options import TopologyOption
 from harness.faults import FaultProxyError
 from harness.runtime import (
     HarnessRuntimeError,
@@ -48,6 +50,10 @@ class BackendChoice(StrEnum):
     attach = "attach"
     containers = "containers"
 
+
+JsonOption = Annotated[
+    bool, typer.Option("--json", help="Print JSON (services, edges, the fault proxy's API URL).")
+]
 
 HomeOption = Annotated[
     Path | None,
@@ -91,16 +97,7 @@ def _refuse_if_up(home: Path) -> None:
 
 
 def up(
-    topology: Annotated[
-        Path | None,
-        typer.Option(
-            "--topology",
-            "-t",
-            envvar="HARNESS_TOPOLOGY",
-            help="system.toml to bring up (default: $HARNESS_TOPOLOGY, else ./system.toml).",
-            show_default=False,
-        ),
-    ] = None,
+    topology: TopologyOption = None,
     backend: Annotated[
         BackendChoice,
         typer.Option(
@@ -119,15 +116,16 @@ def up(
         ),
     ] = None,
     home: HomeOption = None,
+    json_output: JsonOption = False,
 ) -> None:
     """Bring a topology up, with a fault proxy on every edge, and print where everything is."""
     spec = _topology(topology)
     home = home or harness_home()
     for report in clean_stale_runs(home):
-        _print_stale_cleanup(report)
+        _print_stale_cleanup(report, err if json_output else out)
     _refuse_if_up(home)
     with terminate_on_sigterm():
-        with out.status(f"starting {len(spec.services)} services ..."):
+        with err.status(f"starting {len(spec.services)} services ..."):
             try:
                 system = launch(spec, backend=backend.value, toxiproxy_url=toxiproxy_url, home=home)
             except (StartupError, HarnessRuntimeError, FaultProxyError) as exc:
@@ -135,14 +133,20 @@ def up(
                 err.print(str(exc), markup=False)
                 raise typer.Exit(1) from None
         try:
-            _print_system(system)
+            if json_output:
+                typer.echo(json.dumps(system_json(system), indent=2))
+            else:
+                _print_system(system)
             set_current_run(home, system.run_dir)  # `harness status/logs` from elsewhere
             if foreground:
                 out.print("running in the foreground; Ctrl-C stops everything")
                 _wait_until_stopped(system.run_dir)
             else:
                 system.detach()
-                out.print("left running; `harness status`, `harness logs SERVICE`, `harness down`")
+                if not json_output:
+                    out.print(
+                        "left running; `harness status`, `harness logs SERVICE`, `harness down`"
+                    )
         finally:
             if not system.detached:
                 _print_stop(system.stop())
@@ -161,9 +165,9 @@ def _wait_until_stopped(run_dir: Path) -> None:
         out.print("\nstopping ...")
 
 
-def _print_stale_cleanup(report: StopReport) -> None:
+def _print_stale_cleanup(report: StopReport, console: Console = out) -> None:
     note = "" if report.clean else f" (left: {report.survivors or report.busy_ports})"
-    out.print(f"[yellow]cleaned a stale run[/yellow] {report.run_dir}{note}")
+    console.print(f"[yellow]cleaned a stale run[/yellow] {report.run_dir}{note}")
 
 
 def _print_system(system: RunningSystem) -> None:
@@ -197,21 +201,24 @@ def _open(home: Path | None) -> RunningSystem:
         raise _fail(str(exc)) from None
 
 
-def status(home: HomeOption = None) -> None:
+def status(home: HomeOption = None, json_output: JsonOption = False) -> None:
     """Show the system `harness up` started: services, health, edges, proxies and toxics."""
     system = _open(home)
     state = system.state
-    out.print(f"run {system.run_dir} ({state.backend} backend, {state.status})")
     health = system.health()
-    out.print(services_table(system, health))
     proxies = None
     if system.fault_proxy_url is not None:
         try:
             proxies = system.faults.client.proxies()
         except FaultProxyError as exc:
             err.print(f"[yellow]fault proxy not answering:[/yellow] {exc}")
-    if system.edges:
-        out.print(edges_table(system, proxies))
+    if json_output:
+        typer.echo(json.dumps(system_json(system, health=health, proxies=proxies), indent=2))
+    else:
+        out.print(f"run {system.run_dir} ({state.backend} backend, {state.status})")
+        out.print(services_table(system, health))
+        if system.edges:
+            out.print(edges_table(system, proxies))
     unhealthy = sorted(name for name, reason in health.items() if reason is not None)
     if unhealthy or state.status != "running":
         raise _fail(f"not healthy: {', '.join(unhealthy) or state.status}")

@@ -2,13 +2,17 @@
 
     from harness.contracts import run_contracts
 
-    result = run_contracts(topology=Path("target-system/system.toml"),
-                           pact_dir=Path("contracts/pacts"), out_dir=Path("runs/contracts"))
+    result = run_contracts(topology=Path("system.toml"),
+                           pact_dir=Path("pacts"), out_dir=Path("runs/contracts"))
     result.passed, result.figures, result.report_path
 
-Providers run for real (started by the harness runtime, or already running); provider states
-and message pacts go through the provider's test-mode routes (see `VerifyOptions`). With a
+Providers run for real (started by the harness runtime, or already running), each in its
+test mode (`test_env` convention); provider states and message pacts go through the routes
+each provider declares (`provider_states`, `messages` conventions; see `VerifyOptions`). With a
 Pact Broker (`PACT_BROKER_URL`): `publish_pacts`, `BrokerVerification`, `can_i_deploy`.
+
+The consumer side (writing pacts from pytest) is `harness.contracts.consumer`, a pytest
+plugin a consumer test suite turns on in its conftest (not imported here: it needs pytest).
 """
 
 from harness.contracts.broker import (
@@ -25,12 +29,11 @@ from harness.contracts.broker import (
 from harness.contracts.coverage import EdgeCoverage, edge_coverage, pacts_without_edge
 from harness.contracts.pactfiles import Interaction, PactFile, PactFileError, load_pacts, read_pact
 from harness.contracts.results import ContractsResult, InteractionResult, ProviderResult
-from harness.contracts.run import DEFAULT_PACT_DIR, TEST_MODE_ENV, run_contracts
-from harness.contracts.verify import VerifyOptions, verify_provider
+from harness.contracts.run import DEFAULT_PACT_DIR, in_test_mode, options_for, run_contracts
+from harness.contracts.verify import VerifyOptions, missing_route_message, verify_provider
 
 __all__ = [
     "DEFAULT_PACT_DIR",
-    "TEST_MODE_ENV",
     "BrokerConfig",
     "BrokerError",
     "BrokerVerification",
@@ -47,7 +50,10 @@ __all__ = [
     "VersionInfo",
     "can_i_deploy",
     "edge_coverage",
+    "in_test_mode",
     "load_pacts",
+    "missing_route_message",
+    "options_for",
     "pacts_without_edge",
     "publish_pacts",
     "read_pact",

@@ -13,7 +13,17 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
+from harness.command_options import (
+    JUnitOption,
+    QuietOption,
+    TopologyOption,
+    VerboseOption,
+    command_group,
+    progress_console,
+    resolve_topology,
+)
 from harness.contracts.broker import (
     BrokerConfig,
     BrokerError,
@@ -25,23 +35,20 @@ from harness.contracts.broker import (
 )
 from harness.contracts.pactfiles import PactFileError, load_pacts
 from harness.contracts.render import print_result
-from harness.contracts.run import DEFAULT_PACT_DIR, TEST_MODE_ENV, run_contracts
-from harness.contracts.verify import DEFAULT_MESSAGES_PATH, DEFAULT_STATES_PATH, VerifyOptions
+from harness.contracts.run import DEFAULT_PACT_DIR, run_contracts
+from harness.contracts.verify import VerifyOptions
 from harness.runtime.errors import HarnessRuntimeError
-from harness.topology import EnvValue, TopologyError
+from harness.topology import EnvValue, TopologyError, load_topology
 
 __all__ = ["app"]
 
 EXIT_FAILED = 1
 EXIT_BAD_INPUT = 2
 EXIT_RUN_ERROR = 3
-TOPOLOGY_CANDIDATES = (Path("system.toml"), Path("target-system/system.toml"))
 
-app = typer.Typer(
+app = command_group(
     name="contracts",
     help="Consumer-driven contracts (Pact): verify providers, publish pacts, can-i-deploy.",
-    no_args_is_help=True,
-    add_completion=False,
 )
 err = Console(stderr=True, highlight=False)
 
@@ -55,16 +62,6 @@ def _fail(message: str, code: int) -> typer.Exit:
     err.print("[bold red]error:[/] ", end="")
     err.print(message, markup=False)
     return typer.Exit(code)
-
-
-def _topology_path(path: Path | None) -> Path:
-    if path is not None:
-        return path
-    found = next((p for p in TOPOLOGY_CANDIDATES if p.is_file()), None)
-    if found is None:
-        names = " or ".join(str(p) for p in TOPOLOGY_CANDIDATES)
-        raise _fail(f"no topology given and no {names} here; pass --topology FILE", EXIT_BAD_INPUT)
-    return found
 
 
 def _env(pairs: list[str]) -> dict[str, EnvValue]:
@@ -99,14 +96,6 @@ def _version(number: str | None, branch: str | None) -> VersionInfo:
     return VersionInfo(number=found.number, branch=branch or found.branch)
 
 
-TopologyOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--topology",
-        help="System to verify (default: ./system.toml or ./target-system/system.toml).",
-        show_default=False,
-    ),
-]
 PactsOption = Annotated[Path, typer.Option("--pacts", help="Directory of pact files.")]
 BrokerUrlOption = Annotated[
     str | None,
@@ -119,10 +108,43 @@ BrokerUrlOption = Annotated[
 ]
 
 
+def _pact_dir(option: Path | None, topology: Path, *, broker: bool) -> Path | None:
+    """--pacts, else the topology's [pipeline] pacts, else pacts/ beside it (as `harness run`
+    finds them); None when the broker's pacts are verified and there are none here."""
+    from harness.pipeline import PipelineOptions
+    from harness.pipeline.inputs import StageInputs
+
+    if option is not None:  # the contracts layer says what is wrong with it, if anything
+        return option if not broker or option.is_dir() else None
+    try:
+        inputs = StageInputs.resolve(
+            PipelineOptions(topology=topology, only=["contracts"]),
+            load_topology(topology),
+        )
+    except (TopologyError, ValueError) as exc:
+        if broker:
+            return None
+        raise _fail(str(exc), EXIT_BAD_INPUT) from None
+    reason = inputs.skip.get("contracts")
+    if reason is not None:
+        if broker:
+            return None
+        raise _fail(f"nothing to verify: {reason}; pass --pacts DIR", EXIT_BAD_INPUT)
+    return inputs.pact_dir
+
+
 @app.command("verify")
 def verify_command(
     topology: TopologyOption = None,
-    pacts: PactsOption = DEFAULT_PACT_DIR,
+    pacts: Annotated[
+        Path | None,
+        typer.Option(
+            "--pacts",
+            help="Directory of pact files (default: the topology's \\[pipeline] pacts, else "
+            "pacts/ beside it).",
+            show_default=False,
+        ),
+    ] = None,
     backend: Annotated[
         Backend, typer.Option(help="process: start the services; attach: use their `url`.")
     ] = Backend.process,
@@ -133,21 +155,44 @@ def verify_command(
         list[str] | None,
         typer.Option(
             "--env",
-            help="KEY=VALUE for every started service (repeat); default SHOP_TEST_MODE=true.",
+            help="KEY=VALUE for every started service (repeat), on top of each service's "
+            "test_env convention.",
         ),
     ] = None,
     states_path: Annotated[
-        str, typer.Option(help="Providers' state-change route ('' when they have none).")
-    ] = DEFAULT_STATES_PATH,
+        str | None,
+        typer.Option(
+            help="Every provider's state-change route ('' for none); default: each "
+            "provider's provider_states convention.",
+            show_default=False,
+        ),
+    ] = None,
     messages_path: Annotated[
-        str, typer.Option(help="Providers' message route, for message pacts.")
-    ] = DEFAULT_MESSAGES_PATH,
+        str | None,
+        typer.Option(
+            help="Every provider's message route ('' for none); default: each provider's "
+            "messages convention.",
+            show_default=False,
+        ),
+    ] = None,
     require_all_edges: Annotated[
         bool, typer.Option(help="Fail when an edge of the topology has no pact.")
     ] = False,
     out: Annotated[
-        Path | None, typer.Option(help="Write the JSON report (contracts.json) here.")
+        Path | None,
+        typer.Option(help="Write the JSON report (contracts.json) here.", show_default=False),
     ] = None,
+    junit_xml: JUnitOption = None,
+    seed: Annotated[
+        int | None,
+        typer.Option(
+            help="Accepted so one command line fits every stage; verification draws nothing "
+            "at random, so it has no effect.",
+            show_default=False,
+        ),
+    ] = None,
+    quiet: QuietOption = False,
+    verbose: VerboseOption = False,
     broker_url: BrokerUrlOption = None,
     use_broker: Annotated[
         bool | None,
@@ -165,7 +210,12 @@ def verify_command(
     ] = None,
 ) -> None:
     """Start the topology, verify every provider some pact names, print each interaction."""
-    console = Console()
+    from harness.pipeline.junit import write_junit
+    from harness.pipeline.stages import contracts_stage
+
+    console = Console(quiet=quiet)
+    progress = progress_console(quiet=quiet, verbose=verbose)
+    topology_path = resolve_topology(topology, command="harness contracts verify")
     broker_config = _broker(broker_url)
     if use_broker and broker_config is None:
         raise _fail("--broker needs PACT_BROKER_URL or --broker-url", EXIT_BAD_INPUT)
@@ -174,19 +224,20 @@ def verify_command(
         broker = BrokerVerification(
             broker=broker_config, provider_version=_version(provider_version, provider_branch)
         )
-    options = VerifyOptions(states_path=states_path or None, messages_path=messages_path)
+    options = VerifyOptions(states_path=states_path, messages_path=messages_path)
+    pact_dir = _pact_dir(pacts, topology_path, broker=broker is not None)
     try:
         result = run_contracts(
-            topology=_topology_path(topology),
-            pact_dir=pacts if broker is None or pacts.is_dir() else None,
+            topology=topology_path,
+            pact_dir=pact_dir,
             backend=backend.value,
-            env=_env(env) if env else TEST_MODE_ENV,
+            env=_env(env or []),
             providers=provider or None,
             broker=broker,
             options=options,
             require_all_edges=require_all_edges,
             out_dir=out,
-            progress=lambda line: err.print(line, markup=False),
+            progress=lambda line: progress.print(line, markup=False, highlight=False),
         )
     except (TopologyError, PactFileError, ValueError) as exc:
         raise _fail(str(exc), EXIT_BAD_INPUT) from None
@@ -196,6 +247,12 @@ def verify_command(
     except HarnessRuntimeError as exc:  # the system did not start
         raise _fail(f"{type(exc).__name__}: {exc}", EXIT_RUN_ERROR) from None
     print_result(result, console=console)
+    if junit_xml is not None:
+        write_junit([contracts_stage(result)], junit_xml, name="harness contracts")
+        err.print(f"JUnit XML: {junit_xml}", markup=False)
+    if quiet:
+        verdict = "PASS" if result.passed else "FAIL"
+        err.print(f"{verdict}: report {result.report_path or '(none: no --out)'}", markup=False)
     raise typer.Exit(0 if result.passed else EXIT_FAILED)
 
 
@@ -260,6 +317,7 @@ def can_i_deploy_command(
         raise _fail(str(exc), EXIT_RUN_ERROR) from None
     answer = {True: "[bold green]yes[/]", False: "[bold red]no[/]", None: "[yellow]unknown[/]"}
     Console().print(
-        f"can {pacticipant} {number} be deployed? {answer[verdict.deployable]}: {verdict.reason}"
+        f"can {pacticipant} {number} be deployed? {answer[verdict.deployable]}: "
+        f"{escape(verdict.reason)}"
     )
     raise typer.Exit(0 if verdict.deployable else EXIT_FAILED)

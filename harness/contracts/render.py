@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from harness.contracts.results import ContractsResult, ProviderResult
 
@@ -30,7 +31,7 @@ def print_coverage(result: ContractsResult, *, console: Console) -> None:
         for line in result.other_pacts:
             console.print(f"  {line}", markup=False)
     for note in result.notes:
-        console.print(f"[yellow]note:[/] {note}", markup=True)
+        console.print(Text.assemble(("note: ", "yellow"), note))
 
 
 def print_result(result: ContractsResult, *, console: Console) -> None:
@@ -46,6 +47,13 @@ def print_result(result: ContractsResult, *, console: Console) -> None:
         f"verification {figures.get('verification_seconds', 0)} s, "
         f"start-up {figures.get('startup_seconds', 0)} s"
     )
+    for provider in result.providers:
+        if not provider.passed:
+            console.print(
+                Text.assemble(("FAILED ", "bold red"), f"{provider.provider}: "),
+                Text(provider.first_failure or ""),
+                sep="",
+            )
     verdict = "[bold green]PASS[/]" if result.passed else "[bold red]FAIL[/]"
     report = f"  report: {result.report_path}" if result.report_path else ""
     console.print(f"{verdict}{report}")
@@ -62,11 +70,17 @@ def _print_provider(provider: ProviderResult, console: Console) -> None:
     table.add_column("")
     for item in provider.interactions:
         mark = OK if item.passed else ("[yellow]pending[/]" if item.pending else FAILED)
-        detail = item.description
-        if item.mismatches:
-            detail += "".join(f"\n  [red]{line}[/]" for line in item.mismatches)
-        table.add_row(item.consumer, detail, ", ".join(item.states) or "-", mark)
+        detail = Text(item.description)
+        for line in item.mismatches:
+            detail.append(f"\n  {line}", style="red")
+        table.add_row(Text(item.consumer), detail, Text(", ".join(item.states) or "-"), mark)
     console.print(table)
     if not provider.passed:
-        console.print(f"[bold red]{provider.provider} failed verification[/]; verifier output:")
-        console.print(provider.output or provider.error or "(no output)", markup=False)
+        console.print(
+            Text.assemble((f"{provider.provider} failed verification", "bold red"), ": "),
+            Text(provider.first_failure or ""),
+            sep="",
+        )
+        if provider.output:
+            console.print("verifier output:")
+            console.print(provider.output, markup=False, highlight=False)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,7 @@ class InteractionResult(BaseModel):
     pending: bool = False
     # "$.email: Actual map is missing the following keys: email", one per mismatch.
     mismatches: tuple[str, ...] = ()
+    seconds: float | None = None  # the verifier's own measure ("duration": "9ms")
 
     @classmethod
     def from_verifier(cls, item: dict[str, Any]) -> InteractionResult:
@@ -37,7 +39,30 @@ class InteractionResult(BaseModel):
             passed=item.get("result") == "OK",
             pending=bool(item.get("pending", False)),
             mismatches=tuple(_mismatches(item.get("mismatch"))),
+            seconds=_seconds(item.get("duration")),
         )
+
+    @property
+    def summary(self) -> str:
+        """`description: first mismatch` (`(+N more)` when there are others)."""
+        if not self.mismatches:
+            return f"{self.description}: {'passed' if self.passed else 'failed'}"
+        more = f" (+{len(self.mismatches) - 1} more)" if len(self.mismatches) > 1 else ""
+        return f"{self.description}: {self.mismatches[0]}{more}"
+
+
+_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)\s*(ms|us|µs|ns|h|m|s)\b")
+_UNIT_SECONDS = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 1e-3, "us": 1e-6, "µs": 1e-6, "ns": 1e-9}
+
+
+def _seconds(duration: Any) -> float | None:
+    """The verifier's duration text ("9ms", "1s 234ms") in seconds; None when absent."""
+    if not isinstance(duration, str):
+        return None
+    parts = _DURATION_PART.findall(duration)
+    if not parts:
+        return None
+    return sum(float(value) * _UNIT_SECONDS[unit] for value, unit in parts)
 
 
 def _mismatches(mismatch: Any) -> list[str]:
@@ -48,8 +73,10 @@ def _mismatches(mismatch: Any) -> list[str]:
         return [str(mismatch.get("message") or mismatch)]
     lines = []
     for item in mismatch.get("mismatches", []):
-        path = item.get("path") or item.get("key") or item.get("type", "")
-        lines.append(f"{path}: {item.get('mismatch', item)}".strip())
+        text = str(item.get("mismatch") or item)
+        where = item.get("path") or item.get("key")
+        # A status mismatch has no path: "expected 200 but was 202" says it all.
+        lines.append(f"{where}: {text}" if where else text)
     return lines
 
 
@@ -69,6 +96,15 @@ class ProviderResult(BaseModel):
     @property
     def failed(self) -> list[InteractionResult]:
         return [i for i in self.interactions if not i.passed]
+
+    @property
+    def first_failure(self) -> str | None:
+        """`an order event ...: expected 200 but was 202`: the first thing that failed."""
+        for item in self.failed:
+            return item.summary
+        if not self.passed:
+            return self.error or "verification failed (see the verifier output)"
+        return None
 
 
 class ContractsResult(BaseModel):

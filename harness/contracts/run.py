@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -19,12 +20,10 @@ if TYPE_CHECKING:
     from harness.contracts.broker import BrokerVerification
     from harness.runtime import RunningSystem
 
-__all__ = ["DEFAULT_PACT_DIR", "REPORT_NAME", "TEST_MODE_ENV", "run_contracts"]
+__all__ = ["DEFAULT_PACT_DIR", "REPORT_NAME", "in_test_mode", "options_for", "run_contracts"]
 
 DEFAULT_PACT_DIR = Path("contracts/pacts")
 REPORT_NAME = "contracts.json"
-# The reference services' switch for their provider-state and message routes (README).
-TEST_MODE_ENV: Mapping[str, EnvValue] = {"SHOP_TEST_MODE": "true"}
 
 Progress = Callable[[str], None]
 
@@ -35,7 +34,7 @@ def run_contracts(
     pact_dir: Path | None = DEFAULT_PACT_DIR,
     system: RunningSystem | None = None,
     backend: str = "process",
-    env: Mapping[str, EnvValue] = TEST_MODE_ENV,
+    env: Mapping[str, EnvValue] | None = None,
     providers: Sequence[str] | None = None,
     broker: BrokerVerification | None = None,
     options: VerifyOptions | None = None,
@@ -49,10 +48,13 @@ def run_contracts(
     - `pact_dir` (contracts/pacts): local pact files; with `broker`, used for coverage only
       (None: no local pacts).
     - `system`: an already running system to verify; default: start `topology` with the
-      `backend` ("process", or "attach" for services already at their `url`), `env` added to
-      every service (default SHOP_TEST_MODE=true), and stop it afterwards.
+      `backend` ("process", or "attach" for services already at their `url`), each service
+      in its test mode (its `test_env` convention) plus `env` for every service, and stop
+      it afterwards.
     - `providers`: only these (default: every service of the topology some pact names).
     - `broker`: verify the broker's pacts and publish the results (see `BrokerVerification`).
+    - `options`: how providers are verified; its unset `states_path` / `messages_path` come
+      from each provider's `provider_states` / `messages` conventions.
     - `require_all_edges` (False): fail when an edge of the topology has no pact.
     - `out_dir`: where the JSON report (`contracts.json`) goes; None writes none.
     - `progress`: called with a line of text as each step starts.
@@ -64,7 +66,7 @@ def run_contracts(
     pacts = load_pacts(pact_dir) if pact_dir is not None else []
     targets, notes = _providers(spec, pacts, only=providers, broker=broker is not None)
     started = time.perf_counter()
-    with _system(spec, system, backend=backend, env=env, say=say) as running:
+    with _system(in_test_mode(spec, env), system, backend=backend, say=say) as running:
         up = time.perf_counter()
         results = []
         for name in targets:
@@ -72,7 +74,11 @@ def run_contracts(
             say(f"verifying {name} at {running.url(name)} ({_source(mine, broker)})")
             results.append(
                 verify_provider(
-                    name, url=running.url(name), pacts=mine, broker=broker, options=options
+                    name,
+                    url=running.url(name),
+                    pacts=mine,
+                    broker=broker,
+                    options=options_for(spec, name, options),
                 )
             )
     coverage = edge_coverage(spec, pacts)
@@ -93,6 +99,36 @@ def run_contracts(
         result.report_path = path
         path.write_text(result.model_dump_json(indent=2), encoding="utf-8")
     return result
+
+
+def in_test_mode(topology: Topology, env: Mapping[str, EnvValue] | None = None) -> Topology:
+    """`topology` with every service's `test_env` convention (the switch of its test-only
+    routes, e.g. provider states) in its env, and `env` for every service on top."""
+    with_test_env = topology.with_service_env(
+        {
+            name: topology.conventions_for(name).test_env
+            for name in topology.services
+            if topology.conventions_for(name).test_env
+        }
+    )
+    return with_test_env.with_env(env or {})
+
+
+def options_for(
+    topology: Topology, provider: str, options: VerifyOptions | None = None
+) -> VerifyOptions:
+    """`options` with what it leaves unset taken from `provider`'s conventions."""
+    options = options or VerifyOptions()
+    conventions = topology.conventions_for(provider)
+    return replace(
+        options,
+        states_path=conventions.provider_states
+        if options.states_path is None
+        else options.states_path,
+        messages_path=conventions.messages
+        if options.messages_path is None
+        else options.messages_path,
+    )
 
 
 def _providers(
@@ -137,7 +173,6 @@ def _system(
     system: RunningSystem | None,
     *,
     backend: str,
-    env: Mapping[str, EnvValue],
     say: Progress,
 ) -> Iterator[RunningSystem]:
     if system is not None:
@@ -146,7 +181,7 @@ def _system(
     from harness.runtime import start_system
 
     say(f"starting {topology.system.name} ({len(topology.services)} services, {backend})")
-    with start_system(topology.with_env(env), backend=backend) as running:
+    with start_system(topology, backend=backend) as running:
         yield running
 
 

@@ -3,10 +3,10 @@ links, fault-aware, with a one-line reproduction for every failure.
 
     from harness.fuzz import FuzzOptions, run_fuzz
 
-    result = run_fuzz(Path("target-system/system.toml"), options=FuzzOptions(max_examples=25))
+    result = run_fuzz(Path("system.toml"), options=FuzzOptions(max_examples=25))
     result.passed, result.figures, result.report_path, result.junit_path
 
-`harness fuzz` (harness/fuzz/cli.py) is the command-line face of `run_fuzz`. The checks the
+`harness fuzz run` (harness/fuzz/cli.py) is the command-line face of `run_fuzz`. The checks the
 harness adds to schemathesis' own live in `harness.fuzz.checks`.
 """
 

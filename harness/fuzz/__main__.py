@@ -1,4 +1,4 @@
-"""`python -m harness.fuzz ...`: the same as `harness fuzz ...`."""
+"""`python -m harness.fuzz run ...`: the same as `harness fuzz run ...`."""
 
 from harness.fuzz.cli import app
 

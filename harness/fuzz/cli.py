@@ -1,8 +1,9 @@
-"""`harness fuzz`: schemathesis over every service of a topology that has an OpenAPI document.
+"""`harness fuzz run`: schemathesis over every service of a topology that has an OpenAPI
+document.
 
-    harness fuzz [--topology FILE] [--seed N] [--max-examples N] [--junit FILE]
-                 [--service NAME]... [--config schemathesis.toml] [--prepare FILE.py:FUNC]
-                 [--openapi-path SERVICE=/path]... [--phases LIST] [--no-faults]
+    harness fuzz run [-t FILE] [--seed N] [--max-examples N] [--out DIR] [--junit-xml PATH]
+                     [--service NAME]... [--config schemathesis.toml] [--prepare FILE.py:FUNC]
+                     [--openapi-path SERVICE=/path]... [--phases LIST] [--no-faults] [-q|-v]
 
 Exit codes: 0 no failure; 1 a check failed or a pass could not complete; 2 bad input
 (topology, config, options), nothing was fuzzed; 3 the system did not start, or the
@@ -19,30 +20,29 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from harness.command_options import (
+    QuietOption,
+    TopologyOption,
+    VerboseOption,
+    command_group,
+    progress_console,
+    resolve_topology,
+)
 from harness.fuzz.config import ALL_PHASES
 from harness.fuzz.options import DEFAULT_MAX_EXAMPLES, DEFAULT_SEED, FuzzOptions
 from harness.fuzz.report import print_summary
 
-__all__ = ["DEFAULT_TOPOLOGY", "EXIT_BAD_INPUT", "EXIT_FAILED", "EXIT_RUN_ERROR", "app"]
+__all__ = ["EXIT_BAD_INPUT", "EXIT_FAILED", "EXIT_RUN_ERROR", "app"]
 
-DEFAULT_TOPOLOGY = Path("target-system/system.toml")
 EXIT_FAILED = 1
 EXIT_BAD_INPUT = 2
 EXIT_RUN_ERROR = 3
 SUMMARY_WIDTH = 140
 
-app = typer.Typer(
+app = command_group(
     name="fuzz",
     help="Fuzz every service's OpenAPI document with schemathesis (seeded, fault-aware).",
-    add_completion=False,
 )
-
-
-def _topology_path(option: Path | None) -> Path:
-    if option is not None:
-        return option
-    env = os.environ.get("HARNESS_TOPOLOGY")
-    return Path(env) if env else DEFAULT_TOPOLOGY
 
 
 def _pairs(values: list[str], *, option: str, what: str) -> dict[str, str]:
@@ -75,23 +75,31 @@ def _summary_console() -> Console:
     return Console(width=SUMMARY_WIDTH)
 
 
-@app.callback(invoke_without_command=True)
+@app.command("run")
 def fuzz(
-    topology: Annotated[
-        Path | None,
+    topology: TopologyOption = None,
+    seed: Annotated[
+        int | None,
         typer.Option(
-            help="system.toml to start ($HARNESS_TOPOLOGY, else target-system/system.toml)"
+            help=f"Seed of every pass: the same seed sends the same requests (default "
+            f"{DEFAULT_SEED}).",
+            show_default=False,
         ),
     ] = None,
-    seed: Annotated[int, typer.Option(help="seed of every pass (same seed, same requests)")] = (
-        DEFAULT_SEED
-    ),
     max_examples: Annotated[
         int, typer.Option(min=1, help="generated examples per operation (fuzzing, stateful)")
     ] = DEFAULT_MAX_EXAMPLES,
-    junit: Annotated[
-        Path | None, typer.Option(help="JUnit XML output (default: <out>/junit.xml)")
+    junit_xml: Annotated[
+        Path | None,
+        typer.Option(
+            "--junit-xml",
+            metavar="PATH",
+            help="JUnit XML, a test case per operation and check (default: <out>/junit.xml).",
+            show_default=False,
+        ),
     ] = None,
+    quiet: QuietOption = False,
+    verbose: VerboseOption = False,
     service: Annotated[
         list[str] | None, typer.Option(help="fuzz only this service (repeatable)")
     ] = None,
@@ -105,7 +113,9 @@ def fuzz(
     ] = None,
     openapi_path: Annotated[
         list[str] | None,
-        typer.Option(help="SERVICE=/path of a document not at /openapi.json (repeatable)"),
+        typer.Option(
+            help="SERVICE=/path of its OpenAPI document, over its `openapi` convention (repeatable)"
+        ),
     ] = None,
     phases: Annotated[
         str | None,
@@ -138,10 +148,12 @@ def fuzz(
     from harness.runtime import HarnessRuntimeError
     from harness.topology import TopologyError
 
-    console = Console(stderr=True)
+    console = progress_console(quiet=quiet, verbose=verbose)
+    errors = Console(stderr=True)
+    topology_path = resolve_topology(topology, command="harness fuzz run")
     try:
         options = FuzzOptions(
-            seed=seed,
+            seed=DEFAULT_SEED if seed is None else seed,
             max_examples=max_examples,
             services=service or None,
             phases=_phases(phases),
@@ -153,20 +165,24 @@ def fuzz(
             schemathesis_config=config,
             prepare=prepare,
             out_dir=out,
-            junit_path=junit,
+            junit_path=junit_xml,
         )
-        result = run_fuzz(
-            _topology_path(topology), options=options, backend=backend, console=console
-        )
+        result = run_fuzz(topology_path, options=options, backend=backend, console=console)
     except typer.BadParameter:
         raise
     except (FuzzRunError, TopologyError, ValueError) as exc:
-        console.print(f"error: {exc}", style="red", highlight=False, markup=False)
+        errors.print(f"error: {exc}", style="red", highlight=False, markup=False)
         raise typer.Exit(EXIT_BAD_INPUT) from None
     except HarnessRuntimeError as exc:
-        console.print(
-            f"the system did not start: {exc}", style="red", highlight=False, markup=False
-        )
+        errors.print(f"the system did not start: {exc}", style="red", highlight=False, markup=False)
         raise typer.Exit(EXIT_RUN_ERROR) from None
-    print_summary(result, console=_summary_console())
+    if quiet:
+        verdict = "PASS" if result.passed else "FAIL"
+        errors.print(
+            f"{verdict}: report {result.report_path}, JUnit XML {result.junit_path}",
+            highlight=False,
+            markup=False,
+        )
+    else:
+        print_summary(result, console=_summary_console())
     raise typer.Exit(0 if result.passed else EXIT_FAILED)

@@ -24,7 +24,9 @@ __all__ = [
     "FuzzConfigError",
     "PassSettings",
     "build_config",
+    "check_names",
     "fault_checks",
+    "service_checks",
     "standard_checks",
 ]
 
@@ -42,16 +44,52 @@ class FuzzConfigError(ValueError):
     """A schemathesis configuration file cannot be used; the message names it."""
 
 
-def standard_checks(*, idempotency_header: str) -> dict[str, Any]:
-    """The `[checks]` table of an ordinary pass: every built-in check plus the harness's."""
-    return {
-        "error_body_shape": {"active": True},
-        "keyed_replay": {"active": True, "header": idempotency_header},
-    }
+def standard_checks(*, idempotency_header: str, error_fields: Sequence[str] = ()) -> dict[str, Any]:
+    """The `[checks]` table of an ordinary pass: every built-in check plus the harness's;
+    `error_body_shape` only when `error_fields` (the service's `error_body`) are declared."""
+    checks: dict[str, Any] = {"keyed_replay": {"active": True, "header": idempotency_header}}
+    if error_fields:
+        checks["error_body_shape"] = {"active": True, "fields": list(error_fields)}
+    return checks
+
+
+def check_names() -> list[str]:
+    """Every check a `fuzz_checks` convention may switch: schemathesis' and the harness's."""
+    # The OpenAPI checks register themselves when their module is first imported.
+    import schemathesis.specs.openapi.checks  # noqa: F401
+    from schemathesis.checks import CHECKS
+
+    return sorted(set(CHECKS.get_all_names()) | set(harness_checks.HARNESS_CHECKS))
+
+
+def service_checks(checks: Mapping[str, Any], switches: Mapping[str, bool]) -> dict[str, Any]:
+    """`checks` with a service's `fuzz_checks` switches applied (`{"ignored_auth": False}`).
+
+    Raises `FuzzConfigError` for a name no check has, or for `error_body_shape` switched on
+    where `checks` has no error-body keys to check.
+    """
+    known = check_names()
+    table = {name: dict(value) for name, value in checks.items()}
+    for name, on in switches.items():
+        if name not in known:
+            raise FuzzConfigError(f"unknown check {name!r}; checks are: {', '.join(known)}")
+        if name == "error_body_shape" and on and "error_body_shape" not in table:
+            raise FuzzConfigError(
+                "error_body_shape is switched on but no error_body keys are declared"
+            )
+        entry = table.setdefault(name, {})
+        entry["enabled"] = on
+        if name in harness_checks.HARNESS_CHECKS:
+            entry["active"] = on and entry.get("active", False)
+    return table
 
 
 def fault_checks(
-    *, edge: str, idempotency_header: str, outage_statuses: Sequence[int]
+    *,
+    edge: str,
+    idempotency_header: str,
+    outage_statuses: Sequence[int],
+    error_fields: Sequence[str] = (),
 ) -> dict[str, Any]:
     """The `[checks]` table of a pass run while `edge` is partitioned.
 
@@ -60,7 +98,7 @@ def fault_checks(
     """
     allowed = ["2xx", "3xx", "4xx", *(str(status) for status in outage_statuses)]
     return {
-        **standard_checks(idempotency_header=idempotency_header),
+        **standard_checks(idempotency_header=idempotency_header, error_fields=error_fields),
         "not_a_server_error": {"expected-statuses": allowed},
         "dependency_outage_answer": {
             "active": True,

@@ -1,4 +1,10 @@
-"""Which services of a topology to fuzz, in which order, and where their documents are."""
+"""Which services of a topology to fuzz, in which order, and where their documents are.
+
+Where a service's OpenAPI document (OpenAPI 3 or Swagger 2) is comes from its `openapi`
+convention (`[services.NAME.conventions]`, else `[conventions]`, else "/openapi.json");
+`--openapi-path` overrides it for a run. "" means the service has none: it is not fuzzed,
+and shows as skipped with that reason.
+"""
 
 from __future__ import annotations
 
@@ -9,9 +15,40 @@ import httpx
 
 from harness.topology import Topology
 
-__all__ = ["DEFAULT_OPENAPI_PATH", "DocumentProbe", "callers_first", "probe_document"]
+__all__ = [
+    "DocumentLocation",
+    "DocumentProbe",
+    "callers_first",
+    "document_location",
+    "probe_document",
+]
 
-DEFAULT_OPENAPI_PATH = "/openapi.json"
+
+@dataclass(frozen=True, slots=True)
+class DocumentLocation:
+    """Where `service`'s document is: `path` ("" for none) and who said so (`declared_by`:
+    "--openapi-path", "[services.NAME.conventions] openapi", or None for the default)."""
+
+    service: str
+    path: str
+    declared_by: str | None
+
+    @property
+    def setting(self) -> str:
+        """The setting a user changes to say where the document is."""
+        return f"`openapi` under [services.{self.service}.conventions]"
+
+
+def document_location(
+    topology: Topology, service: str, overrides: Mapping[str, str] | None = None
+) -> DocumentLocation:
+    """Where `service`'s document is: `overrides` (a run's --openapi-path), else the
+    `openapi` convention in force."""
+    if overrides and service in overrides:
+        return DocumentLocation(service, overrides[service], "--openapi-path")
+    declared = topology.services[service].conventions.openapi
+    path = topology.conventions_for(service).openapi
+    return DocumentLocation(service, path, None if declared is None else "the `openapi` convention")
 
 
 def callers_first(topology: Topology, services: Iterable[str] | None = None) -> list[str]:
@@ -45,7 +82,7 @@ class DocumentProbe:
 
 
 def probe_document(
-    service: str, base_url: str, *, path: str = DEFAULT_OPENAPI_PATH, timeout: float = 5.0
+    service: str, base_url: str, *, path: str, timeout: float = 5.0
 ) -> DocumentProbe:
     """GET `base_url + path`: found when it answers 200 with an OpenAPI (or Swagger) object."""
     url = base_url.rstrip("/") + path

@@ -23,6 +23,10 @@ from harness.fuzz.results import FailureReport, PassResult
 __all__ = ["SchemaLoadError", "load_app_schema", "load_url_schema", "run_pass"]
 
 Progress = Callable[[str], None]
+# schemathesis' titles for errors in the document itself: the operation was never sent.
+SPEC_ERROR_TITLES = frozenset(
+    {"Schema Error", "Invalid Link Definition", "Invalid OpenAPI Links Definition"}
+)
 
 
 class SchemaLoadError(RuntimeError):
@@ -120,7 +124,7 @@ class _EventFolder:
         if isinstance(event, events.ScenarioFinished) and event.is_test_scenario:
             self._scenario(event)
         elif isinstance(event, events.NonFatalError):
-            self.result.errors.append(f"{event.label}: {event.info.format()}")
+            self._error(event)
         elif isinstance(event, events.EngineFinished):
             for failure in event.failures:  # checks that judge the whole run
                 self.result.errors.append(f"{failure.title}: {failure.message}")
@@ -128,6 +132,17 @@ class _EventFolder:
             self.result.errors.append(f"schemathesis stopped: {event.exception!r}")
         elif isinstance(event, events.Interrupted):
             self.result.errors.append("interrupted: the pass did not complete")
+
+    def _error(self, event: events.NonFatalError) -> None:
+        info = event.info
+        if info.title in SPEC_ERROR_TITLES or info.title.startswith("Unsupported"):
+            # The document is wrong here: no request could be built for this operation.
+            message = (info.message or str(event.value)).strip()
+            self.result.spec_errors[event.label] = f"{info.title}: {message}"
+            if event.label not in self.result.operations and " " in event.label:
+                self.result.operations.append(event.label)
+            return
+        self.result.errors.append(f"{event.label}: {info.format()}")
 
     def _scenario(self, event: events.ScenarioFinished) -> None:
         recorder = event.recorder
@@ -142,11 +157,23 @@ class _EventFolder:
                 answers = self.result.answers.setdefault(label, Counter())
                 answers[interaction.response.status_code] += 1
         self.result.fingerprint = self.digest.hexdigest()[:16]
+        if event.label in self.result.operations:  # a stateful scenario spans several
+            seconds = self.result.seconds
+            seconds[event.label] = seconds.get(event.label, 0.0) + event.elapsed_time
         phase = event.phase.name.lower()
+        # A scenario's time goes to its operations in proportion to their cases.
+        labels = [node.value.operation.label for node in recorder.cases.values()]
+        seconds = self.result.operation_seconds
+        for label in labels:
+            seconds[label] = seconds.get(label, 0.0) + event.elapsed_time / len(labels)
         for case_id, checks in recorder.checks.items():
             self.result.checks += len(checks)
+            case = recorder.cases.get(case_id)
+            label = case.value.operation.label if case is not None else recorder.label
+            by_check = self.result.operation_checks.setdefault(label, Counter())
             for check in checks:
                 self.result.checks_run[check.name] += 1
+                by_check[check.name] += 1
                 if check.status == Status.FAILURE and check.failure_info is not None:
                     self._failure(check, recorder, phase, _answer(recorder, case_id))
         if self.progress is not None:

@@ -9,7 +9,6 @@ from pathlib import Path
 
 from harness.fuzz.checks import DEFAULT_IDEMPOTENCY_HEADER, DEFAULT_OUTAGE_STATUSES
 from harness.fuzz.config import ALL_PHASES
-from harness.fuzz.discovery import DEFAULT_OPENAPI_PATH
 from harness.fuzz.prepare import Prepare
 
 __all__ = ["DEFAULT_MAX_EXAMPLES", "DEFAULT_SEED", "FuzzOptions"]
@@ -32,7 +31,7 @@ class FuzzOptions:
       dependency edge, with that edge partitioned through its fault proxy.
     - `fault_max_examples` (None: a third of `max_examples`, at least 5): the budget of a
       fault pass (fuzzing phase only).
-    - `openapi_paths` ({}): a service's document path when it is not DEFAULT_OPENAPI_PATH.
+    - `openapi_paths` ({}): a service's document path, over its `openapi` convention.
     - `schemathesis_config` (None): a `schemathesis.toml` with per-API settings (auth,
       expected statuses); the harness's seed, budget and checks override it.
     - `idempotency_header` ("Idempotency-Key"): the header whose requests must replay.
@@ -80,8 +79,10 @@ class FuzzOptions:
         if self.settle_seconds < 0:
             raise ValueError(f"settle_seconds must be >= 0, got {self.settle_seconds}")
         for service, path in self.openapi_paths.items():
-            if not path.startswith("/"):
-                raise ValueError(f"openapi path of {service} must start with '/', got {path!r}")
+            if path and not path.startswith("/"):
+                raise ValueError(
+                    f"openapi path of {service} must start with '/' (or be \"\"), got {path!r}"
+                )
 
     @property
     def fault_budget(self) -> int:
@@ -89,14 +90,11 @@ class FuzzOptions:
             return self.fault_max_examples
         return max(5, self.max_examples // 3)
 
-    def openapi_path(self, service: str) -> str:
-        return self.openapi_paths.get(service, DEFAULT_OPENAPI_PATH)
-
     def rerun_command(self, *, topology: Path | None, service: str | None = None) -> str:
-        """The `harness fuzz` command that runs the same seeded pass(es) again."""
-        parts = ["harness", "fuzz"]
+        """The `harness fuzz run` command that runs the same seeded pass(es) again."""
+        parts = ["harness", "fuzz", "run"]
         if topology is not None:
-            parts += ["--topology", str(topology)]
+            parts += ["-t", str(topology)]
         if service is not None:
             parts += ["--service", service]
         parts += ["--seed", str(self.seed), "--max-examples", str(self.max_examples)]

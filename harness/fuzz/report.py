@@ -8,6 +8,7 @@ from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from harness.fuzz.results import FailureReport, FuzzResult
 
@@ -34,43 +35,47 @@ def figures_line(result: FuzzResult) -> str:
 
 
 def print_summary(result: FuzzResult, *, console: Console) -> None:
-    """The per-pass table, every failure with its reproduction, the figures and the verdict."""
+    """The per-pass table, every failure with its reproduction, the figures and the verdict.
+
+    The failure count is the same everywhere (table total, figures line, report.json,
+    JUnit): distinct failures; problems that stopped part of a pass (spec errors, network
+    errors, a missing document) are counted apart, as errors.
+    """
     table = Table(title=f"fuzzing (seed {result.seed}, max examples {result.max_examples})")
-    for column in ("service", "pass", "operations", "cases", "checks", "failures", "time"):
+    columns = ("service", "pass", "operations", "cases", "checks", "failures", "errors", "time")
+    for column in columns:
         table.add_column(column, justify="right" if column in ("cases", "checks") else "left")
     for outcome in result.passes:
         figures = outcome.figures
         if outcome.skipped is not None:
-            table.add_row(outcome.service, outcome.name, "skipped", "", "", "", "")
+            table.add_row(outcome.service, outcome.name, "skipped", "", "", "", "", "")
             continue
-        failures = str(figures.failures + figures.errors)
         table.add_row(
             outcome.service,
             outcome.name,
             f"{figures.operations_covered}/{figures.operations_total}",
             f"{figures.cases:,}",
             f"{figures.checks:,}",
-            failures if failures == "0" else f"[red]{failures}[/]",
+            _count(figures.failures),
+            _count(figures.errors),
             f"{outcome.duration:.1f}s",
         )
     console.print(table)
     for outcome in result.passes:
         if outcome.skipped is not None:
-            console.print(f"[dim]{outcome.service}: {outcome.skipped}[/]", highlight=False)
+            console.print(Text(f"{outcome.service}: skipped, {outcome.skipped}", style="dim"))
         for operation in outcome.uncovered:
             console.print(
-                f"[yellow]{outcome.service} ({outcome.name}): {operation} got no answer[/]",
-                highlight=False,
+                Text(f"{outcome.service} ({outcome.name}): {operation} got no answer", "yellow")
             )
     for failure in result.failures:
         print_failure(failure, console=console)
     for error in result.errors:
-        console.print(f"[red]error[/] {error}", highlight=False, markup=False)
-    console.print(figures_line(result), highlight=False, soft_wrap=True)
-    verdict = "[green]passed[/]" if result.passed else "[red]failed[/]"
+        console.print(Text.assemble(("error ", "red"), error), soft_wrap=True)
+    console.print(figures_line(result), highlight=False, soft_wrap=True, markup=False)
+    verdict = Text("passed", "green") if result.passed else Text("failed", "red")
     console.print(
-        f"{verdict} in {result.duration:.1f}s; rerun: {result.rerun}",
-        highlight=False,
+        Text.assemble(verdict, f" in {result.duration:.1f}s; rerun: {result.rerun}"),
         soft_wrap=True,
     )
     if result.report_path is not None:
@@ -78,14 +83,22 @@ def print_summary(result: FuzzResult, *, console: Console) -> None:
             f"report: {result.report_path}  junit: {result.junit_path}",
             highlight=False,
             soft_wrap=True,
+            markup=False,
         )
+
+
+def _count(value: int) -> Text:
+    return Text(str(value), style="red" if value else "")
 
 
 def print_failure(failure: FailureReport, *, console: Console) -> None:
     console.print(
-        f"[red]✘[/] {failure.service} ({failure.pass_name}) {failure.operation}: "
-        f"{failure.title} [{failure.check}, {failure.phase}]",
-        highlight=False,
+        Text.assemble(
+            ("✘ ", "red"),
+            f"{failure.service} ({failure.pass_name}) {failure.operation}: "
+            f"{failure.title} [{failure.check}, {failure.phase}]",
+        ),
+        soft_wrap=True,
     )
     console.print(failure.message, highlight=False, markup=False, soft_wrap=True)
     console.print(f"  answer: {failure.answer}", highlight=False, markup=False, soft_wrap=True)

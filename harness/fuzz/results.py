@@ -94,8 +94,10 @@ class PassResult:
     `name` is "fuzz" for the ordinary pass, or "partition orders->payments" for a pass run
     while that edge is partitioned. `operations` are every operation of the document;
     `covered` those that got at least one answer. `answers` counts answers by operation and
-    status code, `checks_run` check runs by check name. `errors` are problems that stopped
-    part of the run (schema errors, network errors). `fingerprint` is a digest of every
+    status code, `checks_run` check runs by check name. `spec_errors` are operations never
+    sent because the document is wrong there (operation -> what is wrong); `errors` are the
+    other problems that stopped part of the run (network errors, a missing document).
+    `fingerprint` is a digest of every
     request sent, in order: two runs with the same seed on the same data have the same one.
     """
 
@@ -107,15 +109,26 @@ class PassResult:
     checks: int = 0
     failures: list[FailureReport] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    spec_errors: dict[str, str] = field(default_factory=dict)
     answers: dict[str, Counter[int]] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)  # time spent per operation
     checks_run: Counter[str] = field(default_factory=Counter)
+    # By operation: check runs by check name, and seconds spent in its scenarios.
+    operation_checks: dict[str, Counter[str]] = field(default_factory=dict)
+    operation_seconds: dict[str, float] = field(default_factory=dict)
     fingerprint: str = ""
     duration: float = 0.0
     skipped: str | None = None  # why the pass did not run (e.g. no OpenAPI document)
 
     @property
     def passed(self) -> bool:
-        return not self.failures and not self.errors
+        return not self.failures and not self.errors and not self.spec_errors
+
+    @property
+    def problems(self) -> list[str]:
+        """Every error of the pass, spec errors first (`spec error in GET /x: ...`)."""
+        spec = [f"spec error in {op}: {why}" for op, why in sorted(self.spec_errors.items())]
+        return spec + self.errors
 
     @property
     def figures(self) -> FuzzFigures:
@@ -125,7 +138,7 @@ class PassResult:
             cases=self.cases,
             checks=self.checks,
             failures=len(self.failures),
-            errors=len(self.errors),
+            errors=len(self.problems),
         )
 
     @property
@@ -138,7 +151,8 @@ class PassResult:
 
     @property
     def uncovered(self) -> list[str]:
-        return sorted(set(self.operations) - self.covered)
+        """Operations sent but never answered (those with a spec error were never sent)."""
+        return sorted(set(self.operations) - self.covered - set(self.spec_errors))
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -154,9 +168,11 @@ class PassResult:
                 operation: {str(code): n for code, n in sorted(counts.items())}
                 for operation, counts in sorted(self.answers.items())
             },
+            "seconds": {op: round(t, 3) for op, t in sorted(self.seconds.items())},
             "checks_run": dict(sorted(self.checks_run.items())),
             "fingerprint": self.fingerprint,
             "failures": [failure.to_dict() for failure in self.failures],
+            "spec_errors": dict(sorted(self.spec_errors.items())),
             "errors": self.errors,
         }
 
@@ -189,7 +205,8 @@ class FuzzResult:
 
     @property
     def errors(self) -> list[str]:
-        return [f"{p.service} ({p.name}): {error}" for p in self.passes for error in p.errors]
+        """Every pass's problems (spec errors included), one line each, naming the pass."""
+        return [f"{p.service} ({p.name}): {error}" for p in self.passes for error in p.problems]
 
     @property
     def figures(self) -> FuzzFigures:

@@ -3,10 +3,12 @@
 For a running system (started here, or handed in by the caller):
 
 1. the prepare step, if any, puts test data in place;
-2. each selected service, callers before callees (see `callers_first`), gets an ordinary
-   pass: every phase, every built-in check plus the harness's (`error_body_shape`,
-   `keyed_replay`); then, for every edge `service -> dependency`, a fault pass with that
-   edge partitioned through its fault proxy (`dependency_outage_answer` on);
+2. each selected service with an OpenAPI document (its `openapi` convention), callers
+   before callees (see `callers_first`), gets an ordinary pass: every phase, every
+   built-in check plus the harness's (`keyed_replay`; `error_body_shape` where the service
+   declares `error_body` keys), each switchable by its `fuzz_checks` convention; then, for
+   every edge `service -> dependency`, a fault pass with that edge partitioned through its
+   fault proxy (`dependency_outage_answer` on);
 3. report.json and junit.xml are written, and a `FuzzResult` comes back.
 """
 
@@ -21,17 +23,24 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rich.console import Console
+from rich.text import Text
 
 from harness.fuzz.config import (
     FuzzConfigError,
     PassSettings,
     build_config,
     fault_checks,
+    service_checks,
     standard_checks,
 )
-from harness.fuzz.discovery import DocumentProbe, callers_first, probe_document
+from harness.fuzz.discovery import (
+    DocumentLocation,
+    DocumentProbe,
+    callers_first,
+    document_location,
+    probe_document,
+)
 from harness.fuzz.engine import SchemaLoadError, load_url_schema, run_pass
-from harness.fuzz.junit import write_junit
 from harness.fuzz.options import FuzzOptions
 from harness.fuzz.prepare import Prepare, PrepareError, load_prepare
 from harness.fuzz.report import write_json_report
@@ -122,6 +131,11 @@ def _check_inputs(topology: Topology, options: FuzzOptions) -> None:
     unknown = sorted(set(options.openapi_paths) - known)
     if unknown:
         raise FuzzRunError(f"--openapi-path names unknown service(s) {', '.join(unknown)}")
+    for service in options.services or topology.services:
+        try:
+            _checks(topology, service, options, edge=None)
+        except FuzzConfigError as exc:
+            raise FuzzRunError(f"services.{service}.conventions.fuzz_checks: {exc}") from None
     # A broken config file or prepare step must stop the run before the system starts.
     try:
         build_config(_settings(options, checks={}), base_file=options.schemathesis_config)
@@ -157,9 +171,15 @@ def fuzz_system(
         except Exception as exc:
             raise FuzzPrepareFailed(f"the prepare step failed: {exc!r}") from exc
     for service in callers_first(topology, options.services):
-        probe = probe_document(service, system.url(service), path=options.openapi_path(service))
+        location = document_location(topology, service, options.openapi_paths)
+        if not location.path:
+            result.passes.append(_no_document(location, explicit=bool(options.services)))
+            _note(console, result.passes[-1])
+            continue
+        probe = probe_document(service, system.url(service), path=location.path)
         if not probe.found:
-            result.passes.append(_skipped(service, probe, explicit=bool(options.services)))
+            result.passes.append(_not_found(location, probe, explicit=bool(options.services)))
+            _note(console, result.passes[-1])
             continue
         with _progress(console, f"fuzzing {service}") as progress:
             result.passes.append(_pass(probe, system, options, name=FUZZ_PASS, progress=progress))
@@ -189,19 +209,39 @@ def _settings(
     )
 
 
+def _checks(
+    topology: Topology, service: str, options: FuzzOptions, *, edge: str | None
+) -> dict[str, object]:
+    """The checks of a pass over `service` (a fault pass when `edge` is partitioned): the
+    service's `error_body` keys, its `fuzz_checks` switches applied."""
+    conventions = topology.conventions_for(service)
+    if edge is None:
+        checks = standard_checks(
+            idempotency_header=options.idempotency_header, error_fields=conventions.error_body
+        )
+    else:
+        checks = fault_checks(
+            edge=edge,
+            idempotency_header=options.idempotency_header,
+            outage_statuses=tuple(options.outage_statuses),
+            error_fields=conventions.error_body,
+        )
+    return service_checks(checks, conventions.fuzz_checks)
+
+
 def _pass(
     probe: DocumentProbe,
     system: RunningSystem,
     options: FuzzOptions,
     *,
     name: str,
-    checks: dict[str, object] | None = None,
+    edge: str | None = None,
     progress: Callable[[str], None] | None = None,
-    fault_pass: bool = False,
 ) -> PassResult:
+    fault_pass = edge is not None
     settings = _settings(
         options,
-        checks=checks or standard_checks(idempotency_header=options.idempotency_header),
+        checks=_checks(system.topology, probe.service, options, edge=edge),
         base_url=system.url(probe.service),
         fault_pass=fault_pass,
     )
@@ -226,22 +266,9 @@ def _fault_pass(
     from harness.faults import FaultProxyError
 
     name = f"partition {edge}"
-    checks = fault_checks(
-        edge=edge,
-        idempotency_header=options.idempotency_header,
-        outage_statuses=tuple(options.outage_statuses),
-    )
     try:
         with system.faults.partitioned(edge), _progress(console, f"{name}: fuzzing") as progress:
-            outcome = _pass(
-                probe,
-                system,
-                options,
-                name=name,
-                checks=checks,
-                progress=progress,
-                fault_pass=True,
-            )
+            outcome = _pass(probe, system, options, name=name, edge=edge, progress=progress)
     except FaultProxyError as exc:
         outcome = PassResult(service=probe.service, name=name, skipped=f"cannot partition: {exc}")
     else:
@@ -250,15 +277,34 @@ def _fault_pass(
     return outcome
 
 
-def _skipped(service: str, probe: DocumentProbe, *, explicit: bool) -> PassResult:
-    outcome = PassResult(
-        service=service,
-        name=FUZZ_PASS,
-        skipped=f"no OpenAPI document at {probe.url} ({probe.reason})",
+def _no_document(location: DocumentLocation, *, explicit: bool) -> PassResult:
+    """A service that declares no document (`openapi = ""`): not fuzzed."""
+    why = f'no OpenAPI document: its `openapi` convention is ""; set {location.setting} to fuzz it'
+    return _not_fuzzed(location.service, why, error=explicit)
+
+
+def _not_found(location: DocumentLocation, probe: DocumentProbe, *, explicit: bool) -> PassResult:
+    """No document where one was expected. Skipped when the path was only the default; a
+    document declared (or asked for by name) and missing is an error."""
+    if location.declared_by is None:
+        why = (
+            f"no OpenAPI document at {probe.url} ({probe.reason}); set {location.setting} "
+            'to where it is, or "" for none'
+        )
+        return _not_fuzzed(location.service, why, error=explicit)
+    why = (
+        f"no OpenAPI document at {probe.url} ({probe.reason}), where {location.declared_by} "
+        f"says it is ({location.setting})"
     )
-    if explicit:  # asked for by name: not finding its document is an error
-        outcome.skipped = None
-        outcome.errors.append(f"no OpenAPI document at {probe.url}: {probe.reason}")
+    return _not_fuzzed(location.service, why, error=True)
+
+
+def _not_fuzzed(service: str, why: str, *, error: bool) -> PassResult:
+    outcome = PassResult(service=service, name=FUZZ_PASS)
+    if error:
+        outcome.errors.append(why)
+    else:
+        outcome.skipped = why
     return outcome
 
 
@@ -272,20 +318,30 @@ def _progress(console: Console, title: str) -> Iterator[Callable[[str], None]]:
 
 
 def _note(console: Console, outcome: PassResult) -> None:
+    """One line per pass (plain text: messages may hold brackets rich would take for markup)."""
     if outcome.skipped is not None:
         console.print(
-            f"  {outcome.service} ({outcome.name}): skipped, {outcome.skipped}", soft_wrap=True
+            f"  {outcome.service} ({outcome.name}): skipped, {outcome.skipped}",
+            soft_wrap=True,
+            markup=False,
+            highlight=False,
         )
         return
     figures = outcome.figures
-    mark = "[green]ok[/]" if outcome.passed else "[red]FAILED[/]"
+    mark = Text("ok", "green") if outcome.passed else Text("FAILED", "red")
     console.print(
-        f"  {mark} {outcome.service} ({outcome.name}): {figures.operations_covered}/"
-        f"{figures.operations_total} operations, {figures.cases} cases, {figures.checks} checks, "
-        f"{figures.failures} failures, {outcome.duration:.1f}s",
-        highlight=False,
+        Text.assemble(
+            "  ",
+            mark,
+            f" {outcome.service} ({outcome.name}): {figures.operations_covered}/"
+            f"{figures.operations_total} operations, {figures.cases} cases, "
+            f"{figures.checks} checks, {figures.failures} failures, {figures.errors} errors, "
+            f"{outcome.duration:.1f}s",
+        ),
         soft_wrap=True,
     )
+    for problem in outcome.problems:
+        console.print(f"    {problem}", soft_wrap=True, markup=False, highlight=False)
 
 
 def _write_reports(result: FuzzResult, options: FuzzOptions) -> None:
@@ -293,5 +349,8 @@ def _write_reports(result: FuzzResult, options: FuzzOptions) -> None:
     out_dir.mkdir(parents=True, exist_ok=True)
     result.junit_path = options.junit_path or out_dir / "junit.xml"
     result.report_path = out_dir / "report.json"
-    write_junit(result, result.junit_path)
+    from harness.pipeline.junit import write_junit
+    from harness.pipeline.stages import fuzz_stage
+
+    write_junit([fuzz_stage(result)], result.junit_path, name="harness fuzz")
     write_json_report(result, result.report_path)

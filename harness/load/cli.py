@@ -13,7 +13,15 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from harness.load.profile import load_profile
+from harness.command_options import (
+    JUnitOption,
+    QuietOption,
+    TopologyOption,
+    VerboseOption,
+    command_group,
+    progress_console,
+)
+from harness.load.profile import load_profile, override
 from harness.load.runner import (
     EXIT_RUN_ERROR,
     LoadRunError,
@@ -27,28 +35,81 @@ __all__ = ["app", "print_summary"]
 
 EXIT_BAD_INPUT = 2
 
-app = typer.Typer(
+app = command_group(
     name="load",
     help="Load runs with Locust: SLO gates, fault schedules, an HTML report.",
-    no_args_is_help=True,
-    add_completion=False,
 )
+
+
+def _topology_profile(topology: Path) -> Path:
+    """The load profile `harness run` would run on `topology` (ValueError: none)."""
+    from harness.pipeline import PipelineOptions
+    from harness.pipeline.inputs import StageInputs
+    from harness.topology import load_topology
+
+    inputs = StageInputs.resolve(
+        PipelineOptions(topology=topology, only=["load"]), load_topology(topology)
+    )
+    if inputs.load_profile is None:
+        raise ValueError(f"nothing to run: {inputs.skip.get('load')}; pass a PROFILE")
+    return inputs.load_profile
 
 
 @app.command("run")
 def run_command(
     profile: Annotated[
-        Path, typer.Argument(help="Load profile (YAML), e.g. load/profiles/smoke.yaml")
-    ],
-    topology: Annotated[
-        Path | None, typer.Option(help="System to start (default: the profile's `topology`).")
+        Path | None,
+        typer.Argument(
+            help="Load profile (YAML), e.g. load/profiles/smoke.yaml (default: the topology's "
+            "\\[pipeline] load_profile, else load/smoke.yaml beside it).",
+            show_default=False,
+        ),
     ] = None,
+    topology: TopologyOption = None,
+    users: Annotated[
+        int | None,
+        typer.Option(
+            "--users", "-u", min=1, help="Users, instead of the profile's.", show_default=False
+        ),
+    ] = None,
+    spawn_rate: Annotated[
+        float | None,
+        typer.Option(
+            "--spawn-rate",
+            "-r",
+            min=0.001,
+            help="Users started per second, instead of the profile's.",
+            show_default=False,
+        ),
+    ] = None,
+    duration: Annotated[
+        float | None,
+        typer.Option(
+            "--duration",
+            min=0.001,
+            help="Seconds of load, instead of the profile's.",
+            show_default=False,
+        ),
+    ] = None,
+    seed: Annotated[
+        int | None,
+        typer.Option(
+            help="Seeds `random` in every Locust process (the locustfile's choices).",
+            show_default=False,
+        ),
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            help="Output directory (default: runs/load/<profile>-<time>).", show_default=False
+        ),
+    ] = None,
+    junit_xml: JUnitOption = None,
+    quiet: QuietOption = False,
+    verbose: VerboseOption = False,
     workers: Annotated[
         int, typer.Option(min=0, help="Local Locust worker processes (0: one standalone process).")
     ] = 0,
-    out: Annotated[
-        Path | None, typer.Option(help="Output directory (default: runs/load/<profile>-<time>).")
-    ] = None,
     remote_workers: Annotated[
         int, typer.Option(min=0, help="Workers on other machines the master waits for.")
     ] = 0,
@@ -57,12 +118,28 @@ def run_command(
     ] = "127.0.0.1",
     master_port: Annotated[int, typer.Option(min=0, help="Master port (0: a free one).")] = 0,
 ) -> None:
-    """Start the system, run the profile's load and faults, write report.html + summary.json."""
-    console = Console(stderr=True)
+    """Start the system, run the profile's load and faults, write report.html + summary.json.
+
+    The topology is -t, else the profile's `topology:`, else $HARNESS_TOPOLOGY, else
+    ./system.toml. Without a profile, the topology's own is run (as `harness run` finds it).
+    """
+    from harness.pipeline.junit import write_junit
+    from harness.pipeline.stages import load_stage
+    from harness.topology import TopologyError, find_topology
+
+    console = progress_console(quiet=quiet, verbose=verbose)
+    errors = Console(stderr=True)
     try:
+        if profile is None:
+            topology = find_topology(topology)
+            profile = _topology_profile(topology)
+        parsed = override(
+            load_profile(profile), users=users, spawn_rate=spawn_rate, duration=duration, seed=seed
+        )
+        topology_path = topology or parsed.topology or find_topology(None)
         summary = run_profile(
-            profile,
-            topology=topology,
+            parsed,
+            topology=topology_path,
             out_dir=out,
             workers=workers,
             remote_workers=remote_workers,
@@ -71,16 +148,25 @@ def run_command(
             console=console,
         )
     except LoadRunError as exc:
-        console.print(f"[bold red]load run failed:[/] {exc}")
+        errors.print("[bold red]load run failed:[/] ", end="")
+        errors.print(str(exc), markup=False, highlight=False)
         raise typer.Exit(EXIT_RUN_ERROR) from exc
     except KeyboardInterrupt:
         # Everything was already torn down on the way out (faults rolled back, Locust and
         # the system stopped); no report is written for a run cut short.
-        console.print("[yellow]interrupted[/]: faults rolled back, Locust and the system stopped")
+        errors.print("[yellow]interrupted[/]: faults rolled back, Locust and the system stopped")
         raise typer.Exit(130) from None
-    except ValueError as exc:  # ProfileError, TopologyError, FaultScheduleError: bad input
-        console.print(f"[bold red]error:[/] {exc}")
+    except (ValueError, TopologyError) as exc:  # ProfileError, TopologyError, FaultScheduleError
+        errors.print("[bold red]error:[/] ", end="")
+        errors.print(str(exc), markup=False, highlight=False)
         raise typer.Exit(EXIT_BAD_INPUT) from exc
+    if junit_xml is not None:
+        write_junit([load_stage(summary)], junit_xml, name="harness load")
+        errors.print(f"JUnit XML: {junit_xml}", highlight=False)
+    if quiet:
+        verdict = "[bold green]PASS[/]" if summary.passed else "[bold red]FAIL[/]"
+        errors.print(f"{verdict}  report: {summary.report_path}")
+        raise typer.Exit(summary.exit_code)
     print_summary(summary, console=Console())
     raise typer.Exit(summary.exit_code)
 

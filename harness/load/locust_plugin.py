@@ -10,6 +10,8 @@ with gevent. It does four things, configured through environment variables:
 - `HARNESS_LOAD_RESULT`: write the final `LocustResult` as JSON when Locust quits.
 - `HARNESS_LOAD_STAGES`: a JSON list of `{duration, users, spawn_rate}` run as a
   LoadTestShape (stepped load); absent, `-u/-r/-t` apply.
+- `HARNESS_LOAD_SEED`: seeds Python's `random` in every Locust process, so the
+  locustfile's random choices repeat from run to run (their interleaving still varies).
 - `HARNESS_LOAD_PROFILE`: a profile file whose SLOs set Locust's exit code (0 met, 1 missed),
   so a hand-run master is a gate too. Without it the exit code is 0 once results are written
   (Locust would otherwise exit 1 on any failed request; the harness runner decides).
@@ -22,6 +24,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import random
 import time
 from pathlib import Path
 from typing import Any
@@ -47,6 +50,7 @@ HISTORY_ENV = "HARNESS_LOAD_HISTORY"
 INTERVAL_ENV = "HARNESS_LOAD_INTERVAL"
 STAGES_ENV = "HARNESS_LOAD_STAGES"
 PROFILE_ENV = "HARNESS_LOAD_PROFILE"
+SEED_ENV = "HARNESS_LOAD_SEED"
 
 
 class HarnessStages(LoadTestShape):
@@ -172,6 +176,9 @@ _recorder: _Recorder | None = None
 
 def _on_init(environment: Environment, **_: Any) -> None:
     global _recorder
+    seed = os.environ.get(SEED_ENV)
+    if seed:
+        random.seed(int(seed))
     if isinstance(environment.runner, WorkerRunner):
         return
     _recorder = _Recorder(environment)

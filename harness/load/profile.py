@@ -53,6 +53,7 @@ __all__ = [
     "Stage",
     "check_profile_against",
     "load_profile",
+    "override",
     "parse_profile",
 ]
 
@@ -374,6 +375,40 @@ def _strings(value: Any) -> Any:
     if isinstance(value, dict):
         return {str(k): env_text(v) for k, v in value.items()}
     return value
+
+
+def override(
+    profile: LoadProfile,
+    *,
+    users: int | None = None,
+    spawn_rate: float | None = None,
+    duration: float | None = None,
+    seed: int | None = None,
+) -> LoadProfile:
+    """`profile` with the command line's `-u/-r/--duration/--seed` in place of its own;
+    ProfileError when they do not fit it (a staged profile, faults past the new end)."""
+    updates: dict[str, Any] = {
+        key: value
+        for key, value in (("users", users), ("spawn_rate", spawn_rate), ("duration", duration))
+        if value is not None
+    }
+    if updates and profile.stages is not None:
+        raise ProfileError(
+            f"{profile.source}: stages: this profile runs in stages; --users, --spawn-rate "
+            "and --duration apply only to a constant load (`users` and `duration`)"
+        )
+    if seed is not None:
+        updates["env"] = {**profile.env, "HARNESS_LOAD_SEED": str(seed)}
+    if not updates:
+        return profile
+    fields = {name: getattr(profile, name) for name in type(profile).model_fields}
+    try:
+        return type(profile).model_validate({**fields, **updates})
+    except ValidationError as exc:
+        problems = "; ".join(error["msg"] for error in exc.errors())
+        raise ProfileError(
+            f"{profile.source}: with the command line's overrides: {problems}"
+        ) from None
 
 
 def load_profile(path: Path | str) -> LoadProfile:

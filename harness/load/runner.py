@@ -108,7 +108,7 @@ class LoadTarget(Protocol):
 
 
 def run_profile(
-    path: Path | str,
+    path: Path | str | LoadProfile,
     *,
     topology: Path | str | None = None,
     out_dir: Path | str | None = None,
@@ -121,7 +121,7 @@ def run_profile(
     """Load a profile file, start the system from its topology, run, tear down.
 
     Args:
-        path: the profile (YAML).
+        path: the profile (YAML), or one already loaded (e.g. with `profile.override`).
         topology: the system to start (default: the profile's `topology`).
         out_dir: where the report and logs go (default `runs/load/<profile>-<time>`).
         workers, remote_workers, master_bind_host, master_port: see `run_load`.
@@ -130,7 +130,7 @@ def run_profile(
     from harness.runtime import start_system  # late: the load models work without a runtime
     from harness.topology import load_topology
 
-    profile = load_profile(path)
+    profile = path if isinstance(path, LoadProfile) else load_profile(path)
     topology_path = Path(topology) if topology is not None else profile.topology
     if topology_path is None:
         raise ProfileError(

@@ -2,8 +2,14 @@
 
     from harness.pipeline import PipelineOptions, run_pipeline
 
-    result = run_pipeline(PipelineOptions(topology=Path("target-system/system.toml")))
+    result = run_pipeline(PipelineOptions(topology=Path("system.toml")))
     result.passed, result.stages, result.report_path
+
+What each stage runs on comes from `PipelineOptions`, else the topology's `[pipeline]` table,
+else its default place beside the topology file (`harness.pipeline.inputs`); a stage with
+nothing to run is SKIPPED with the reason. `harness.pipeline.junit` writes JUnit XML (one
+suite per stage, one case per check) for `harness run` and every stage command alike, from the
+`StageResult`s that `harness.pipeline.stages` makes of each layer's result.
 
 `harness run` is the command-line face of `run_pipeline`.
 """

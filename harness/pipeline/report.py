@@ -17,7 +17,7 @@ max-width:70rem;padding:0 1rem;color:#1d2433}
 h1{margin:0 0 .2rem}h2{margin-top:2.2rem;border-bottom:1px solid #dde2ea;padding-bottom:.3rem}
 .verdict{display:inline-block;padding:.35rem .9rem;border-radius:.4rem;font-weight:700;
 color:#fff;font-size:1.3rem;margin:.6rem 0}
-.pass{background:#1f8a4c}.fail{background:#c0392b}
+.pass{background:#1f8a4c}.fail{background:#c0392b}.skipped{background:#8a7a1f}
 .tag{font-weight:700;padding:.05rem .45rem;border-radius:.3rem;color:#fff;font-size:.8rem}
 table{border-collapse:collapse;width:100%;margin:.6rem 0}
 th,td{text-align:left;padding:.35rem .6rem;border-bottom:1px solid #e8ebf0;vertical-align:top}
@@ -28,7 +28,9 @@ pre{white-space:pre-wrap;margin:0;font-size:.82rem;color:#4a5366}
 """
 
 
-def _tag(passed: bool) -> str:
+def _tag(passed: bool, *, skipped: bool = False) -> str:
+    if skipped:
+        return '<span class="tag skipped">SKIPPED</span>'
     return f'<span class="tag {"pass" if passed else "fail"}">{"PASS" if passed else "FAIL"}</span>'
 
 
@@ -41,7 +43,8 @@ def _stage_rows(result: PipelineResult) -> str:
     rows = []
     for stage in result.stages:
         rows.append(
-            f'<tr><td>{_tag(stage.passed)}</td><td><a href="#{stage.name}">{stage.name}</a></td>'
+            f"<tr><td>{_tag(stage.passed, skipped=stage.skipped is not None)}</td>"
+            f'<td><a href="#{stage.name}">{stage.name}</a></td>'
             f"<td>{html.escape(stage.headline)}</td>"
             f'<td class="num">{stage.duration:.0f} s</td></tr>'
         )
@@ -49,7 +52,8 @@ def _stage_rows(result: PipelineResult) -> str:
 
 
 def _stage_section(stage: StageResult, base: Path) -> str:
-    parts = [f'<h2 id="{stage.name}">{_tag(stage.passed)} {stage.name}</h2>']
+    tag = _tag(stage.passed, skipped=stage.skipped is not None)
+    parts = [f'<h2 id="{stage.name}">{tag} {stage.name}</h2>']
     parts.append(f"<p>{html.escape(stage.headline)}</p>")
     if stage.error:
         parts.append(f"<pre>{html.escape(stage.error)}</pre>")
@@ -58,14 +62,17 @@ def _stage_section(stage: StageResult, base: Path) -> str:
         parts.append(f"<p>Reports: {links}</p>")
     if stage.checks:
         # Failures first: they are what a reader came for.
-        ordered = sorted(stage.checks, key=lambda c: c.passed)
+        ordered = sorted(stage.checks, key=lambda c: (c.passed, c.skipped is not None))
         rows = "".join(
-            f'<tr><td>{_tag(c.passed)}</td><td class="check">'
+            f"<tr><td>{_tag(c.passed, skipped=c.skipped is not None)}</td>"
+            f'<td>{html.escape(c.group)}</td><td class="check">'
             + (_link(c.link, base, c.name) if c.link else html.escape(c.name))
-            + f"</td><td><pre>{html.escape(c.detail)}</pre></td></tr>"
+            + f"</td><td><pre>{html.escape(c.skipped or c.detail)}</pre></td></tr>"
             for c in ordered
         )
-        parts.append(f"<table><tr><th></th><th>check</th><th>detail</th></tr>{rows}</table>")
+        parts.append(
+            f"<table><tr><th></th><th>of</th><th>check</th><th>detail</th></tr>{rows}</table>"
+        )
     return "\n".join(parts)
 
 
@@ -75,10 +82,7 @@ def render_report(result: PipelineResult) -> str:
     seed = "each stage's default" if result.seed is None else str(result.seed)
     versions = ", ".join(f"{k} {v}" for k, v in result.versions.items())
     started = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(result.started_at))
-    replay = "harness run --topology " + str(result.topology)
-    replay += " --only " + ",".join(s.name for s in result.stages)
-    if result.seed is not None:
-        replay += f" --seed {result.seed}"
+    replay = result.replay_command
     sections = "\n".join(_stage_section(stage, base) for stage in result.stages)
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">

@@ -11,12 +11,21 @@ from importlib import metadata
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 from rich.rule import Rule
 
-from harness.pipeline.model import PipelineOptions, PipelineResult, StageName, StageResult
+from harness.pipeline.inputs import StageInputs
+from harness.pipeline.junit import write_junit
+from harness.pipeline.model import (
+    PipelineOptions,
+    PipelineResult,
+    StageName,
+    StageResult,
+    replay_options,
+)
 from harness.pipeline.report import render_report
 from harness.pipeline.stages import STAGES, StageContext, StageRunner
-from harness.topology import load_topology
+from harness.topology import Topology, load_topology
 
 __all__ = ["default_out_dir", "run_pipeline", "versions"]
 
@@ -46,50 +55,82 @@ def run_pipeline(
 ) -> PipelineResult:
     """Run the selected stages against `options.topology`; never raises for a failing stage.
 
-    A stage that crashes (bad input, a service that does not start) becomes a failed stage
-    with the error, and the next stage still runs. Raises only for bad options or topology,
-    before anything starts (ValueError, TopologyError). `stages` maps each stage name to
-    the function that runs it (the layers' own by default).
+    Each stage's input comes from `options`, else the topology's `[pipeline]` table, else
+    its default place beside the topology (`StageInputs`); a stage with none is SKIPPED,
+    with the reason, and counts neither way. A stage that crashes (bad input, a service
+    that does not start) becomes a failed stage with the error, and the next stage still
+    runs. Raises only for bad options or topology, before anything starts (ValueError,
+    TopologyError); an input declared but missing is such an error. `stages` maps each
+    stage name to the function that runs it (the layers' own by default).
     """
     console = console or Console(stderr=True)
-    names = options.stages()
     topology = load_topology(options.topology)
+    inputs = StageInputs.resolve(options, topology)
     out_dir = options.out_dir or default_out_dir()
     out_dir.mkdir(parents=True, exist_ok=True)
     started = time.time()
     results: list[StageResult] = []
+    names = inputs.stages
     for index, name in enumerate(names, start=1):
         console.print(Rule(f"[bold]stage {index}/{len(names)}: {name}"))
-        stage_dir = out_dir / name
-        stage_dir.mkdir(exist_ok=True)
-        ctx = StageContext(options=options, topology=topology, out_dir=stage_dir, console=console)
-        stage_started = time.monotonic()
-        try:
-            result = stages[name](ctx)
-        except Exception as exc:  # a crashed stage is a failed stage; the run goes on
-            (stage_dir / "error.txt").write_text(traceback.format_exc())
-            result = StageResult(
-                name=name,
-                passed=False,
-                headline=f"could not run: {type(exc).__name__}: {exc}",
-                error=f"{type(exc).__name__}: {exc}",
-                reports=[("traceback", stage_dir / "error.txt")],
-            )
-        result.duration = time.monotonic() - stage_started
-        verdict = "[green]PASS" if result.passed else "[red]FAIL"
-        console.print(f"{verdict}[/] {name}: {result.headline} ({result.duration:.0f} s)")
+        reason = inputs.skip.get(name)
+        if reason is not None:
+            result = StageResult.skip(name, reason)
+        else:
+            result = _run_stage(name, stages[name], options, inputs, topology, out_dir, console)
+        console.print(
+            f"{_VERDICT[result.status]}[/] {name}: {escape(result.headline)} "
+            f"({result.duration:.0f} s)",
+            highlight=False,
+        )
         results.append(result)
     run = PipelineResult(
         stages=results,
-        seed=options.seed,
+        seed=inputs.seed,
         topology=options.topology,
         out_dir=out_dir,
         started_at=started,
         ended_at=time.time(),
         versions=versions(),
+        replay_options=replay_options(options),
     )
     run.summary_path = out_dir / "summary.json"
     run.report_path = out_dir / "report.html"
+    if options.junit_path is not None:
+        run.junit_path = write_junit(results, options.junit_path, name="harness run")
     run.summary_path.write_text(json.dumps(run.to_dict(), indent=2) + "\n")
     run.report_path.write_text(render_report(run))
     return run
+
+
+_VERDICT = {"passed": "[green]PASS", "failed": "[red]FAIL", "skipped": "[yellow]SKIPPED"}
+
+
+def _run_stage(
+    name: StageName,
+    runner: StageRunner,
+    options: PipelineOptions,
+    inputs: StageInputs,
+    topology: Topology,
+    out_dir: Path,
+    console: Console,
+) -> StageResult:
+    stage_dir = out_dir / name
+    stage_dir.mkdir(exist_ok=True)
+    ctx = StageContext(
+        options=options, inputs=inputs, topology=topology, out_dir=stage_dir, console=console
+    )
+    stage_started = time.monotonic()
+    try:
+        result = runner(ctx)
+    except Exception as exc:  # a crashed stage is a failed stage; the run goes on
+        (stage_dir / "error.txt").write_text(traceback.format_exc())
+        result = StageResult(
+            name=name,
+            passed=False,
+            headline=f"could not run: {type(exc).__name__}: {exc}",
+            error=f"{type(exc).__name__}: {exc}",
+            reports=[("traceback", stage_dir / "error.txt")],
+        )
+    result.duration = time.monotonic() - stage_started
+    return result

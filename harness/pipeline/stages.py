@@ -1,25 +1,39 @@
 """The four stages: each calls its layer's public API and turns the result into a `StageResult`.
 
 Every stage starts the system it needs and stops it (a fresh system per stage keeps fuzz
-data out of the chaos invariants and costs about 3 s); the layers own how.
+data out of the chaos invariants and costs about 3 s); the layers own how. The conversions
+(`contracts_stage`, `fuzz_stage`, `chaos_stage`, `load_stage`) are shared with the stage
+commands, so `harness run` and `harness chaos run` report a check the same way (verdict,
+JUnit XML).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 
 from harness.pipeline.model import PipelineOptions, StageCheck, StageName, StageResult
 from harness.topology import Topology
 
+if TYPE_CHECKING:
+    from harness.chaos.result import ExperimentResult
+    from harness.contracts.results import ContractsResult, InteractionResult
+    from harness.fuzz.results import FailureReport, FuzzResult, PassResult
+    from harness.load.summary import LoadSummary
+    from harness.pipeline.inputs import StageInputs
+
 __all__ = [
     "STAGES",
     "StageContext",
     "StageRunner",
+    "chaos_stage",
+    "contracts_stage",
+    "fuzz_stage",
+    "load_stage",
     "run_chaos",
     "run_contracts",
     "run_fuzz",
@@ -28,35 +42,64 @@ __all__ = [
 
 
 class StageContext:
-    """What every stage receives: the options, the parsed topology, its own output folder."""
+    """What every stage receives: the options, the resolved inputs, the parsed topology, its
+    own output folder."""
 
     def __init__(
-        self, *, options: PipelineOptions, topology: Topology, out_dir: Path, console: Console
+        self,
+        *,
+        options: PipelineOptions,
+        inputs: StageInputs,
+        topology: Topology,
+        out_dir: Path,
+        console: Console,
     ) -> None:
         self.options = options
+        self.inputs = inputs
         self.topology = topology
         self.out_dir = out_dir
         self.console = console
 
 
-def _failed_interactions(failed: list[Any]) -> str:
-    return "; ".join(f"{i.description}: {'; '.join(i.mismatches) or 'failed'}" for i in failed)
+# -- contracts ---------------------------------------------------------------------------
 
 
-def run_contracts(ctx: StageContext) -> StageResult:
-    from harness.contracts import run_contracts as verify
+def _interaction_check(interaction: InteractionResult) -> StageCheck:
+    given = f" (given {'; '.join(interaction.states)})" if interaction.states else ""
+    if interaction.passed:
+        detail = "verified"
+    else:
+        mismatches = list(interaction.mismatches) or ["failed, with no mismatch reported"]
+        detail = "\n".join(mismatches)
+    return StageCheck(
+        name=f"{interaction.description}{given}",
+        group=f"{interaction.consumer} -> {interaction.provider}",
+        passed=interaction.passed,
+        detail=detail,
+        seconds=interaction.seconds,
+    )
 
-    result = verify(topology=ctx.topology, pact_dir=ctx.options.pact_dir, out_dir=ctx.out_dir)
-    checks = [
-        StageCheck(
-            name=f"{provider.provider} ({len(provider.interactions)} interactions)",
-            passed=provider.passed,
-            detail=provider.error or _failed_interactions(provider.failed) or "verified",
-        )
-        for provider in result.providers
-    ]
+
+def contracts_stage(result: ContractsResult) -> StageResult:
+    """A check per interaction; a provider that could not be verified is an error check."""
+    checks: list[StageCheck] = []
+    for provider in result.providers:
+        checks += [_interaction_check(i) for i in provider.interactions]
+        if provider.error and not provider.passed:
+            checks.append(
+                StageCheck(
+                    name=f"verify {provider.provider}",
+                    group=provider.provider,
+                    passed=False,
+                    detail=f"{provider.error}\n\n{provider.output}".strip(),
+                    seconds=provider.seconds,
+                    error=True,
+                )
+            )
     interactions = result.interactions
     ok = sum(1 for i in interactions if i.passed)
+    if not result.providers:
+        return StageResult.skip("contracts", "no pact names a service of this topology")
     return StageResult(
         name="contracts",
         passed=result.passed,
@@ -65,36 +108,93 @@ def run_contracts(ctx: StageContext) -> StageResult:
         checks=checks,
         reports=[("contracts report", result.report_path)] if result.report_path else [],
         figures=dict(result.figures),
+        duration=sum(provider.seconds for provider in result.providers),
     )
 
 
-def run_fuzz(ctx: StageContext) -> StageResult:
-    from harness.fuzz import FuzzOptions
-    from harness.fuzz import run_fuzz as fuzz
+def run_contracts(ctx: StageContext) -> StageResult:
+    from harness.contracts import run_contracts as verify
 
-    options = FuzzOptions(out_dir=ctx.out_dir)
-    if ctx.options.seed is not None:
-        options = replace(options, seed=ctx.options.seed)
-    if ctx.options.fuzz_max_examples is not None:
-        options = replace(options, max_examples=ctx.options.fuzz_max_examples)
-    result = fuzz(ctx.topology, options=options, console=ctx.console)
+    result = verify(
+        topology=ctx.topology,
+        pact_dir=ctx.inputs.pact_dir,
+        out_dir=ctx.out_dir,
+        progress=lambda line: ctx.console.print(line, markup=False, highlight=False),
+    )
+    return contracts_stage(result)
+
+
+# -- fuzz --------------------------------------------------------------------------------
+
+
+def _fuzz_failure_text(failure: FailureReport) -> str:
+    lines = [f"[{failure.code}] {failure.title} ({failure.check}, {failure.phase} phase)", ""]
+    lines += [failure.message, "", f"answer: {failure.answer}", "", "reproduce:"]
+    lines += [f"  {step}" for step in failure.steps]
+    lines.append(f"  {failure.reproduce}")
+    if failure.rerun:
+        lines += ["rerun:", f"  {failure.rerun}"]
+    return "\n".join(lines)
+
+
+def _pass_checks(outcome: PassResult) -> list[StageCheck]:
+    """A check per (operation, check run on it); an operation's measured time is shared by
+    the checks judged on its requests."""
+    group = f"{outcome.service} ({outcome.name})"
+    if outcome.skipped is not None:
+        return [StageCheck(name="document", group=group, passed=True, skipped=outcome.skipped)]
+    failures: dict[tuple[str, str], list[str]] = {}
+    for failure in outcome.failures:
+        text = _fuzz_failure_text(failure)
+        failures.setdefault((failure.operation, failure.check), []).append(text)
+    checks: list[StageCheck] = []
+    operations = list(dict.fromkeys([*outcome.operations, *(op for op, _ in failures)]))
+    for operation in operations:
+        run = dict(outcome.operation_checks.get(operation, {}))
+        for op, check in failures:
+            if op == operation:
+                run.setdefault(check, 1)
+        seconds = outcome.operation_seconds.get(operation, 0.0)
+        if not run:
+            reason = (
+                "no request got an answer"
+                if operation not in outcome.covered
+                else "no check was judged"
+            )
+            checks.append(
+                StageCheck(
+                    name=operation, group=group, passed=True, skipped=reason, seconds=seconds
+                )
+            )
+            continue
+        for check, count in sorted(run.items()):
+            found = failures.get((operation, check))
+            checks.append(
+                StageCheck(
+                    name=f"{operation} {check}",
+                    group=group,
+                    passed=not found,
+                    detail="\n\n".join(found) if found else f"held on {count} cases",
+                    seconds=seconds / len(run),
+                )
+            )
+    if outcome.errors:
+        checks.append(
+            StageCheck(
+                name="schemathesis",
+                group=group,
+                passed=False,
+                detail="\n\n".join(outcome.errors),
+                error=True,
+            )
+        )
+    return checks
+
+
+def fuzz_stage(result: FuzzResult) -> StageResult:
+    """A check per operation and fuzz check, for every pass; SKIPPED when no pass ran."""
     figures = result.figures
-    checks = [
-        StageCheck(
-            name=f"{p.service}: {p.name}",
-            passed=p.passed,
-            detail=p.skipped or f"{len(p.failures)} failures, {p.cases} cases",
-        )
-        for p in result.passes
-    ]
-    checks += [
-        StageCheck(
-            name=f"{f.service} {f.operation}: {f.title}",
-            passed=False,
-            detail=f"{f.message}\nreproduce: {f.reproduce}\nrerun: {f.rerun}",
-        )
-        for f in result.failures
-    ]
+    checks = [check for outcome in result.passes for check in _pass_checks(outcome)]
     reports = [
         (label, path)
         for label, path in (
@@ -103,14 +203,23 @@ def run_fuzz(ctx: StageContext) -> StageResult:
         )
         if path is not None
     ]
+    ran = [p for p in result.passes if p.skipped is None]
+    skipped = None
+    if not ran:
+        reasons = sorted({f"{p.service}: {p.skipped}" for p in result.passes})
+        skipped = "no service to fuzz" + (f" ({'; '.join(reasons)})" if reasons else "")
     return StageResult(
         name="fuzz",
-        passed=result.passed,
-        headline=f"{figures.operations_covered}/{figures.operations_total} operations, "
+        passed=result.passed or skipped is not None,
+        headline=skipped
+        if skipped
+        else f"{figures.operations_covered}/{figures.operations_total} operations, "
         f"{figures.cases} cases, {figures.checks} checks, {figures.failures} failures "
         f"(seed {result.seed})",
+        skipped=skipped,
         checks=checks,
         reports=reports,
+        duration=result.duration,
         figures={
             "operations_covered": figures.operations_covered,
             "operations_total": figures.operations_total,
@@ -118,7 +227,101 @@ def run_fuzz(ctx: StageContext) -> StageResult:
             "checks": figures.checks,
             "failures": figures.failures,
             "seed": result.seed,
+            "rerun": result.rerun,
         },
+    )
+
+
+def run_fuzz(ctx: StageContext) -> StageResult:
+    from harness.fuzz import FuzzOptions
+    from harness.fuzz import run_fuzz as fuzz
+
+    options = FuzzOptions(out_dir=ctx.out_dir)
+    if ctx.inputs.seed is not None:
+        options = replace(options, seed=ctx.inputs.seed)
+    if ctx.options.fuzz_max_examples is not None:
+        options = replace(options, max_examples=ctx.options.fuzz_max_examples)
+    return fuzz_stage(fuzz(ctx.topology, options=options, console=ctx.console))
+
+
+# -- chaos -------------------------------------------------------------------------------
+
+
+def _experiment_checks(result: ExperimentResult) -> list[StageCheck]:
+    group = result.experiment.title
+    replay = f"replay: {result.replay_command}"
+    journal = f"\njournal: {result.journal_path}" if result.journal_path else ""
+    checks: list[StageCheck] = []
+    for probe in result.steady_before + result.steady_after:
+        if not probe.result.ok:
+            checks.append(
+                StageCheck(
+                    name=f"steady state: {probe.name}",
+                    group=group,
+                    passed=False,
+                    detail=f"{probe.result.summary}\n{replay}{journal}",
+                    link=result.report_path,
+                )
+            )
+    for assertion in result.assertions:
+        if assertion.status == "skipped" or assertion.status == "pending":
+            checks.append(
+                StageCheck(
+                    name=assertion.name,
+                    group=group,
+                    passed=True,
+                    skipped=assertion.summary or f"not judged ({assertion.status})",
+                )
+            )
+            continue
+        passed = assertion.status == "passed"
+        detail = assertion.summary or assertion.expectation
+        if not passed:
+            detail = f"{detail}\nexpected: {assertion.expectation}\n{replay}{journal}"
+        checks.append(
+            StageCheck(
+                name=assertion.name,
+                group=group,
+                passed=passed,
+                detail=detail,
+                seconds=assertion.resolved_at,
+                link=result.report_path,
+            )
+        )
+    if not result.passed and (result.reason or result.errors):
+        story = "\n".join([result.reason, *result.errors]).strip()
+        checks.append(
+            StageCheck(
+                name="experiment",
+                group=group,
+                passed=False,
+                detail=f"{result.status}: {story}\n{replay}{journal}",
+                seconds=result.duration,
+                link=result.report_path,
+                error=True,
+            )
+        )
+    return checks
+
+
+def chaos_stage(results: Sequence[ExperimentResult]) -> StageResult:
+    """A check per assertion of every experiment (and per broken steady state or abort)."""
+    checks = [check for result in results for check in _experiment_checks(result)]
+    reports: list[tuple[str, Path]] = []
+    for r in results:
+        if r.report_path is not None:
+            reports.append((f"report: {Path(r.experiment.source).name}", r.report_path))
+        if r.journal_path is not None:
+            reports.append((f"journal: {Path(r.experiment.source).name}", r.journal_path))
+    passed = sum(1 for r in results if r.passed)
+    return StageResult(
+        name="chaos",
+        passed=bool(results) and passed == len(results),
+        headline=f"{passed}/{len(results)} experiments passed",
+        checks=checks,
+        reports=reports,
+        duration=sum(r.duration for r in results),
+        figures={"experiments": len(results), "passed": passed},
     )
 
 
@@ -126,11 +329,11 @@ def run_chaos(ctx: StageContext) -> StageResult:
     from harness.chaos.loader import load_experiment
     from harness.chaos.suite import expand_paths, run_suite
 
-    experiments = [load_experiment(path) for path in expand_paths(list(ctx.options.chaos_paths))]
+    experiments = [load_experiment(path) for path in expand_paths(ctx.inputs.chaos_paths)]
     results = run_suite(
         experiments,
         ctx.topology,
-        seed=ctx.options.seed,
+        seed=ctx.inputs.seed,
         journal_dir=ctx.out_dir,
         console=ctx.console,
         live=False,
@@ -140,44 +343,23 @@ def run_chaos(ctx: StageContext) -> StageResult:
             highlight=False,
         ),
     )
+    return chaos_stage(results)
+
+
+# -- load --------------------------------------------------------------------------------
+
+
+def load_stage(summary: LoadSummary) -> StageResult:
+    """A check per SLO, assertion and invariant; each judged the whole run's window."""
+    window = max(0.0, summary.ended_at - summary.started_at)
     checks = [
         StageCheck(
-            name=r.experiment.title,
-            passed=r.passed,
-            detail=f"{r.duration:.0f} s; "
-            + (
-                "all assertions held"
-                if r.passed
-                else r.reason or "; ".join(a.name for a in r.assertions if a.status == "failed")
-            ),
-            link=r.report_path,
+            name=check.name,
+            group=check.kind,
+            passed=check.passed,
+            detail=check.detail,
+            seconds=window,
         )
-        for r in results
-    ]
-    reports = [
-        (f"journal: {Path(r.experiment.source).name}", r.journal_path)
-        for r in results
-        if r.journal_path is not None
-    ]
-    passed = sum(1 for r in results if r.passed)
-    return StageResult(
-        name="chaos",
-        passed=bool(results) and passed == len(results),
-        headline=f"{passed}/{len(results)} experiments passed",
-        checks=checks,
-        reports=reports,
-        figures={"experiments": len(results), "passed": passed},
-    )
-
-
-def run_load(ctx: StageContext) -> StageResult:
-    from harness.load import run_profile
-
-    summary = run_profile(
-        ctx.options.load_profile, topology=ctx.options.topology, out_dir=ctx.out_dir
-    )
-    checks = [
-        StageCheck(name=check.name, passed=check.passed, detail=check.detail)
         for check in summary.checks
     ]
     total = summary.total
@@ -200,8 +382,21 @@ def run_load(ctx: StageContext) -> StageResult:
         headline=headline,
         checks=checks,
         reports=reports,
+        duration=window,
         figures={"exit_code": summary.exit_code},
     )
+
+
+def run_load(ctx: StageContext) -> StageResult:
+    from harness.load import run_profile
+    from harness.load.profile import load_profile, override
+
+    assert ctx.inputs.load_profile is not None  # a stage without one is skipped
+    profile = override(load_profile(ctx.inputs.load_profile), seed=ctx.inputs.seed)
+    summary = run_profile(
+        profile, topology=ctx.options.topology, out_dir=ctx.out_dir, console=ctx.console
+    )
+    return load_stage(summary)
 
 
 StageRunner = Callable[[StageContext], StageResult]

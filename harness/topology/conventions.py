@@ -16,7 +16,7 @@ for the whole system, overridden key by key in a service's `[services.NAME.conve
 
     [conventions.fuzz_checks]                   # switch schemathesis's or the harness's checks
     not_a_server_error = true
-    error_body = true
+    error_body_shape = true
 
     [conventions.breaker]                       # how a caller exposes its breaker per edge
     metric = "shop_breaker_state"               # gauge read from the edge's source service

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
-from harness.contracts import PactFile, load_pacts
+from harness.contracts import PactFile, in_test_mode, load_pacts
 from harness.runtime import RunningSystem, start_system
 from harness.topology import Topology, load_topology
 
@@ -23,6 +24,11 @@ def shop_pacts() -> list[PactFile]:
 
 
 @pytest.fixture(scope="session")
+def variants_topology_path() -> Path:
+    return VARIANTS_TOPOLOGY
+
+
+@pytest.fixture(scope="session")
 def variants_topology() -> Topology:
     return load_topology(VARIANTS_TOPOLOGY)
 
@@ -31,7 +37,7 @@ def variants_topology() -> Topology:
 def variants(
     variants_topology: Topology, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[RunningSystem]:
-    """The real users service and two broken variants, in test mode, up for the session."""
+    """The providers of variants/system.toml, each in its test mode, up for the session."""
     home = tmp_path_factory.mktemp("harness-home")
-    with start_system(variants_topology, home=home) as system:
+    with start_system(in_test_mode(variants_topology), home=home) as system:
         yield system

@@ -16,12 +16,15 @@ from harness.contracts import (
     BrokerError,
     BrokerVerification,
     PactFile,
+    VerifyOptions,
     VersionInfo,
     can_i_deploy,
+    options_for,
     publish_pacts,
     verify_provider,
 )
 from harness.runtime import RunningSystem
+from harness.topology import Topology
 
 VERSION = VersionInfo(number="3f2c1ab", branch="main")
 
@@ -81,7 +84,7 @@ def test_the_broker_config_comes_from_the_pact_environment() -> None:
 
 @pytest.mark.integration
 def test_verifying_from_the_broker_uses_selectors_and_publishes_the_results(
-    variants: RunningSystem, shop_pacts: list[PactFile]
+    variants: RunningSystem, variants_topology: Topology, shop_pacts: list[PactFile]
 ) -> None:
     with standin_broker() as broker:
         config = BrokerConfig(url=broker.url)
@@ -92,6 +95,7 @@ def test_verifying_from_the_broker_uses_selectors_and_publishes_the_results(
             broker=BrokerVerification(
                 broker=config, provider_version=VersionInfo(number="9e8d7c6", branch="main")
             ),
+            options=options_for(variants_topology, "users"),
         )
         query = broker.received("POST", "/pacts/provider/users/for-verification")
         published = broker.received("POST", "/pacts/provider/users/consumer/")
@@ -131,3 +135,26 @@ def test_can_i_deploy_reads_the_brokers_verdict() -> None:
         "environment": ["production"],
     }
     assert json.dumps(no.summary)
+
+
+@pytest.mark.integration
+def test_broker_interactions_with_a_state_fail_naming_the_setting_without_a_state_route(
+    variants: RunningSystem, shop_pacts: list[PactFile]
+) -> None:
+    with standin_broker() as broker:
+        config = BrokerConfig(url=broker.url)
+        publish_pacts(pacts_for(shop_pacts, "users"), broker=config, version=VERSION)
+        result = verify_provider(
+            "users",
+            url=variants.url("users"),
+            broker=BrokerVerification(
+                broker=config, provider_version=VersionInfo(number="9e8d7c6", branch="main")
+            ),
+            options=VerifyOptions(states_path=""),
+        )
+    stateful = [i for i in result.interactions if i.states]
+    assert stateful
+    assert not result.passed
+    for item in stateful:
+        assert not item.passed
+        assert "users declares no provider_states route" in item.mismatches[0]

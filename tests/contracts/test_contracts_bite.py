@@ -6,27 +6,34 @@ from __future__ import annotations
 import pytest
 from contracts_testing import pacts_for
 
-from harness.contracts import PactFile, verify_provider
+from harness.contracts import PactFile, options_for, verify_provider
 from harness.runtime import RunningSystem
+from harness.topology import Topology
 
 pytestmark = pytest.mark.integration
 
 
 def test_the_real_users_service_passes_the_pacts(
-    variants: RunningSystem, shop_pacts: list[PactFile]
+    variants: RunningSystem, variants_topology: Topology, shop_pacts: list[PactFile]
 ) -> None:
     result = verify_provider(
-        "users", url=variants.url("users"), pacts=pacts_for(shop_pacts, "users")
+        "users",
+        url=variants.url("users"),
+        pacts=pacts_for(shop_pacts, "users"),
+        options=options_for(variants_topology, "users"),
     )
     assert result.passed, result.output
     assert len(result.interactions) == 6
 
 
 def test_a_renamed_field_fails_verification_and_the_output_names_it(
-    variants: RunningSystem, shop_pacts: list[PactFile]
+    variants: RunningSystem, variants_topology: Topology, shop_pacts: list[PactFile]
 ) -> None:
     result = verify_provider(
-        "users", url=variants.url("users-renamed"), pacts=pacts_for(shop_pacts, "users")
+        "users",
+        url=variants.url("users-renamed"),
+        pacts=pacts_for(shop_pacts, "users"),
+        options=options_for(variants_topology, "users"),
     )
 
     assert not result.passed
@@ -39,12 +46,13 @@ def test_a_renamed_field_fails_verification_and_the_output_names_it(
 
 
 def test_a_retyped_field_fails_verification_and_the_output_names_it(
-    variants: RunningSystem, shop_pacts: list[PactFile]
+    variants: RunningSystem, variants_topology: Topology, shop_pacts: list[PactFile]
 ) -> None:
     result = verify_provider(
         "inventory",
         url=variants.url("inventory-retyped"),
         pacts=pacts_for(shop_pacts, "inventory"),
+        options=options_for(variants_topology, "inventory-retyped"),
     )
 
     assert not result.passed

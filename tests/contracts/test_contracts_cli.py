@@ -16,6 +16,12 @@ from harness.contracts.cli import app
 from harness.runtime import RunningSystem
 
 runner = CliRunner()
+# How the shop's services set up provider states (target-system/system.toml).
+SHOP_CONVENTIONS = """
+[conventions]
+provider_states = "/_test/provider-states"
+messages = "/_test/messages"
+"""
 
 
 @pytest.fixture(autouse=True)
@@ -39,7 +45,7 @@ def users_pacts(directory: Path, *, provider: str = "users") -> Path:
 def attach_topology(path: Path, system: RunningSystem, *names: str) -> Path:
     """A topology of `system`'s services, as already running (attach backend)."""
     tables = [f'[services.{n}]\nurl = "{system.url(n)}"\n' for n in names]
-    path.write_text("\n".join(tables))
+    path.write_text(SHOP_CONVENTIONS + "\n".join(tables))
     return path
 
 
@@ -88,16 +94,19 @@ def test_verify_fails_with_the_verifiers_output_naming_the_field(
 
 
 @pytest.mark.integration
-def test_verify_starts_the_topology_in_test_mode(tmp_path: Path) -> None:
+def test_verify_starts_each_provider_in_its_declared_test_mode(tmp_path: Path) -> None:
     topology = tmp_path / "system.toml"
     topology.write_text(
         '[system.env]\nDATABASE_URL = "sqlite:///{run_dir}/{name}.db"\n\n'
-        '[services.users]\napp = "shop.users.app:app"\n'
+        '[services.users]\napp = "shop.users.app:app"\n\n'
+        "[services.users.conventions]\n"
+        'health = "/health"\nprovider_states = "/_test/provider-states"\n'
+        'test_env = { SHOP_TEST_MODE = "true" }\n'
     )
     result = runner.invoke(
         app, ["verify", "--topology", str(topology), "--pacts", str(users_pacts(tmp_path / "p"))]
     )
-    # Without SHOP_TEST_MODE the provider-state route would be missing and every state fail.
+    # Without its test_env the provider-state route would be missing and every state fail.
     assert result.exit_code == 0, result.output
     assert "6/6 interactions passed" in result.output
 
@@ -172,3 +181,15 @@ def test_an_unreachable_broker_is_exit_code_3() -> None:
     )
     assert result.exit_code == 3
     assert "127.0.0.1:9" in result.output
+
+
+@pytest.mark.integration
+def test_verify_finds_the_pacts_the_topology_names(variants: RunningSystem, tmp_path: Path) -> None:
+    users_pacts(tmp_path / "contracts")
+    topology = attach_topology(tmp_path / "system.toml", variants, "users")
+    topology.write_text(topology.read_text() + '\n[pipeline]\npacts = "contracts"\n')
+    result = runner.invoke(
+        app, ["verify", "--topology", str(topology), "--backend", "attach"], catch_exceptions=False
+    )
+    assert result.exit_code == 0, result.output
+    assert "6/6 interactions passed" in result.output

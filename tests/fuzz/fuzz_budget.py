@@ -25,8 +25,12 @@ from harness.fuzz import (
     load_app_schema,
     standard_checks,
 )
+from harness.topology import load_topology
 
 SHOP_CONFIG = Path(__file__).resolve().parents[2] / "target-system" / "schemathesis.toml"
+SHOP_TOPOLOGY = SHOP_CONFIG.with_name("system.toml")
+# The keys every error body of the shop has, as its topology declares them.
+SHOP_ERROR_BODY = load_topology(SHOP_TOPOLOGY).conventions_for("gateway").error_body
 SEED = int(os.environ.get("HARNESS_FUZZ_SEED", DEFAULT_SEED))
 MAX_EXAMPLES = int(os.environ.get("HARNESS_FUZZ_MAX_EXAMPLES", "12"))
 STATEFUL_EXAMPLES = int(os.environ.get("HARNESS_FUZZ_STATEFUL_EXAMPLES", "25"))
@@ -58,18 +62,27 @@ def shop_schema(
             seed=SEED,
             max_examples=MAX_EXAMPLES,
             phases=ALL_PHASES,
-            checks=standard_checks(idempotency_header="Idempotency-Key"),
+            checks=standard_checks(
+                idempotency_header="Idempotency-Key", error_fields=SHOP_ERROR_BODY
+            ),
         ),
         base_file=SHOP_CONFIG if authenticated else None,
     )
     return load_app_schema(app, config=config, kind=kind)
 
 
-def stateful_test(schema: Any, *, reset: Callable[[], None], machine: Any = None) -> Any:
+def stateful_test(
+    schema: Any, *, reset: Callable[[], None], machine: Any = None, budget: float = 1.0
+) -> Any:
     """The unittest TestCase running `schema`'s links as a state machine.
 
     `reset` runs before every example, so that each starts from the same data; `machine`
-    (a subclass of `schema.as_state_machine()`) adds assertions of its own.
+    (a subclass of `schema.as_state_machine()`) adds assertions of its own; `budget`
+    multiplies the examples (STATEFUL_EXAMPLES).
+
+    Derandomized is not the same in every session: hypothesis also draws constants found in
+    the local modules imported so far, so the sequences depend on which other tests ran.
+    A test that needs a long sequence to happen needs a budget with room for that.
     """
     base = machine or schema.as_state_machine()
 
@@ -79,5 +92,7 @@ def stateful_test(schema: Any, *, reset: Callable[[], None], machine: Any = None
             super().setup()
 
     test_case = Workflows.TestCase
-    test_case.settings = STATEFUL_SETTINGS
+    test_case.settings = settings(
+        STATEFUL_SETTINGS, max_examples=max(1, round(STATEFUL_EXAMPLES * budget))
+    )
     return test_case

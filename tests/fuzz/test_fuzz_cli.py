@@ -25,7 +25,7 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def fuzz(*args: str) -> tuple[int, str]:
-    result = CliRunner().invoke(app, list(args), env={"COLUMNS": "200", "NO_COLOR": "1"})
+    result = CliRunner().invoke(app, ["run", *args], env={"COLUMNS": "200", "NO_COLOR": "1"})
     return result.exit_code, result.output
 
 
@@ -56,7 +56,7 @@ def test_planted_bugs_fail_the_run_with_commands_that_reproduce_them(
     junit = tmp_path / "fuzz.xml"
     code, output = fuzz(
         "--topology", str(TOY_SYSTEM_WITH_BUGS), "--max-examples", "8", "--seed", "5",
-        "--junit", str(junit), "--out", str(tmp_path / "out"),
+        "--junit-xml", str(junit), "--out", str(tmp_path / "out"),
     )  # fmt: skip
     assert code == EXIT_FAILED, output
     report = json.loads((tmp_path / "out" / "report.json").read_text())
@@ -67,12 +67,22 @@ def test_planted_bugs_fail_the_run_with_commands_that_reproduce_them(
     for failure in (replay, outage):
         assert failure["reproduce"].startswith("curl -X ")
         assert failure["reproduce"] in output  # printed, one line each
-        assert failure["rerun"].startswith("harness fuzz --topology ")
+        assert failure["rerun"].startswith("harness fuzz run -t ")
         assert "--seed 5 --max-examples 8" in failure["rerun"]
-    assert "back: no OpenAPI document at" in " ".join(output.split())
+    text = " ".join(output.split())
+    assert "back: skipped, no OpenAPI document at" in text
+    assert "set `openapi` under [services.back.conventions] to where it is" in text
     suites = {s.get("name"): s for s in ElementTree.parse(junit).getroot()}
-    failed = suites["front (partition front->back)"].find("testcase[@name='GET /welcome/{name}']")
+    failed = suites["fuzz"].find(
+        "testcase[@classname='fuzz.front (partition front->back)']"
+        "[@name='GET /welcome/{name} dependency_outage_answer']"
+    )
     assert failed is not None
+    # One count of failures: the summary, the figures line, report.json and JUnit agree.
+    count = sum(len(p["failures"]) for p in report["passes"])
+    assert report["figures"]["failures"] == count
+    assert int(ElementTree.parse(junit).getroot().get("failures", "")) == count
+    assert f"failures {count}" in output
     text = failed.find("failure").text  # type: ignore[union-attr]
     assert "reproduce:" in text
     assert outage["reproduce"] in text

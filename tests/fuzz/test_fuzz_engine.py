@@ -17,8 +17,9 @@ from harness.fuzz import (
     standard_checks,
 )
 
-RERUN = "harness fuzz --topology toy.toml --service front --seed 3 --max-examples 8"
+RERUN = "harness fuzz run -t toy.toml --service front --seed 3 --max-examples 8"
 UNREACHABLE = "http://127.0.0.1:9"  # the discard port: nothing listens, connections are refused
+ERROR_BODY = ("error", "detail")  # the toy front's error body (toy_front.py)
 
 
 def toy_pass(*, seed: int = 3, checks: dict[str, object] | None = None) -> PassResult:
@@ -26,7 +27,8 @@ def toy_pass(*, seed: int = 3, checks: dict[str, object] | None = None) -> PassR
         seed=seed,
         max_examples=8,
         phases=ALL_PHASES,
-        checks=checks or standard_checks(idempotency_header="Idempotency-Key"),
+        checks=checks
+        or standard_checks(idempotency_header="Idempotency-Key", error_fields=ERROR_BODY),
     )
     front = toy_front()
     front.reset()
@@ -36,7 +38,10 @@ def toy_pass(*, seed: int = 3, checks: dict[str, object] | None = None) -> PassR
 
 def outage_checks() -> dict[str, object]:
     return fault_checks(
-        edge="front->back", idempotency_header="Idempotency-Key", outage_statuses=(503,)
+        edge="front->back",
+        idempotency_header="Idempotency-Key",
+        outage_statuses=(503,),
+        error_fields=ERROR_BODY,
     )
 
 

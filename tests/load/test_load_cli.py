@@ -64,7 +64,7 @@ def test_run_without_a_topology_exits_2_and_says_how_to_give_one(tmp_path: Path)
     profile.write_text("locustfile: lf.py\nusers: 1\nduration: 5s\n")
     result = runner.invoke(app, ["run", str(profile)])
     assert result.exit_code == 2
-    assert "--topology FILE" in flat(result.output)
+    assert "-t/--topology" in flat(result.output)
 
 
 def test_report_of_a_directory_that_is_not_a_run_exits_2(tmp_path: Path) -> None:

@@ -20,8 +20,15 @@ command = ["{python}", "-c", "pass"]
 
 @pytest.fixture
 def topology(tmp_path: Path) -> Path:
+    """A topology with every stage's input at its default place beside it."""
     path = tmp_path / "system.toml"
     path.write_text(TOPOLOGY)
+    (tmp_path / "pacts").mkdir()
+    (tmp_path / "pacts" / "web-api.json").write_text("{}")
+    (tmp_path / "chaos").mkdir()
+    (tmp_path / "chaos" / "latency.yaml").write_text("title: t\n")
+    (tmp_path / "load").mkdir()
+    (tmp_path / "load" / "smoke.yaml").write_text("users: 1\n")
     return path
 
 
@@ -82,10 +89,14 @@ def test_summary_records_verdict_seed_and_versions(topology: Path, tmp_path: Pat
     assert summary["versions"]["harness"]
     assert summary["stages"][0]["checks"][1] == {
         "name": "breaks",
+        "group": "",
         "passed": False,
+        "skipped": None,
         "detail": "figure 3 > 2",
+        "seconds": None,
         "link": None,
     }
+    assert summary["replay"] == f"harness run -t {topology} --only chaos --seed 42"
     assert result.summary_path == tmp_path / "o" / "summary.json"
 
 
@@ -120,3 +131,30 @@ def test_cli_names_a_missing_topology_and_exits_2(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["run", "--topology", str(tmp_path / "none.toml")])
     assert result.exit_code == 2
     assert "none.toml" in result.output
+
+
+def test_cli_without_a_topology_names_every_place_it_looked_and_exits_2(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("HARNESS_TOPOLOGY", raising=False)
+    result = CliRunner().invoke(app, ["run", "--only", "load"])
+    assert result.exit_code == 2
+    text = " ".join(result.output.split())
+    assert "-t/--topology" in text
+    assert "$HARNESS_TOPOLOGY" in text
+    assert "./system.toml" in text
+
+
+def test_cli_finds_the_topology_in_harness_topology_then_in_the_current_folder(
+    topology: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Nothing runs: a declared-but-missing input is refused after the topology was found.
+    monkeypatch.setenv("HARNESS_TOPOLOGY", str(topology))
+    result = CliRunner().invoke(app, ["run", "--load-profile", "nowhere.yaml"])
+    assert result.exit_code == 2
+    assert "nowhere.yaml: no such file" in result.output
+    monkeypatch.delenv("HARNESS_TOPOLOGY")
+    monkeypatch.chdir(topology.parent)
+    result = CliRunner().invoke(app, ["run", "--load-profile", "nowhere.yaml"])
+    assert "nowhere.yaml: no such file" in result.output

@@ -1,6 +1,6 @@
 """`harness containers build | clean | check`: the containers backend's images and leftovers.
 
-    harness containers build --topology system.toml
+    harness containers build -t system.toml
     harness containers clean     # remove what crashed runs left
     harness containers check     # is an engine there? (exit 1 if not)
 
@@ -12,12 +12,10 @@ containers` then starts at once) and prints what it built and how long it took.
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Annotated
-
 import typer
 from rich.console import Console
 
+from harness.command_options import TopologyOption, command_group
 from harness.runtime.backends.containers.cleanup import clean_stale_containers
 from harness.runtime.backends.containers.engine import EngineUnavailable, engine_unavailable_reason
 from harness.runtime.backends.containers.images import build_images, plan_images
@@ -26,11 +24,9 @@ from harness.topology import TopologyError, find_topology, load_topology
 
 __all__ = ["app"]
 
-app = typer.Typer(
+app = command_group(
     name="containers",
     help="The containers backend: build a topology's images, clean what crashed runs left.",
-    no_args_is_help=True,
-    add_completion=False,
 )
 out = Console(highlight=False)
 err = Console(stderr=True, highlight=False)
@@ -57,16 +53,7 @@ def check() -> None:
 
 @app.command()
 def build(
-    topology: Annotated[
-        Path | None,
-        typer.Option(
-            "--topology",
-            "-t",
-            help="system.toml whose images to build (default: $HARNESS_TOPOLOGY, else "
-            "./system.toml).",
-            show_default=False,
-        ),
-    ] = None,
+    topology: TopologyOption = None,
 ) -> None:
     """Build (or find up to date) the app image and every service's image of a topology."""
     try:
