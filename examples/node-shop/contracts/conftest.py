@@ -1,70 +1,40 @@
 """Consumer pact tests of node-shop: each test declares what a Node.js consumer sends and
 needs, serves that on a Pact mock server, starts the REAL consumer (`node gateway/server.js`,
 `node orders/server.js`) with its dependency's URL pointing at the mock, and drives it over
-plain HTTP. The interactions are merged per test; they replace `../pacts/*.json` only after
-a run of the whole suite that passed, so a partial run never drops a contract.
+plain HTTP.
+
+The harness's consumer plugin (`harness.contracts.consumer`) gives the `new_pact` fixture:
+interactions are merged per test and replace `../pacts/*.json` only after a run of the whole
+suite that passed, so a partial run never drops a contract.
 """
 
 from __future__ import annotations
 
 import os
 import re
-import shutil
 import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
-from node_shop_pact import NewPact, StartConsumer
-from pact import Pact
 
-os.environ.setdefault("PACT_DO_NOT_TRACK", "true")  # the verifier's telemetry stays off
+if TYPE_CHECKING:  # importing it here would import the plugin before pytest registers it
+    from node_shop_pact import StartConsumer
 
 EXAMPLE_DIR = Path(__file__).resolve().parent.parent
-PACTS_DIR = EXAMPLE_DIR / "pacts"
 _LISTENING = re.compile(r"listening on (http://\S+)")
-
-_session_dir = pytest.StashKey[Path]()
-_partial = pytest.StashKey[list[str]]()
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.stash[_partial] = []
-
-
-def pytest_deselected(items: list[pytest.Item]) -> None:
-    if items:
-        items[0].config.stash[_partial].append(f"{len(items)} test(s) deselected")
-
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    if any("::" in arg for arg in config.args):
-        config.stash[_partial].append("tests selected by node id")
+    config.pluginmanager.import_plugin("harness.contracts.consumer")
 
 
 @pytest.fixture(scope="session")
-def pact_session_dir(
-    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
-) -> Path:
-    path = tmp_path_factory.mktemp("node-shop-pacts")
-    request.config.stash[_session_dir] = path
-    return path
-
-
-@pytest.fixture
-def new_pact(pact_session_dir: Path) -> Iterator[NewPact]:
-    """`new_pact("gateway", "users")`: a V4 pact, merged into the session's files at test end."""
-    made: list[Pact] = []
-
-    def make(consumer: str, provider: str) -> Pact:
-        pact = Pact(consumer, provider).with_specification("V4")
-        made.append(pact)
-        return pact
-
-    yield make
-    for pact in made:
-        pact.write_file(pact_session_dir, overwrite=False)
+def pact_output_dir() -> Path:
+    """node-shop's pacts live in examples/node-shop/pacts/."""
+    return EXAMPLE_DIR / "pacts"
 
 
 @pytest.fixture
@@ -110,26 +80,3 @@ def start_consumer() -> Iterator[StartConsumer]:
             process.wait()
         if process.stdout is not None:
             process.stdout.close()
-
-
-def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    config = session.config
-    written = config.stash.get(_session_dir, None)
-    if written is None:
-        return
-    reasons = [*config.stash[_partial]]
-    if exitstatus != 0:
-        reasons.append("the run failed")
-    reporter = config.pluginmanager.get_plugin("terminalreporter")
-    if reasons:
-        message = f"node-shop pacts NOT updated ({'; '.join(reasons)}); this run's are in {written}"
-    else:
-        PACTS_DIR.mkdir(exist_ok=True)
-        for stale in PACTS_DIR.glob("*.json"):
-            stale.unlink()
-        files = sorted(written.glob("*.json"))
-        for path in files:
-            shutil.copyfile(path, PACTS_DIR / path.name)
-        message = f"node-shop pacts written to {PACTS_DIR}: {', '.join(p.name for p in files)}"
-    if reporter is not None:
-        reporter.write_line(message)

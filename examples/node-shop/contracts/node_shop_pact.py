@@ -5,15 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from pact import Pact, match
+from pact import match
 
-ISO_DATETIME = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$"
+from harness.contracts.consumer import timestamp
+
 JSON = "application/json"
 # Nothing listens here: a dependency a test does not use must never be called.
 UNUSED_URL = "http://127.0.0.1:9"
 
-NewPact = Callable[[str, str], Pact]
-"""The `new_pact` fixture: `new_pact(consumer, provider)`."""
 StartConsumer = Callable[..., str]
 """The `start_consumer` fixture: `start_consumer("gateway", USERS_URL=...)` -> its base URL."""
 
@@ -40,5 +39,5 @@ def order_body(order_id: int = 42, user_id: int = 7) -> dict[str, Any]:
         "items": match.each_like({"sku": match.str("SKU-1"), "quantity": match.int(2)}, min=1),
         "total_quantity": match.int(2),
         "status": match.regex("accepted", regex=r"^accepted$"),
-        "created_at": match.regex("2026-01-31T12:00:00.000Z", regex=ISO_DATETIME),
+        "created_at": timestamp("2026-01-31T12:00:00.000Z"),
     }

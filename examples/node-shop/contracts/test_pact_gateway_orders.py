@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import httpx
-from node_shop_pact import JSON, UNUSED_URL, NewPact, StartConsumer, error_body, order_body
+from node_shop_pact import JSON, UNUSED_URL, StartConsumer, error_body, order_body
 from pact import match
+
+from harness.contracts.consumer import NewPact
 
 ORDER = {"user_id": 7, "items": [{"sku": "SKU-1", "quantity": 2}]}
 

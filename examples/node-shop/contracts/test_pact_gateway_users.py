@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import httpx
-from node_shop_pact import JSON, UNUSED_URL, NewPact, StartConsumer, error_body, user_body
+from node_shop_pact import JSON, UNUSED_URL, StartConsumer, error_body, user_body
 from pact import match
+
+from harness.contracts.consumer import NewPact
 
 
 def test_gateway_relays_an_existing_user(new_pact: NewPact, start_consumer: StartConsumer) -> None:

@@ -7,7 +7,9 @@ interactions ask of users.
 from __future__ import annotations
 
 import httpx
-from node_shop_pact import NewPact, StartConsumer
+from node_shop_pact import StartConsumer
+
+from harness.contracts.consumer import NewPact
 
 ORDER = {"items": [{"sku": "SKU-1", "quantity": 2}]}
 
