@@ -86,6 +86,28 @@ def run(session: nox.Session) -> None:
 
 
 @nox.session(python=PYTHON)
+def examples(session: nox.Session) -> None:
+    """The Node.js example system (examples/node-shop) end to end: `npm ci`, its unit tests
+    (`npm test`), its consumer pacts and resilience tests, then `harness run` on its
+    topology; report in runs/examples/node-shop. Needs Node.js >= 18 and npm (Debian:
+    apt-get install nodejs npm).
+
+    Extra arguments go to `harness run`, e.g. `nox -s examples -- --only chaos --seed 7`.
+    """
+    _install(session)
+    example = "examples/node-shop"
+    with session.chdir(example):
+        session.run("npm", "ci", "--no-audit", "--no-fund", external=True)
+        session.run("npm", "test", external=True)  # node --test: the resilient client
+    tests = (f"{example}/contracts", f"{example}/tests")
+    session.run("pytest", *tests, "-p", "no:cacheprovider", env=QUIET_ENV)
+    session.run(
+        "harness", "run", "-t", f"{example}/system.toml", "--out", f"runs/{example}",
+        *session.posargs, env=QUIET_ENV,
+    )  # fmt: skip
+
+
+@nox.session(python=PYTHON)
 def ci(session: nox.Session) -> None:
     """What CI runs: lint, typecheck, tests, contracts, the main job, the containers backend."""
     for name in ("lint", "typecheck", "tests", "contracts", "run", "containers"):
