@@ -73,7 +73,14 @@ def _topology_experiments(topology: Topology) -> list[Path]:
 
 @app.command()
 def validate(
-    files: Annotated[list[Path], typer.Argument(help="experiment files or directories")],
+    files: Annotated[
+        list[Path] | None,
+        typer.Argument(
+            help="experiment files or directories (default: the topology's [pipeline] "
+            "experiments, else chaos/ beside it)",
+            show_default=False,
+        ),
+    ] = None,
     topology: Annotated[
         Path | None,
         typer.Option(
@@ -88,12 +95,13 @@ def validate(
     from harness.topology import TopologyError, find_topology, load_topology
 
     console = Console(stderr=True)
-    experiments = _load_all(files, console)
     try:
         system_topology = load_topology(find_topology(topology))
-    except TopologyError as exc:
+        paths = list(files) if files else _topology_experiments(system_topology)
+    except (TopologyError, ValueError) as exc:
         console.print(str(exc), style="red", highlight=False, markup=False)
         raise typer.Exit(EXIT_USAGE) from None
+    experiments = _load_all(paths, console)
     problems = []
     for experiment in experiments:
         try:

@@ -45,6 +45,21 @@ def test_validate_lists_every_good_experiment(tmp_path: Path) -> None:
     assert "notes" not in outcome.output
 
 
+def test_validate_without_files_checks_the_experiments_the_topology_declares(
+    tmp_path: Path,
+) -> None:
+    topology = Path(_topology(tmp_path, TOPOLOGY + '\n[pipeline]\nexperiments = "../exp"\n'))
+    (tmp_path / "exp").mkdir()
+    (tmp_path / "exp" / "a.yaml").write_text(GOOD, encoding="utf-8")
+    outcome = CliRunner().invoke(app, ["validate", "-t", str(topology)])
+    assert outcome.exit_code == 0, outcome.output
+    assert "a.yaml: t" in outcome.output
+    (tmp_path / "exp" / "a.yaml").unlink()
+    empty = CliRunner().invoke(app, ["validate", "-t", str(topology)])
+    assert empty.exit_code == 2
+    assert "nothing to run" in empty.output
+
+
 def test_validate_reports_every_bad_file_with_its_key_and_exits_2(tmp_path: Path) -> None:
     (tmp_path / "bad1.yaml").write_text("title: t\n", encoding="utf-8")
     (tmp_path / "bad2.yaml").write_text(
