@@ -169,3 +169,42 @@ def test_with_service_env_names_an_unknown_service(tmp_path: Path) -> None:
     topology = load_topology(write(tmp_path, VALID))
     with pytest.raises(TopologyError, match=r"service_env\.billing: no service 'billing'"):
         topology.with_service_env({"billing": {"X": "1"}})
+
+
+def test_two_edges_handing_one_caller_the_same_variable_are_refused_naming_both() -> None:
+    data = {
+        "services": {"orders": {"app": "o:app"}, "users-x": {"app": "u:app"}},
+        "edges": ["orders -> users-x", {"from": "orders", "to": "users_x"}],
+    }
+    data["services"]["users_x"] = {"app": "u:app"}
+    with pytest.raises(TopologyError) as caught:
+        parse_topology(data)
+    message = str(caught.value)
+    assert "'orders -> users-x' and 'orders -> users_x'" in message
+    assert "USERS_X_URL" in message
+    # Naming the variable of one of them resolves it.
+    data["edges"] = ["orders -> users-x", {"from": "orders", "to": "users_x", "env": "UX_URL"}]
+    assert [e.env_var for e in parse_topology(data).edges] == ["USERS_X_URL", "UX_URL"]
+
+
+def test_conventions_fill_from_the_system_and_default_to_nothing_assumed() -> None:
+    topology = parse_topology(
+        {
+            "conventions": {"health": "/health", "breaker": {"metric": "cb_state"}},
+            "services": {
+                "a": {"app": "a:app", "conventions": {"health": "/ping", "openapi": ""}},
+                "b": {"app": "b:app"},
+            },
+        }
+    )
+    a, b = topology.conventions_for("a"), topology.conventions_for("b")
+    assert (a.health, a.openapi, a.breaker is not None) == ("/ping", "", True)
+    assert (b.health, b.openapi) == ("/health", "/openapi.json")
+    bare = parse_topology({"services": {"c": {"command": ["c"]}}}).conventions_for("c")
+    assert (bare.health, bare.metrics, bare.provider_states, bare.error_body) == ("", "", "", ())
+    assert bare.breaker is None
+
+
+def test_an_unknown_convention_names_its_key_and_the_valid_ones() -> None:
+    with pytest.raises(TopologyError, match=r"services\.a\.conventions\.helth: unknown key"):
+        parse_topology({"services": {"a": {"app": "a:app", "conventions": {"helth": "/"}}}})
