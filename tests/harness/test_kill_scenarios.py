@@ -180,7 +180,7 @@ def _command(moment: str, workdir: Path) -> list[str]:
         experiment.write_text(EXPERIMENT, encoding="utf-8")
         journals = str(workdir / "journals")
         return harness_cli(
-            "chaos", "run", str(experiment), "--topology", str(topology), "--journal-dir",
+            "chaos", "run", str(experiment), "--topology", str(topology), "--out",
             journals, "--no-live",
         )  # fmt: skip
     if moment != "mid-load":

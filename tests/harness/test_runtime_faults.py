@@ -260,7 +260,7 @@ def test_a_chaos_run_against_missing_attach_proxies_is_one_error_line(
         result = _harness(
             {**cli_env, "TOXIPROXY_URL": external_proxy},
             "chaos", "run", str(experiment), "--topology", str(topology), "--backend", "attach",
-            "--journal-dir", str(tmp_path / "journals"), "--no-live",
+            "--out", str(tmp_path / "journals"), "--no-live",
         )  # fmt: skip
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
