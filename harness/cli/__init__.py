@@ -11,6 +11,7 @@ import importlib
 import typer
 
 from harness.cli import system as system_commands
+from harness.explore import cli as explore_command
 from harness.faultproxy import cli as toxiproxy_command
 from harness.pipeline import cli as pipeline_commands
 
@@ -26,6 +27,7 @@ app = typer.Typer(
 system_commands.register(app)
 pipeline_commands.register(app)
 toxiproxy_command.register(app)
+explore_command.register(app)
 
 # (command name, module holding `app: typer.Typer`)
 SUBCOMMANDS: tuple[tuple[str, str], ...] = (
