@@ -90,8 +90,8 @@ def matrix_table(results: Sequence[CellResult]) -> Table:
             elif result.verdict == "pass":
                 row.append("[green]pass")
             else:
-                names = [str(c.get("name", "")) for c in failed_checks(result)]
-                row.append("[red]FAIL[/] " + escape(names[0][:40]) if names else "[red]FAIL")
+                kinds = dict.fromkeys(str(c.get("kind", "run")) for c in failed_checks(result))
+                row.append("[red]FAIL[/] " + escape(", ".join(kinds)))
         table.add_row(*row)
     return table
 
