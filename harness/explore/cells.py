@@ -173,7 +173,7 @@ def generate_cells(
     edges = [edge.name for edge in topology.edges]
     if not edges:
         raise ExploreInputError("the topology declares no edges: there is nothing to explore")
-    classes = list(faults) if faults else list(FAULT_CLASSES)
+    classes = list(faults or topology.explore.faults or FAULT_CLASSES)
     for name in classes:
         _check_fault(CellFault(edges[0], name), edges)
     rng = random.Random(seed)

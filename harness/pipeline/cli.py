@@ -59,7 +59,7 @@ def run(
     ] = None,
     only: Annotated[
         str | None,
-        typer.Option(help="comma-separated stages to run: contracts,fuzz,chaos,load (all)"),
+        typer.Option(help="stages: contracts,fuzz,chaos,explore,load (all but explore)"),
     ] = None,
     seed: Annotated[
         int | None, typer.Option(help="one seed for fuzzing and chaos (replays a run)")

@@ -243,6 +243,7 @@ class ExploreSettings(_Model):
     header: str | None = None  # groups the proxy's request counts (one value per request)
     latency: int = Field(default=5000, gt=0)  # ms: above every caller's timeout
     fault_seconds: float = Field(default=4.0, gt=0, strict=False)  # how long each fault lasts
+    faults: tuple[str, ...] = Field(default=(), strict=False)  # fault classes (empty: all)
     env: dict[str, EnvValue] = Field(default_factory=dict)  # service settings while exploring
 
     @field_validator("env")
