@@ -33,6 +33,7 @@ class CellResult:
     verdict: Literal["pass", "fail"]
     checks: list[dict[str, Any]] = field(default_factory=list)
     journal: str | None = None
+    report: str | None = None  # the cell's HTML report, beside its journal
     replay: str = ""
     duration: float = 0.0
 
@@ -68,9 +69,15 @@ def write_matrix(
 
 
 def _axes(results: Sequence[CellResult]) -> tuple[list[str], list[str]]:
-    edges = list(dict.fromkeys(result.edge for result in results))
-    faults = list(dict.fromkeys(result.fault for result in results))
-    return sorted(edges), faults
+    from harness.explore.cells import FAULT_CLASSES
+
+    order = list(FAULT_CLASSES)
+    edges = sorted(dict.fromkeys(result.edge for result in results))
+    faults = sorted(
+        dict.fromkeys(result.fault for result in results),
+        key=lambda fault: (order.index(fault) if fault in order else len(order), fault),
+    )
+    return edges, faults
 
 
 def matrix_table(results: Sequence[CellResult]) -> Table:
@@ -140,11 +147,12 @@ code{font-size:90%}</style></head><body>
 <p>seed {{ seed }} &middot; {{ results|length }} cells &middot; {{ failed }} failed
 {% if wall_time %}&middot; {{ "%.0f"|format(wall_time) }} s{% endif %}</p>
 {{ svg|safe }}
-<table><tr><th>cell</th><th>verdict</th><th>failed checks</th><th>journal</th>
+<table><tr><th>cell</th><th>verdict</th><th>failed checks</th><th>links</th>
 <th>replay</th></tr>
 {% for r in results %}<tr><td>{{ r.cell }}</td><td class="{{ r.verdict }}">{{ r.verdict }}</td>
 <td>{% for c in failed_of(r) %}<b>{{ c.name }}</b>: {{ c.summary }}<br>{% endfor %}</td>
-<td>{% if r.journal %}<a href="{{ rel(r.journal) }}">journal</a>{% endif %}</td>
+<td>{% if r.report %}<a href="{{ rel(r.report) }}">report</a> {% endif %}
+{% if r.journal %}<a href="{{ rel(r.journal) }}">journal</a>{% endif %}</td>
 <td><code>{{ r.replay }}</code></td></tr>
 {% endfor %}</table></body></html>
 """

@@ -77,6 +77,7 @@ def run_cell(options: ExploreOptions, cell: Cell) -> CellResult:
         verdict="pass" if passed else "fail",
         checks=checks,
         journal=str(result.journal_path) if result.journal_path else None,
+        report=str(result.report_path) if result.report_path else None,
         replay=replay_command(options, cell),
         duration=time.time() - started,
     )
