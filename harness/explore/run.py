@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness.explore.cells import Cell
+from harness.explore.cells import Cell, ExploreInputError
 from harness.explore.matrix import CellResult
 from harness.explore.oracle import cell_experiment, explore_traffic
 from harness.topology import Topology, load_topology
@@ -86,6 +86,10 @@ def run_cell(options: ExploreOptions, cell: Cell) -> CellResult:
 def _check_topology(options: ExploreOptions) -> Topology:
     topology = load_topology(options.topology)
     explore_traffic(topology.explore, options.topology.resolve().parent)  # fail before starting
+    entry = topology.explore.entry
+    if entry is not None and entry not in topology.services:
+        known = ", ".join(sorted(topology.services))
+        raise ExploreInputError(f"[explore] entry: unknown service {entry!r}; expected {known}")
     return topology
 
 
