@@ -15,7 +15,13 @@ import typer
 from rich.console import Console
 
 from harness.explore.cells import FAULT_CLASSES, ExploreInputError, generate_cells, parse_only
-from harness.explore.matrix import CellResult, matrix_table, write_heatmap, write_matrix
+from harness.explore.matrix import (
+    CellResult,
+    failed_checks,
+    matrix_table,
+    write_heatmap,
+    write_matrix,
+)
 from harness.explore.run import ExploreOptions, run_cells
 from harness.topology import TopologyError, find_topology, load_topology
 
@@ -86,6 +92,12 @@ def explore(
                 f"[{colour}]{result.verdict.upper()}[/] {result.cell} ({result.duration:.0f} s)",
                 highlight=False,
             )
+            for check in failed_checks(result):
+                console.print(
+                    f"  - {check.get('name')}: {check.get('summary', '')}",
+                    highlight=False,
+                    markup=False,
+                )
 
         results, not_run = run_cells(options, cells, on_result=show)
     except (TopologyError, ExploreInputError, ValueError, FileNotFoundError) as exc:
