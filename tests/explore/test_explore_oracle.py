@@ -68,7 +68,12 @@ def test_requests_fails_when_one_request_reaches_the_provider_twice() -> None:
     assert result.observed == 2
     assert result.evidence["over_limit"] == 1
     assert result.evidence["without_header"] == 1
-    assert result.evidence["most_repeated"][0] == {"value": "b", "count": 2}
+    assert result.evidence["most_repeated"][0] == {
+        "value": "b",
+        "method": "POST",
+        "path": "/charges",
+        "count": 2,
+    }
 
 
 def test_requests_passes_when_each_request_arrives_once_and_filters_by_method() -> None:
@@ -142,3 +147,14 @@ def test_a_cells_experiment_is_judged_by_the_generic_oracle() -> None:
     recovery = experiment.assertions[2]
     assert str(recovery.after) == "f0.end + 2s"
     assert experiment.seed == 9
+
+
+def test_requests_counts_each_call_of_one_request_apart() -> None:
+    faults = CountingFaults()
+    anchors = Anchors({"start": 100.0})
+    check = parse_assertion({"name": "once", "requests": "a->b", "header": "X-Request-ID"})
+    check.evaluate(_context(faults, anchors, 100.1))
+    faults.rows["a->b"] = [("POST", "/reservations", "r1"), ("POST", "/reservations/7/release", "r1")]
+    anchors.set("end", 101.0)
+    result = check.evaluate(_context(faults, anchors, 102.0))
+    assert result.status == "passed", result.summary

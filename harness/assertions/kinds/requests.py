@@ -1,7 +1,8 @@
 """`requests:` no single request reached the provider of an edge more than `at_most`
-times: the proxy's request counts grouped by a header that carries one value per request
-(`X-Request-ID`, `Idempotency-Key`), over the window. Requests without the header are
-counted in the evidence but not judged.
+times with one method and path: the proxy's request counts grouped by a header that carries
+one value per request (`X-Request-ID`, `Idempotency-Key`) and by method and path (one
+request may legitimately make several different calls), over the window. Requests without
+the header are counted in the evidence but not judged.
 
     - name: a charge reaches payments at most once
       requests: orders->payments
@@ -35,8 +36,9 @@ __all__ = ["RequestsAssertion"]
 
 @register
 class RequestsAssertion(AssertionModel):
-    """No value of `header` reached the provider more than `at_most` times in the window
-    (only requests matching `method` and `path`, a regular expression searched in it)."""
+    """No value of `header` reached the provider more than `at_most` times with one method
+    and path in the window (only requests matching `method` and `path`, a regular expression
+    searched in it)."""
 
     keys: ClassVar[tuple[str, ...]] = ("requests",)
     requests: EdgeField
@@ -62,7 +64,8 @@ class RequestsAssertion(AssertionModel):
         selected = f" ({what})" if what else ""
         return (
             f"each {self.header} value reaches {self.requests.target} over {self.requests.name}"
-            f"{selected} at most {self.at_most} time(s) {self.describe_window()}"
+            f"{selected} at most {self.at_most} time(s) per method and path "
+            f"{self.describe_window()}"
         )
 
     def problems(self, scope: Scope) -> list[Problem]:
@@ -86,7 +89,7 @@ class RequestsAssertion(AssertionModel):
         return self._judge(counts)
 
     def _judge(self, counts: EdgeCounts) -> Check:
-        per_value: Counter[str] = Counter()
+        per_call: Counter[tuple[str, str, str]] = Counter()
         unkeyed = 0
         for (method, path, value), count in counts.rows.items():
             if self.method and method.upper() != self.method.upper():
@@ -96,22 +99,28 @@ class RequestsAssertion(AssertionModel):
             if value is None:
                 unkeyed += count
             else:
-                per_value[value] += count
-        worst = per_value.most_common(5)
+                per_call[(value, method, path)] += count
+        worst = per_call.most_common(5)
         most = worst[0][1] if worst else 0
-        over = sum(1 for count in per_value.values() if count > self.at_most)
+        over = sum(1 for count in per_call.values() if count > self.at_most)
+        values = len({value for value, _, _ in per_call})
         evidence: dict[str, Any] = {
             "edge": self.requests.name,
             "header": self.header,
-            "values": len(per_value),
-            "requests": sum(per_value.values()),
+            "values": values,
+            "requests": sum(per_call.values()),
             "without_header": unkeyed,
             "over_limit": over,
-            "most_repeated": [{"value": value, "count": count} for value, count in worst],
+            "most_repeated": [
+                {"value": value, "method": method, "path": path, "count": count}
+                for (value, method, path), count in worst
+            ],
         }
         summary = (
-            f"{over} of {len(per_value)} {self.header} value(s) reached "
-            f"{self.requests.target} more than {self.at_most} time(s) (most: {most})"
+            f"{over} call(s) (one {self.header} value, method and path) reached "
+            f"{self.requests.target} more than {self.at_most} time(s) (most: {most}"
+            + (f", {worst[0][0][1]} {worst[0][0][2]}" if worst else "")
+            + ")"
         )
         return self.result(
             "failed" if over else "passed",
