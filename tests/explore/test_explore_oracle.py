@@ -154,7 +154,10 @@ def test_requests_counts_each_call_of_one_request_apart() -> None:
     anchors = Anchors({"start": 100.0})
     check = parse_assertion({"name": "once", "requests": "a->b", "header": "X-Request-ID"})
     check.evaluate(_context(faults, anchors, 100.1))
-    faults.rows["a->b"] = [("POST", "/reservations", "r1"), ("POST", "/reservations/7/release", "r1")]
+    faults.rows["a->b"] = [
+        ("POST", "/reservations", "r1"),
+        ("POST", "/reservations/7/release", "r1"),
+    ]
     anchors.set("end", 101.0)
     result = check.evaluate(_context(faults, anchors, 102.0))
     assert result.status == "passed", result.summary
