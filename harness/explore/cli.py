@@ -55,7 +55,8 @@ def explore(
         typer.Option(help=f"comma-separated fault classes (all: {', '.join(FAULT_CLASSES)})"),
     ] = None,
     only: Annotated[
-        str | None, typer.Option(help="replay one cell: EDGE:FAULT (e.g. 'a->b:partition')")
+        list[str] | None,
+        typer.Option(help="run this cell only: EDGE:FAULT (e.g. 'a->b:partition'); repeatable"),
     ] = None,
 ) -> None:
     """Every edge x every fault class, each a short generated experiment judged by a
@@ -67,7 +68,7 @@ def explore(
         system = load_topology(path)
         edges = [edge.name for edge in system.edges]
         if only:
-            cells = [parse_only(only, edges)]
+            cells = list({cell.id: cell for cell in (parse_only(o, edges) for o in only)}.values())
         else:
             classes = [f.strip() for f in faults.split(",") if f.strip()] if faults else None
             cells = generate_cells(
@@ -108,7 +109,7 @@ def explore(
         out, results, seed=chosen_seed, not_run=[c.id for c in not_run], wall_time=wall
     )
     page = write_heatmap(out, results, seed=chosen_seed, wall_time=wall)
-    console.print(matrix_table(results))
+    console.print(matrix_table(results), width=max(console.width, 200))
     for result in results:
         if result.verdict == "fail":
             console.print(f"[red]FAIL[/] {result.cell}", highlight=False)

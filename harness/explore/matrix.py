@@ -85,7 +85,7 @@ def matrix_table(results: Sequence[CellResult]) -> Table:
     edges, faults = _axes(results)
     by_key = {(r.edge, r.fault): r for r in results}
     table = Table(title="harness explore", title_justify="left")
-    table.add_column("edge")
+    table.add_column("edge", no_wrap=True)
     for fault in faults:
         table.add_column(fault, overflow="fold")
     for edge in edges:

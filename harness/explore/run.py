@@ -18,6 +18,8 @@ from harness.topology import Topology, load_topology
 
 __all__ = ["ExploreOptions", "replay_command", "run_cell", "run_cells"]
 
+STARTS = 2  # tries to start a cell's system
+
 
 @dataclass(frozen=True, slots=True)
 class ExploreOptions:
@@ -42,6 +44,7 @@ def run_cell(options: ExploreOptions, cell: Cell) -> CellResult:
     """Start the system, run the cell's experiment, stop the system; never raises."""
     from harness.chaos.runner import run_experiment
     from harness.chaos.systems import start_for
+    from harness.runtime import StartupError
 
     started = time.time()
     journal_dir = options.out / "cells" / cell.id.replace(">", "").replace(":", "_")
@@ -50,8 +53,18 @@ def run_cell(options: ExploreOptions, cell: Cell) -> CellResult:
         base_dir = options.topology.resolve().parent
         traffic = explore_traffic(topology.explore, base_dir)
         experiment = cell_experiment(cell, topology, seed=cell.seed(options.seed), traffic=traffic)
-        with start_for(topology, experiment.env, backend=options.backend) as system:
-            result = run_experiment(experiment, system, journal_dir=journal_dir, live=False)
+        result = None
+        for attempt in range(1, STARTS + 1):
+            try:
+                with start_for(topology, experiment.env, backend=options.backend) as system:
+                    result = run_experiment(experiment, system, journal_dir=journal_dir, live=False)
+                break
+            except StartupError:
+                # another cell's system may take a free port between its pick and the bind:
+                # the system's start is retried, the cell's verdict is not
+                if attempt == STARTS:
+                    raise
+        assert result is not None
     except Exception as exc:  # a system that did not start is this cell's failure
         return CellResult(
             cell=cell.id,
