@@ -16,6 +16,7 @@ from rich.table import Table
 __all__ = [
     "MATRIX_VERSION",
     "CellResult",
+    "amplification_by_edge",
     "failed_checks",
     "matrix_table",
     "write_heatmap",
@@ -138,6 +139,46 @@ def _heatmap_svg(results: Sequence[CellResult]) -> str:
     return text[text.index("<svg") :]  # inline: no XML prolog
 
 
+def amplification_by_edge(results: Sequence[CellResult]) -> dict[str, float]:
+    """The highest amplification (requests at the provider per request at the caller)
+    each edge showed in any cell."""
+    highest: dict[str, float] = {}
+    for result in results:
+        for check in result.checks:
+            edge, observed = check.get("edge"), check.get("observed")
+            if check.get("kind") == "amplification" and edge and observed is not None:
+                highest[str(edge)] = max(highest.get(str(edge), 0.0), float(observed))
+    return dict(sorted(highest.items()))
+
+
+def _amplification_svg(results: Sequence[CellResult]) -> str:
+    from matplotlib.figure import Figure
+
+    highest = amplification_by_edge(results)
+    if not highest:
+        return ""
+    limits = [
+        float(c["limit"])
+        for r in results
+        for c in r.checks
+        if c.get("kind") == "amplification" and c.get("limit") is not None
+    ]
+    figure = Figure(figsize=(7.5, 0.35 * len(highest) + 1.4))
+    axes = figure.add_subplot()
+    axes.barh(list(highest), list(highest.values()), color="#1f77b4")
+    if limits:
+        axes.axvline(max(limits), color="#d62728", linestyle="--", label="bound")
+        axes.legend(loc="lower right")
+    axes.invert_yaxis()
+    axes.set_xlabel("requests at the provider per request at the caller (highest of any cell)")
+    axes.set_title("amplification per edge")
+    figure.tight_layout()
+    buffer = io.StringIO()
+    figure.savefig(buffer, format="svg", metadata={"Date": None})
+    text = buffer.getvalue()
+    return text[text.index("<svg") :]
+
+
 _PAGE = """<!doctype html>
 <html><head><meta charset="utf-8"><title>harness explore</title>
 <style>body{font-family:sans-serif;margin:2em}td,th{border:1px solid #ccc;padding:4px 8px;
@@ -147,6 +188,7 @@ code{font-size:90%}</style></head><body>
 <p>seed {{ seed }} &middot; {{ results|length }} cells &middot; {{ failed }} failed
 {% if wall_time %}&middot; {{ "%.0f"|format(wall_time) }} s{% endif %}</p>
 {{ svg|safe }}
+{{ amplification|safe }}
 <table><tr><th>cell</th><th>verdict</th><th>failed checks</th><th>links</th>
 <th>replay</th></tr>
 {% for r in results %}<tr><td>{{ r.cell }}</td><td class="{{ r.verdict }}">{{ r.verdict }}</td>
@@ -177,6 +219,7 @@ def write_heatmap(
         failed=sum(1 for r in results if r.verdict == "fail"),
         wall_time=wall_time,
         svg=_heatmap_svg(results) if results else "",
+        amplification=_amplification_svg(results),
         failed_of=failed_checks,
         rel=rel,
     )

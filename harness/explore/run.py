@@ -77,7 +77,15 @@ def run_cell(options: ExploreOptions, cell: Cell) -> CellResult:
             duration=time.time() - started,
         )
     checks: list[dict[str, Any]] = [
-        {"name": c.name, "kind": c.kind, "status": c.status, "summary": c.summary}
+        {
+            "name": c.name,
+            "kind": c.kind,
+            "status": c.status,
+            "summary": c.summary,
+            "observed": c.observed,
+            "limit": c.limit,
+            **({"edge": str(c.evidence["edge"])} if "edge" in c.evidence else {}),
+        }
         for c in result.assertions
     ]
     if result.reason:

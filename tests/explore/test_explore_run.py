@@ -52,7 +52,7 @@ def test_explore_finds_the_retried_unkeyed_post_and_its_replay_finds_it_again(
     assert Path(dropped["journal"]).is_file()
     assert "FAIL" in done.stderr
     assert "http_drop" in done.stderr
-    assert (out / "matrix.html").read_text().count("<svg") == 1
+    assert (out / "matrix.html").read_text().count("<svg") == 2
 
     # the replay command, run as printed, runs that one cell again and fails again
     env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}

@@ -111,7 +111,12 @@ class AmplificationAssertion(Compared, AssertionModel):
             )
         else:
             at_caller = sum(totals[e.name] for e in self.per)
-        evidence = {"at_provider": at_provider, "at_caller": at_caller, "per_edge": totals}
+        evidence = {
+            "edge": self.amplification.name,
+            "at_provider": at_provider,
+            "at_caller": at_caller,
+            "per_edge": totals,
+        }
         if at_caller == 0:
             return self.result(
                 "passed" if at_provider == 0 else "failed",
