@@ -14,6 +14,7 @@ import typer
 
 from harness.cli import system as system_commands
 from harness.command_options import HarnessGroup
+from harness.explore import cli as explore_command
 from harness.faultproxy import cli as toxiproxy_command
 from harness.pipeline import cli as pipeline_commands
 
@@ -50,6 +51,7 @@ def _harness(
 system_commands.register(app)
 pipeline_commands.register(app)
 toxiproxy_command.register(app)
+explore_command.register(app)
 
 # (command name, module holding `app: typer.Typer`)
 SUBCOMMANDS: tuple[tuple[str, str], ...] = (

@@ -81,8 +81,8 @@ def run(
     only: Annotated[
         str | None,
         typer.Option(
-            help="Comma-separated stages to run: contracts,fuzz,chaos,load "
-            "(default: \\[pipeline] stages, else all).",
+            help="Comma-separated stages to run: contracts,fuzz,chaos,explore,load "
+            "(default: \\[pipeline] stages, else all but explore).",
             show_default=False,
         ),
     ] = None,

@@ -51,6 +51,8 @@ class StageInputs:
         pact_dir = finder.pacts() if "contracts" in stages else None
         chaos_paths = finder.experiments() if "chaos" in stages else ()
         profile = finder.load_profile() if "load" in stages else None
+        if "explore" in stages and topology.explore.traffic is None:
+            finder.skip["explore"] = "no traffic to explore with: [explore] traffic is not set"
         return cls(
             stages=stages,
             seed=options.seed if options.seed is not None else settings.seed,

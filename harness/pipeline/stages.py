@@ -36,6 +36,7 @@ __all__ = [
     "load_stage",
     "run_chaos",
     "run_contracts",
+    "run_explore",
     "run_fuzz",
     "run_load",
 ]
@@ -346,6 +347,40 @@ def run_chaos(ctx: StageContext) -> StageResult:
     return chaos_stage(results)
 
 
+# -- explore -----------------------------------------------------------------------------
+
+
+def run_explore(ctx: StageContext) -> StageResult:
+    """Every edge x fault class of the topology's `[explore]` table (harness.explore)."""
+    from harness.explore import ExploreOptions, generate_cells, run_cells
+    from harness.explore.matrix import failed_checks, write_heatmap, write_matrix
+
+    topology_path = ctx.options.topology.resolve()
+    seed = ctx.inputs.seed if ctx.inputs.seed is not None else 0
+    options = ExploreOptions(topology=topology_path, out=ctx.out_dir, seed=seed)
+    results, not_run = run_cells(options, generate_cells(ctx.topology, seed=seed))
+    write_matrix(ctx.out_dir, results, seed=seed, not_run=[c.id for c in not_run])
+    page = write_heatmap(ctx.out_dir, results, seed=seed)
+    checks = [
+        StageCheck(
+            name=r.cell,
+            passed=r.verdict == "pass",
+            detail="; ".join(str(c.get("name")) for c in failed_checks(r)) or "all checks held",
+            link=Path(r.journal) if r.journal else None,
+        )
+        for r in results
+    ]
+    passed = sum(1 for r in results if r.verdict == "pass")
+    return StageResult(
+        name="explore",
+        passed=bool(results) and passed == len(results),
+        headline=f"{passed}/{len(results)} cells passed",
+        checks=checks,
+        reports=[("matrix", page)],
+        figures={"cells": len(results), "passed": passed},
+    )
+
+
 # -- load --------------------------------------------------------------------------------
 
 
@@ -405,5 +440,6 @@ STAGES: dict[StageName, StageRunner] = {
     "contracts": run_contracts,
     "fuzz": run_fuzz,
     "chaos": run_chaos,
+    "explore": run_explore,
     "load": run_load,
 }

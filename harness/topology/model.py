@@ -68,6 +68,7 @@ __all__ = [
     "TOPOLOGY_ENV",
     "EdgeSpec",
     "EnvValue",
+    "ExploreSettings",
     "FuzzSettings",
     "PipelineSettings",
     "ServiceSpec",
@@ -222,6 +223,58 @@ class PipelineSettings(_Model):
         return None if value is None else (base_dir / value).resolve()
 
 
+class ExploreSettings(_Model):
+    """The `[explore]` table: what `harness explore` needs to judge every edge x fault class.
+
+    Paths (`traffic` as `file.py:Class` or a YAML file, `invariants` as `file.py:function`)
+    are relative to the topology file; `module:Class` / `module:function` are imported.
+    """
+
+    # The traffic: `file.py:Class` / `module:Class` (a traffic class), or a YAML file holding
+    # what a chaos experiment's `method.traffic` takes. None: explore cannot run.
+    traffic: str | None = None
+    rate: float = Field(default=5.0, gt=0, le=500, strict=False)  # requests per second
+    concurrency: int = Field(default=4, ge=1, le=64)
+    entry: str | None = None  # the service the traffic enters by
+    graceful: tuple[int, ...] = Field(default=(), strict=False)  # 5xx the entry may answer
+    max_error_ratio: float = Field(default=1.0, ge=0, le=1, strict=False)  # during the fault
+    recovery: float = Field(default=10.0, gt=0, strict=False)  # s after the heal: all ok again
+    max_amplification: float = Field(default=3.0, gt=0, strict=False)  # provider/caller requests
+    invariants: tuple[str, ...] = Field(default=(), strict=False)  # file.py:function checkers
+    header: str | None = None  # groups the proxy's request counts (one value per request)
+    latency: int = Field(default=5000, gt=0)  # ms: above every caller's timeout
+    fault_seconds: float = Field(default=4.0, gt=0, strict=False)  # how long each fault lasts
+    faults: tuple[str, ...] = Field(default=(), strict=False)  # fault classes (empty: all)
+    env: dict[str, EnvValue] = Field(default_factory=dict)  # service settings while exploring
+
+    @field_validator("env")
+    @classmethod
+    def _env_ok(cls, env: dict[str, EnvValue]) -> dict[str, EnvValue]:
+        return _validate_env(env)
+
+    @field_validator("graceful")
+    @classmethod
+    def _graceful_ok(cls, graceful: tuple[int, ...]) -> tuple[int, ...]:
+        wrong = [status for status in graceful if not 500 <= status <= 599]
+        if wrong:
+            raise ValueError(f"expected 5xx statuses, got {', '.join(map(str, wrong))}")
+        return graceful
+
+    @field_validator("invariants")
+    @classmethod
+    def _invariants_ok(cls, invariants: tuple[str, ...]) -> tuple[str, ...]:
+        for reference in invariants:
+            split_reference(reference)
+        return invariants
+
+    @field_validator("traffic")
+    @classmethod
+    def _traffic_ok(cls, traffic: str | None) -> str | None:
+        if traffic is not None and not traffic.endswith((".yaml", ".yml")):
+            split_reference(traffic)  # file.py:Class or module:Class
+        return traffic
+
+
 class ServiceSpec(_Model):
     """One `[services.NAME]` table: how to start (or where to find) one service."""
 
@@ -369,6 +422,7 @@ class Topology(_Model):
     fuzz: FuzzSettings = Field(default_factory=lambda: FuzzSettings.model_validate({}))
     conventions: Conventions = Field(default_factory=lambda: Conventions.model_validate({}))
     pipeline: PipelineSettings = Field(default_factory=lambda: PipelineSettings.model_validate({}))
+    explore: ExploreSettings = Field(default_factory=lambda: ExploreSettings.model_validate({}))
 
     _path: Path | None = PrivateAttr(default=None)
 

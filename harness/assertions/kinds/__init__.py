@@ -8,19 +8,23 @@ from __future__ import annotations
 from importlib.metadata import entry_points
 
 from harness.assertions.engine import AssertionModel, register
+from harness.assertions.kinds.amplification import AmplificationAssertion
 from harness.assertions.kinds.breaker import BreakerAssertion
 from harness.assertions.kinds.http import HttpAssertion
 from harness.assertions.kinds.invariant import InvariantAssertion
 from harness.assertions.kinds.metric import MetricAssertion, MetricRef
+from harness.assertions.kinds.requests import RequestsAssertion
 from harness.assertions.kinds.traffic import TrafficAssertion
 
 __all__ = [
     "ENTRY_POINT_GROUP",
+    "AmplificationAssertion",
     "BreakerAssertion",
     "HttpAssertion",
     "InvariantAssertion",
     "MetricAssertion",
     "MetricRef",
+    "RequestsAssertion",
     "TrafficAssertion",
     "register_installed_kinds",
 ]

@@ -1,0 +1,156 @@
+"""Run the cells: each on its own freshly started system (so cells cannot disturb each
+other), one after another or `parallel` at once in worker processes, within a budget."""
+
+from __future__ import annotations
+
+import multiprocessing
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from harness.explore.cells import Cell, ExploreInputError
+from harness.explore.matrix import CellResult
+from harness.explore.oracle import cell_experiment, explore_traffic
+from harness.topology import Topology, load_topology
+
+__all__ = ["ExploreOptions", "replay_command", "run_cell", "run_cells"]
+
+STARTS = 2  # tries to start a cell's system
+
+
+@dataclass(frozen=True, slots=True)
+class ExploreOptions:
+    topology: Path
+    out: Path
+    seed: int
+    parallel: int = 1
+    time_budget: float | None = None
+    backend: str = "process"
+    extra_args: tuple[str, ...] = field(default=())
+
+
+def replay_command(options: ExploreOptions, cell: Cell) -> str:
+    """The command that runs `cell` again, exactly as it ran (same seed, same topology)."""
+    return (
+        f"harness explore -t {options.topology.resolve()} --out {options.out.resolve()} "
+        f"--seed {options.seed} --only '{cell.id}'"
+    )
+
+
+def run_cell(options: ExploreOptions, cell: Cell) -> CellResult:
+    """Start the system, run the cell's experiment, stop the system; never raises."""
+    from harness.chaos.runner import run_experiment
+    from harness.chaos.systems import start_for
+    from harness.runtime import StartupError
+
+    started = time.time()
+    journal_dir = options.out / "cells" / cell.id.replace(">", "").replace(":", "_")
+    try:
+        topology = load_topology(options.topology)
+        base_dir = options.topology.resolve().parent
+        traffic = explore_traffic(topology.explore, base_dir)
+        experiment = cell_experiment(cell, topology, seed=cell.seed(options.seed), traffic=traffic)
+        result = None
+        for attempt in range(1, STARTS + 1):
+            try:
+                with start_for(topology, experiment.env, backend=options.backend) as system:
+                    result = run_experiment(experiment, system, journal_dir=journal_dir, live=False)
+                break
+            except StartupError:
+                # another cell's system may take a free port between its pick and the bind:
+                # the system's start is retried, the cell's verdict is not
+                if attempt == STARTS:
+                    raise
+        assert result is not None
+    except Exception as exc:  # a system that did not start is this cell's failure
+        return CellResult(
+            cell=cell.id,
+            edge=cell.edge,
+            fault=cell.fault,
+            verdict="fail",
+            checks=[{"name": "run", "status": "failed", "summary": f"{type(exc).__name__}: {exc}"}],
+            journal=None,
+            replay=replay_command(options, cell),
+            duration=time.time() - started,
+        )
+    checks: list[dict[str, Any]] = [
+        {
+            "name": c.name,
+            "kind": c.kind,
+            "status": c.status,
+            "summary": c.summary,
+            "observed": c.observed,
+            "limit": c.limit,
+            **({"edge": str(c.evidence["edge"])} if "edge" in c.evidence else {}),
+        }
+        for c in result.assertions
+    ]
+    if result.reason:
+        checks.append({"name": "run", "status": "failed", "summary": result.reason})
+    passed = result.status == "passed"
+    return CellResult(
+        cell=cell.id,
+        edge=cell.edge,
+        fault=cell.fault,
+        verdict="pass" if passed else "fail",
+        checks=checks,
+        journal=str(result.journal_path) if result.journal_path else None,
+        report=str(result.report_path) if result.report_path else None,
+        replay=replay_command(options, cell),
+        duration=time.time() - started,
+    )
+
+
+def _check_topology(options: ExploreOptions) -> Topology:
+    topology = load_topology(options.topology)
+    explore_traffic(topology.explore, options.topology.resolve().parent)  # fail before starting
+    entry = topology.explore.entry
+    if entry is not None and entry not in topology.services:
+        known = ", ".join(sorted(topology.services))
+        raise ExploreInputError(f"[explore] entry: unknown service {entry!r}; expected {known}")
+    return topology
+
+
+def run_cells(
+    options: ExploreOptions,
+    cells: Sequence[Cell],
+    *,
+    on_result: Callable[[CellResult], None] | None = None,
+) -> tuple[list[CellResult], list[Cell]]:
+    """Run `cells` (`parallel` at once); returns the results in the cells' order and the
+    cells the time budget left unrun."""
+    _check_topology(options)
+    deadline = time.time() + options.time_budget if options.time_budget else None
+    results: dict[str, CellResult] = {}
+
+    def budget_left() -> bool:
+        return deadline is None or time.time() < deadline
+
+    pending = list(cells)
+    if options.parallel <= 1:
+        while pending and budget_left():
+            cell = pending.pop(0)
+            results[cell.id] = run_cell(options, cell)
+            if on_result is not None:
+                on_result(results[cell.id])
+    else:
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=options.parallel, mp_context=context) as pool:
+            running: dict[Future[CellResult], Cell] = {}
+            while pending or running:
+                while pending and len(running) < options.parallel and budget_left():
+                    cell = pending.pop(0)
+                    running[pool.submit(run_cell, options, cell)] = cell
+                if not running:
+                    break
+                done, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in done:
+                    cell = running.pop(future)
+                    results[cell.id] = future.result()
+                    if on_result is not None:
+                        on_result(results[cell.id])
+    ordered = [results[cell.id] for cell in cells if cell.id in results]
+    return ordered, pending
