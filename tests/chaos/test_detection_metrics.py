@@ -39,8 +39,8 @@ def _client(service: str, clock: _Clock, answers: list[int]) -> ResilientClient:
     )
 
 
-def _max(service: str, keyed: str) -> float:
-    labels = {"service": service, "dependency": "users", "keyed": keyed}
+def _max(service: str, method: str, keyed: str) -> float:
+    labels = {"service": service, "dependency": "users", "method": method, "keyed": keyed}
     return sample_value("shop_outbound_attempts_max", labels)
 
 
@@ -55,8 +55,9 @@ def test_attempts_max_keeps_the_most_attempts_of_one_call_per_keyedness() -> Non
         await client.aclose()
 
     asyncio.run(run())
-    assert _max("det-max", "false") == 3
-    assert _max("det-max", "true") == 0
+    assert _max("det-max", "GET", "false") == 3
+    assert _max("det-max", "POST", "false") == 1
+    assert _max("det-max", "GET", "true") == 0
 
 
 def test_retry_wait_records_the_time_between_attempts() -> None:

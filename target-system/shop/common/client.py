@@ -164,7 +164,7 @@ class ResilientClient:
             ),
             limits=httpx.Limits(max_connections=settings.bulkhead_max_concurrent),
         )
-        self._max_attempts = {True: 0, False: 0}
+        self._max_attempts: dict[tuple[str, bool], int] = {}
         self._init_series()
 
     @property
@@ -216,7 +216,7 @@ class ResilientClient:
             return response
         finally:
             self.bulkhead.release()
-            self._record_attempts(attempt.attempts, keyed=keyed)
+            self._record_attempts(method, attempt.attempts, keyed=keyed)
 
     async def get(self, path: str, **kwargs: Any) -> httpx.Response:
         return await self.request("GET", path, **kwargs)
@@ -307,13 +307,13 @@ class ResilientClient:
         metrics.OUTBOUND_REQUEST_DURATION.labels(**self._labels).observe(duration)
         return duration
 
-    def _record_attempts(self, attempts: int, *, keyed: bool) -> None:
+    def _record_attempts(self, method: str, attempts: int, *, keyed: bool) -> None:
         """Keep `shop_outbound_attempts_max` at the most attempts one call has made."""
-        if attempts > self._max_attempts[keyed]:
-            self._max_attempts[keyed] = attempts
-            metrics.OUTBOUND_ATTEMPTS_MAX.labels(**self._labels, keyed=str(keyed).lower()).set(
-                attempts
-            )
+        if attempts > self._max_attempts.get((method, keyed), 0):
+            self._max_attempts[method, keyed] = attempts
+            metrics.OUTBOUND_ATTEMPTS_MAX.labels(
+                **self._labels, method=method, keyed=str(keyed).lower()
+            ).set(attempts)
 
     def _count(self, method: str, outcome: str) -> None:
         metrics.OUTBOUND_REQUESTS.labels(**self._labels, method=method, outcome=outcome).inc()
@@ -328,8 +328,11 @@ class ResilientClient:
         """Create this edge's series at 0, so rates and absences read well from the start."""
         metrics.BREAKER_STATE.labels(**self._labels).set(0)
         metrics.BULKHEAD_IN_USE.labels(**self._labels).set(0)
-        for keyed in ("true", "false"):
-            metrics.OUTBOUND_ATTEMPTS_MAX.labels(**self._labels, keyed=keyed).set(0)
+        for method in ("GET", "POST"):
+            for keyed in ("true", "false"):
+                metrics.OUTBOUND_ATTEMPTS_MAX.labels(
+                    **self._labels, method=method, keyed=keyed
+                ).set(0)
         metrics.OUTBOUND_RETRY_WAIT.labels(**self._labels)
         for counter in (
             metrics.BREAKER_REJECTED,

@@ -86,12 +86,12 @@ OUTBOUND_RETRIES = Counter(
     registry=REGISTRY,
 )
 # The retry rule read directly, not through an average: the most attempts any single logical
-# call made (per edge, keyed = whether it carried an Idempotency-Key), and each wait between
-# two attempts of one call (from the end of one attempt to the start of the next).
+# call made (per edge and method; keyed = whether it carried an Idempotency-Key), and each
+# wait between two attempts of one call (from the end of one attempt to the next's start).
 OUTBOUND_ATTEMPTS_MAX = Gauge(
     "shop_outbound_attempts_max",
     "Most attempts one logical call has made since start (1 = never retried).",
-    ["service", "dependency", "keyed"],
+    ["service", "dependency", "method", "keyed"],
     registry=REGISTRY,
 )
 RETRY_WAIT_BUCKETS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0)
