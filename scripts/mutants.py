@@ -299,7 +299,12 @@ def _say(text: str = "") -> None:
 
 
 def _harness() -> list[str]:
-    return [sys.executable, "-m", "harness"]
+    """The `harness` command of this interpreter's environment (else the one on PATH)."""
+    beside = Path(sys.executable).parent / "harness"
+    found = str(beside) if beside.exists() else shutil.which("harness")
+    if found is None:
+        raise SystemExit("no `harness` command: install the project (pip install -e .)")
+    return [found]
 
 
 def _run_step(
@@ -308,6 +313,7 @@ def _run_step(
     """One `harness run --only <stage>`: (passed, check, detail, error)."""
     argv = [*_harness(), "run", "-t", str(topology), "--only", stage, "--out", str(out)]
     argv += ["--seed", str(seed), *extra]
+    out.parent.mkdir(parents=True, exist_ok=True)
     with (out.parent / f"{out.name}.log").open("w") as log:
         proc = subprocess.run(argv, env=env, stdout=log, stderr=subprocess.STDOUT, check=False)
     summary_path = out / "summary.json"
@@ -326,7 +332,13 @@ def _run_step(
     return proc.returncode == 0, "", "", "" if proc.returncode == 0 else f"exit {proc.returncode}"
 
 
-def judge(mutant: Mutant, stages: Sequence[str], out: Path, seed: int) -> Verdict:
+def judge(
+    mutant: Mutant,
+    stages: Sequence[str],
+    out: Path,
+    seed: int,
+    experiments: Sequence[str] = ("*.yaml",),
+) -> Verdict:
     """Run the pipeline on a mutated copy, stopping at the first failing check."""
     started = time.monotonic()
     verdict = Verdict(mutant.name, mutant.what, "survived", expected=mutant.expected)
@@ -336,10 +348,10 @@ def judge(mutant: Mutant, stages: Sequence[str], out: Path, seed: int) -> Verdic
         for stage in stages:
             steps: list[tuple[str, list[str]]] = [(stage, [])]
             if stage == "chaos":
-                experiments = sorted((ROOT / "chaos").glob("*.yaml"))
+                files = sorted({p for g in experiments for p in (ROOT / "chaos").glob(g)})
                 steps = [
                     (f"chaos/{p.name}", ["--chaos", str(Path(tmp) / "chaos" / p.name)])
-                    for p in experiments
+                    for p in files
                 ]
             for label, extra in steps:
                 step_out = out / mutant.name / label.replace("/", "-").replace(".yaml", "")
@@ -374,7 +386,8 @@ def render_markdown(verdicts: Sequence[Verdict], stages: Sequence[str], seed: in
         "|---|---|---|---|---|---|",
     ]
     for v in verdicts:
-        check = v.check or v.detail[:80]
+        check = f"{v.check}: {v.detail}" if v.check and v.detail else v.check or v.detail
+        check = check.replace("|", "/")[:200]
         lines.append(
             f"| `{v.mutant}` | {v.what} | {v.status} | {v.stage or '-'} | {check or '-'} "
             f"| {v.duration_s:.0f} s |"
@@ -398,6 +411,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--stages",
         default=",".join(DEFAULT_STAGES),
         help=f"comma-separated pipeline stages, in order (default {','.join(DEFAULT_STAGES)})",
+    )
+    parser.add_argument(
+        "--experiments",
+        default="*.yaml",
+        help="comma-separated globs of chaos/ experiments the chaos stage runs (default all)",
     )
     parser.add_argument("--seed", type=int, default=1, help="seed for every stage (default 1)")
     parser.add_argument("--out", type=Path, default=ROOT / "runs" / "mutants")
@@ -433,7 +451,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     verdicts: list[Verdict] = []
     for mutant in chosen:
         _say(f"mutant {mutant.name}: {mutant.what}")
-        verdict = judge(mutant, stages, args.out, args.seed)
+        globs = [g.strip() for g in args.experiments.split(",") if g.strip()]
+        verdict = judge(mutant, stages, args.out, args.seed, globs)
         verdicts.append(verdict)
         where = f" at {verdict.stage}: {verdict.check or verdict.detail}" if verdict.stage else ""
         _say(f"  -> {verdict.status.upper()}{where} ({verdict.duration_s:.0f} s)")
