@@ -76,7 +76,7 @@ BITES = [
     ("12_black_hole_users.yaml", "no-read-timeout",
      "every user read ends within the caller's budget (4 s)"),
     ("13_recovery_every_edge.yaml", "breaker-never-closes",
-     "orders->payments closed within 15 s of the heal"),
+     "gateway->users closed within 15 s of the heal"),
     ("14_timeout_budget_chain.yaml", "timeout-above-caller",
      "the gateway never times out on orders"),
 ]  # fmt: skip
