@@ -456,11 +456,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         verdicts.append(verdict)
         where = f" at {verdict.stage}: {verdict.check or verdict.detail}" if verdict.stage else ""
         _say(f"  -> {verdict.status.upper()}{where} ({verdict.duration_s:.0f} s)")
-    (args.out / "summary.json").write_text(
-        json.dumps([asdict(v) for v in verdicts], indent=2) + "\n"
-    )
-    markdown = render_markdown(verdicts, stages, args.seed)
-    (args.out / "summary.md").write_text(markdown)
+        # Written after every mutant, so an interrupted run still leaves its verdicts.
+        (args.out / "summary.json").write_text(
+            json.dumps([asdict(v) for v in verdicts], indent=2) + "\n"
+        )
+        markdown = render_markdown(verdicts, stages, args.seed)
+        (args.out / "summary.md").write_text(markdown)
     _say()
     _say(markdown)
     judged = [v for v in verdicts if v.mutant != BASELINE.name]
