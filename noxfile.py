@@ -228,3 +228,12 @@ def containers(session: nox.Session) -> None:
             session.log(f"containers: {name:<28} {seconds:6.1f} s")
         total = sum(durations.values())
         session.log(f"containers: {'total (without the install)':<28} {total:6.1f} s")
+
+
+@nox.session(python=PYTHON)
+def mutants(session: nox.Session) -> None:
+    """Resilience mutants of the shop (scripts/mutants.py), each run through the pipeline on a
+    copy of the tree: killed/survived per mutant, the stage and check that caught it, the kill
+    rate (runs/mutants/summary.md). Long: not part of CI. `-- --only NAME,...` for a few."""
+    _install(session)
+    session.run("python", "scripts/mutants.py", *session.posargs, env=QUIET_ENV)

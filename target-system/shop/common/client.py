@@ -65,19 +65,34 @@ def _should_retry(exc: BaseException) -> bool:
 class _StickyUnknown:
     """One logical request's attempts: once an attempt may have reached the dependency, every
     later failure says so too (a retry refused at connect cannot undo what an earlier attempt
-    may have done)."""
+    may have done). Counts the attempts and reports each wait between two of them."""
 
-    def __init__(self, attempt: Callable[[], Awaitable[httpx.Response]]) -> None:
+    def __init__(
+        self,
+        attempt: Callable[[], Awaitable[httpx.Response]],
+        *,
+        clock: Callable[[], float],
+        on_wait: Callable[[float], None],
+    ) -> None:
         self._attempt = attempt
+        self._clock = clock
+        self._on_wait = on_wait
+        self._last_end: float | None = None
         self.may_have_reached = False
+        self.attempts = 0
 
     async def __call__(self) -> httpx.Response:
+        if self._last_end is not None:
+            self._on_wait(max(0.0, self._clock() - self._last_end))
+        self.attempts += 1
         try:
             return await self._attempt()
         except DependencyUnavailable as exc:
             self.may_have_reached = self.may_have_reached or exc.outcome_unknown
             exc.outcome_unknown = self.may_have_reached
             raise
+        finally:
+            self._last_end = self._clock()
 
 
 class ResilientClient:
@@ -149,6 +164,7 @@ class ResilientClient:
             ),
             limits=httpx.Limits(max_connections=settings.bulkhead_max_concurrent),
         )
+        self._max_attempts: dict[tuple[str, bool], int] = {}
         self._init_series()
 
     @property
@@ -169,7 +185,11 @@ class ResilientClient:
         method = method.upper()
         sent_headers = self._outbound_headers(headers, idempotency_key)
         keyed = any(name.lower() == "idempotency-key" for name in sent_headers)
-        attempt = _StickyUnknown(partial(self._attempt, method, path, json, params, sent_headers))
+        attempt = _StickyUnknown(
+            partial(self._attempt, method, path, json, params, sent_headers),
+            clock=self._clock,
+            on_wait=metrics.OUTBOUND_RETRY_WAIT.labels(**self._labels).observe,
+        )
         if not self.bulkhead.try_acquire():
             metrics.BULKHEAD_REJECTED.labels(**self._labels).inc()
             self._count(method, metrics.OUTCOME_REJECTED_BULKHEAD)
@@ -196,6 +216,7 @@ class ResilientClient:
             return response
         finally:
             self.bulkhead.release()
+            self._record_attempts(method, attempt.attempts, keyed=keyed)
 
     async def get(self, path: str, **kwargs: Any) -> httpx.Response:
         return await self.request("GET", path, **kwargs)
@@ -286,6 +307,14 @@ class ResilientClient:
         metrics.OUTBOUND_REQUEST_DURATION.labels(**self._labels).observe(duration)
         return duration
 
+    def _record_attempts(self, method: str, attempts: int, *, keyed: bool) -> None:
+        """Keep `shop_outbound_attempts_max` at the most attempts one call has made."""
+        if attempts > self._max_attempts.get((method, keyed), 0):
+            self._max_attempts[method, keyed] = attempts
+            metrics.OUTBOUND_ATTEMPTS_MAX.labels(
+                **self._labels, method=method, keyed=str(keyed).lower()
+            ).set(attempts)
+
     def _count(self, method: str, outcome: str) -> None:
         metrics.OUTBOUND_REQUESTS.labels(**self._labels, method=method, outcome=outcome).inc()
 
@@ -299,6 +328,12 @@ class ResilientClient:
         """Create this edge's series at 0, so rates and absences read well from the start."""
         metrics.BREAKER_STATE.labels(**self._labels).set(0)
         metrics.BULKHEAD_IN_USE.labels(**self._labels).set(0)
+        for method in ("GET", "POST"):
+            for keyed in ("true", "false"):
+                metrics.OUTBOUND_ATTEMPTS_MAX.labels(
+                    **self._labels, method=method, keyed=keyed
+                ).set(0)
+        metrics.OUTBOUND_RETRY_WAIT.labels(**self._labels)
         for counter in (
             metrics.BREAKER_REJECTED,
             metrics.BULKHEAD_REJECTED,

@@ -85,6 +85,23 @@ OUTBOUND_RETRIES = Counter(
     ["service", "dependency"],
     registry=REGISTRY,
 )
+# The retry rule read directly, not through an average: the most attempts any single logical
+# call made (per edge and method; keyed = whether it carried an Idempotency-Key), and each
+# wait between two attempts of one call (from the end of one attempt to the next's start).
+OUTBOUND_ATTEMPTS_MAX = Gauge(
+    "shop_outbound_attempts_max",
+    "Most attempts one logical call has made since start (1 = never retried).",
+    ["service", "dependency", "method", "keyed"],
+    registry=REGISTRY,
+)
+RETRY_WAIT_BUCKETS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0)
+OUTBOUND_RETRY_WAIT = Histogram(
+    "shop_outbound_retry_wait_seconds",
+    "Time between the end of an attempt and the start of the same call's next attempt.",
+    ["service", "dependency"],
+    buckets=RETRY_WAIT_BUCKETS,
+    registry=REGISTRY,
+)
 RETRY_BUDGET_EXHAUSTED = Counter(
     "shop_retry_budget_exhausted_total",
     "Retries skipped because the retry budget was spent.",
