@@ -10,10 +10,10 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any, Literal, Protocol
+from typing import Any, Protocol
 
 import httpx
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from harness.assertions.invariants import (
     InvariantError,
@@ -23,6 +23,7 @@ from harness.assertions.invariants import (
 )
 from harness.faults import Seconds
 from harness.topology import ResolvedConventions
+from harness.traffic.spec import HttpMethod, RequestPath, Statuses, status_list
 
 __all__ = [
     "HttpExpectation",
@@ -85,8 +86,8 @@ class HttpRequest(_Model):
     """One HTTP request to a service (its direct URL, not through a proxy)."""
 
     service: str
-    method: Literal["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"] = "GET"
-    path: str = "/health"
+    method: HttpMethod = "GET"
+    path: RequestPath = "/health"
     headers: dict[str, str] = Field(default_factory=dict)
     json_body: Any = Field(default=None, alias="json")
     token: str | None = Field(default=None, description="sent as `Authorization: Bearer`")
@@ -94,29 +95,10 @@ class HttpRequest(_Model):
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
-    @field_validator("path")
-    @classmethod
-    def _absolute(cls, path: str) -> str:
-        if not path.startswith("/"):
-            raise ValueError(f"expected a path starting with '/', got {path!r}")
-        return path
-
-    @field_validator("method", mode="before")
-    @classmethod
-    def _upper(cls, method: object) -> object:
-        return method.upper() if isinstance(method, str) else method
-
-
-def status_list(value: object) -> object:
-    """`status: 200` means `[200]`."""
-    return [value] if isinstance(value, int) else value
-
 
 class HttpExpectation(_Model):
     http: HttpRequest
-    status: Annotated[list[int], BeforeValidator(status_list)] = Field(
-        default_factory=lambda: [200]
-    )
+    status: Statuses = Field(default_factory=lambda: [200])
     json_contains: dict[str, Any] = Field(
         default_factory=dict, description="keys (dotted for nesting) the JSON body must have"
     )

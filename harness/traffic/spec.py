@@ -11,6 +11,7 @@ import re
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -142,8 +143,27 @@ Generator = Annotated[
 # --- declared requests -------------------------------------------------------------------
 
 
-def _as_list(value: object) -> object:
+def status_list(value: object) -> object:
+    """`status: 200` means `[200]`."""
     return [value] if isinstance(value, int) else value
+
+
+def _absolute_path(path: object) -> object:
+    if isinstance(path, str) and not path.startswith("/"):
+        raise ValueError(f"expected a path starting with '/', got {path!r}")
+    return path
+
+
+def _upper(method: object) -> object:
+    return method.upper() if isinstance(method, str) else method
+
+
+# The pieces of an HTTP request every request model shares (traffic, probes, assertions).
+HttpMethod = Annotated[
+    Literal["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"], BeforeValidator(_upper)
+]
+RequestPath = Annotated[str, AfterValidator(_absolute_path)]
+Statuses = Annotated[list[int], BeforeValidator(status_list)]
 
 
 class DeclaredRequest(_Model):
@@ -154,27 +174,15 @@ class DeclaredRequest(_Model):
 
     name: str = Field(min_length=1, max_length=100)
     service: str = Field(min_length=1)
-    method: Literal["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"] = "GET"
-    path: str
+    method: HttpMethod = "GET"
+    path: RequestPath
     headers: dict[str, str] = Field(default_factory=dict)
     json_body: Any = Field(default=None, alias="json")
-    expect: Annotated[list[int], BeforeValidator(_as_list)] | None = Field(
+    expect: Statuses | None = Field(
         default=None, description="statuses that count as ok; default: any 2xx"
     )
     weight: int = Field(default=1, ge=0)
     capture: dict[str, str] = Field(default_factory=dict)
-
-    @field_validator("path")
-    @classmethod
-    def _absolute(cls, path: str) -> str:
-        if not path.startswith("/"):
-            raise ValueError(f"expected a path starting with '/', got {path!r}")
-        return path
-
-    @field_validator("method", mode="before")
-    @classmethod
-    def _upper(cls, method: object) -> object:
-        return method.upper() if isinstance(method, str) else method
 
     @field_validator("capture")
     @classmethod

@@ -61,9 +61,9 @@ def test_every_experiment_that_checks_stock_sends_five_declined_orders(path: Pat
     # The requests planned over three quarters of the method: a slow system sends fewer.
     count = int(spec.rate * experiment.method.effective_duration * 0.75)
     paths = _planned(spec, experiment.seed or 0, count)
-    if _checks_stock(experiment):
+    if _checks_stock(experiment):  # experiments on reads or shedding may place no order
         assert paths["place_order_declined"] >= 5, paths
-    assert paths["place_order"] >= 3, paths
+        assert paths["place_order"] >= 3, paths
 
 
 def test_the_default_mix_walks_every_order_path_in_each_round() -> None:

@@ -12,9 +12,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
-from pydantic import AliasChoices, BeforeValidator, Field
+from pydantic import AliasChoices, Field
 
 from harness.assertions.check import Check, CheckStatus
 from harness.assertions.compare import Compared
@@ -25,9 +25,9 @@ from harness.assertions.engine import (
     Scope,
     register,
 )
-from harness.assertions.probing import status_list
 from harness.assertions.series import percentile
 from harness.traffic import TrafficRecord
+from harness.traffic.spec import Statuses
 
 __all__ = ["ANY_REQUEST", "TrafficAssertion"]
 
@@ -53,7 +53,7 @@ class TrafficAssertion(Compared, AssertionModel):
         description="the request name to select (`traffic:` is accepted as an alias)",
     )
     outcome: Literal["ok", "error", "any"] = "any"
-    status: Annotated[list[int], BeforeValidator(status_list)] | None = None
+    status: Statuses | None = None
     measure: Literal["count", "ratio", "p50", "p95", "p99", "max"] = "count"
 
     @classmethod
