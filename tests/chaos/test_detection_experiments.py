@@ -13,7 +13,7 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
-from conftest import CHAOS_DIR, ROOT
+from chaos_paths import CHAOS_DIR, ROOT
 
 from harness.chaos import load_experiment, run_experiment, start_for
 from harness.topology import load_topology
