@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import httpx
 from pydantic import BaseModel, ConfigDict, Field
@@ -22,6 +22,7 @@ from harness.assertions.invariants import (
     resolve_invariant,
 )
 from harness.faults import Seconds
+from harness.system import ServiceUrls
 from harness.topology import ResolvedConventions
 from harness.traffic.spec import HttpMethod, RequestPath, Statuses, status_list
 
@@ -35,12 +36,6 @@ __all__ = [
     "check_invariant",
     "status_list",
 ]
-
-
-class ServiceUrls(Protocol):
-    """What a check needs of a running system: each service's direct URL."""
-
-    def url(self, service: str) -> str: ...
 
 
 @dataclass(frozen=True, slots=True)

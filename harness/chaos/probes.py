@@ -9,8 +9,7 @@ The HTTP and invariant checks are the assertion engine's (`harness.assertions.pr
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
-from typing import Any, Protocol
+from collections.abc import Callable
 
 from harness.assertions.kinds.breaker import describe_series, missing_convention
 from harness.assertions.probing import (
@@ -26,8 +25,8 @@ from harness.chaos.model import (
     MetricProbe,
     Probe,
 )
-from harness.faults import FaultTarget
 from harness.observe.metrics import MetricsError, scrape
+from harness.system import RunningSystemLike
 
 __all__ = [
     "ChaosSystem",
@@ -40,16 +39,8 @@ __all__ = [
 ]
 
 
-class ChaosSystem(FaultTarget, Protocol):
-    """What the chaos runner needs of `harness.runtime.RunningSystem`."""
-
-    def url(self, service: str) -> str: ...
-
-    @property
-    def services(self) -> Mapping[str, Any]: ...
-
-    @property
-    def edges(self) -> Mapping[str, Any]: ...
+# What the chaos runner drives (harness.system keeps the one hierarchy).
+ChaosSystem = RunningSystemLike
 
 
 def _metrics_url(service: str, ctx: ProbeContext) -> str:

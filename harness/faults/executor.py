@@ -13,11 +13,12 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol
+from typing import Literal, Protocol
 
 from pydantic import BaseModel, Field
 
 from harness.faults.schedule import PARTITION, EdgeFault, ProcessFault, schedule_end
+from harness.system import FaultInjectorLike, FaultTarget
 
 __all__ = [
     "Clock",
@@ -31,44 +32,6 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 # --- what the executor drives ----------------------------------------------------------
-
-
-class FaultInjectorLike(Protocol):
-    """The part of `harness.faults.FaultInjector` the executor uses."""
-
-    def add_toxic(
-        self,
-        edge: str,
-        type: str,
-        *,
-        stream: str = ...,
-        toxicity: float = ...,
-        attributes: dict[str, Any] | None = ...,
-        name: str | None = ...,
-    ) -> str: ...
-
-    def remove_toxic(self, edge: str, name: str) -> None: ...
-
-    def partition(self, edge: str) -> None: ...
-
-    def heal(self, edge: str) -> None: ...
-
-
-class FaultTarget(Protocol):
-    """The part of `harness.runtime.RunningSystem` the executor uses."""
-
-    @property
-    def faults(self) -> FaultInjectorLike: ...
-
-    def kill(self, service: str) -> None: ...
-
-    def restart(self, service: str) -> None: ...
-
-    def pause(self, service: str) -> None: ...
-
-    def resume(self, service: str) -> None: ...
-
-    def wait_healthy(self, service: str, timeout: float = ...) -> None: ...
 
 
 class Clock(Protocol):

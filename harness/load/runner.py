@@ -14,9 +14,9 @@ from __future__ import annotations
 import contextlib
 import json
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 from rich.console import Console
@@ -52,6 +52,7 @@ from harness.observe.timeline import (
     kept_metric_names,
     metrics_urls,
 )
+from harness.system import RunningSystemLike
 from harness.topology import ResolvedConventions, Topology, TopologyError
 
 __all__ = [
@@ -82,29 +83,8 @@ class LoadRunError(RuntimeError):
     """The load run could not be carried out (as opposed to: it ran and failed its checks)."""
 
 
-class LoadTarget(Protocol):
-    """What the runner needs of a running system (`harness.runtime.RunningSystem` has it)."""
-
-    @property
-    def services(self) -> Mapping[str, Any]: ...
-
-    @property
-    def edges(self) -> Mapping[str, Any]: ...
-
-    @property
-    def faults(self) -> Any: ...
-
-    def url(self, service: str) -> str: ...
-
-    def kill(self, service: str) -> None: ...
-
-    def restart(self, service: str) -> None: ...
-
-    def pause(self, service: str) -> None: ...
-
-    def resume(self, service: str) -> None: ...
-
-    def wait_healthy(self, service: str, timeout: float = ...) -> None: ...
+# What the load runner drives (harness.system keeps the one hierarchy).
+LoadTarget = RunningSystemLike
 
 
 def run_profile(

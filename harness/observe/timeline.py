@@ -23,11 +23,12 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from itertools import pairwise
 from types import TracebackType
-from typing import Any, Protocol
+from typing import Any
 
 import httpx
 
 from harness.observe.metrics import MetricsError, MetricSnapshot, Sample, scrape
+from harness.system import SystemView
 from harness.topology import BreakerConvention, Edge, Topology
 
 __all__ = [
@@ -88,16 +89,7 @@ class ScrapeFailure:
     error: str
 
 
-class _HasServiceUrls(Protocol):
-    """What `metrics_urls` needs of a running system (`harness.runtime.RunningSystem`)."""
-
-    def url(self, service: str) -> str: ...
-
-    @property
-    def services(self) -> Mapping[str, Any]: ...
-
-
-def metrics_urls(system: _HasServiceUrls, *, path: str = "/metrics") -> dict[str, str]:
+def metrics_urls(system: SystemView, *, path: str = "/metrics") -> dict[str, str]:
     """`{service: its metrics URL}` for every service of a running system (direct, not
     proxied): the path its topology's `metrics` convention declares (a service declaring
     none is not scraped), or `path` when the system carries no topology."""

@@ -27,6 +27,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import httpx
 
+from harness.system import ServiceUrls
 from harness.traffic.record import TrafficRecord
 
 __all__ = [
@@ -43,10 +44,8 @@ class TrafficError(RuntimeError):
     """The traffic cannot run: a bad class reference or options, or a failed setup."""
 
 
-class TrafficSystem(Protocol):
-    """What a traffic sees of the running system."""
-
-    def url(self, service: str) -> str: ...
+# What a traffic sees of the running system (harness.system keeps the one hierarchy).
+TrafficSystem = ServiceUrls
 
 
 @runtime_checkable
