@@ -45,9 +45,10 @@ import string
 import tomllib
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -141,18 +142,11 @@ class SystemSettings(_Model):
     startup_timeout: float = Field(
         30.0, gt=0, description="seconds for every service to be healthy"
     )
-    env: dict[str, EnvValue] = Field(
-        default_factory=dict, description="env shared by every service"
-    )
+    env: Env = Field(default_factory=dict, description="env shared by every service")
 
     # Modules imported once and shared by every Python service through fork (start-up speed);
     # they must not read per-service settings or start threads when imported.
     preload: tuple[str, ...] = Field(default=(), strict=False)
-
-    @field_validator("env")
-    @classmethod
-    def _env_ok(cls, env: dict[str, EnvValue]) -> dict[str, EnvValue]:
-        return _validate_env(env)
 
     @field_validator("preload")
     @classmethod
@@ -180,6 +174,10 @@ def _validate_env(env: dict[str, EnvValue]) -> dict[str, EnvValue]:
     return env
 
 
+# Environment variables as a file gives them: names checked, placeholders known.
+Env = Annotated[dict[str, EnvValue], AfterValidator(_validate_env)]
+
+
 class FuzzSettings(_Model):
     """The `[fuzz]` table: how `harness fuzz` and `harness run` fuzz this system.
 
@@ -193,12 +191,7 @@ class FuzzSettings(_Model):
     # Seconds to wait after healing a partition, so breakers close before the next pass.
     settle: float = Field(default=0.0, ge=0, strict=False)
     # Extra service env while fuzzing (e.g. a short BREAKER_OPEN_SECONDS, to settle fast).
-    env: dict[str, EnvValue] = Field(default_factory=dict)
-
-    @field_validator("env")
-    @classmethod
-    def _env_ok(cls, env: dict[str, EnvValue]) -> dict[str, EnvValue]:
-        return _validate_env(env)
+    env: Env = Field(default_factory=dict)
 
     @field_validator("prepare")
     @classmethod
@@ -245,12 +238,7 @@ class ExploreSettings(_Model):
     latency: int = Field(default=5000, gt=0)  # ms: above every caller's timeout
     fault_seconds: float = Field(default=4.0, gt=0, strict=False)  # how long each fault lasts
     faults: tuple[str, ...] = Field(default=(), strict=False)  # fault classes (empty: all)
-    env: dict[str, EnvValue] = Field(default_factory=dict)  # service settings while exploring
-
-    @field_validator("env")
-    @classmethod
-    def _env_ok(cls, env: dict[str, EnvValue]) -> dict[str, EnvValue]:
-        return _validate_env(env)
+    env: Env = Field(default_factory=dict)  # service settings while exploring
 
     @field_validator("graceful")
     @classmethod
@@ -286,7 +274,7 @@ class ServiceSpec(_Model):
     port: int = Field(default=0, ge=0, le=65535)  # 0 picks a free port
     # Its own conventions; after parsing they also hold what the system's `[conventions]` sets.
     conventions: Conventions = Field(default_factory=lambda: Conventions.model_validate({}))
-    env: dict[str, EnvValue] = Field(default_factory=dict)
+    env: Env = Field(default_factory=dict)
     cwd: str | None = None  # working directory, relative to the topology file
     workers: int = Field(default=1, ge=1)  # gunicorn workers (wsgi)
     threads: int = Field(default=8, ge=1)  # gunicorn threads per worker (wsgi)
@@ -326,11 +314,6 @@ class ServiceSpec(_Model):
                 f"expected an http(s) URL such as 'http://127.0.0.1:8100', got {url!r}"
             )
         return url.rstrip("/") if url else url
-
-    @field_validator("env")
-    @classmethod
-    def _env_ok(cls, env: dict[str, EnvValue]) -> dict[str, EnvValue]:
-        return _validate_env(env)
 
     @field_validator("cwd")
     @classmethod
