@@ -208,11 +208,11 @@ MUTANTS: tuple[Mutant, ...] = (
     ),
     Mutant(
         "unknown-charge-assumed-failed",
-        "a charge whose outcome is unknown is assumed not made (no lookup by key)",
+        "a charge whose outcome is unknown is assumed not made (its key is never settled)",
         (
             Edit(
                 "shop/orders/saga.py",
-                "            found = await self.ports.payments.find_by_key(key)\n",
+                "            found = await self.ports.payments.void_unless_charged(key)\n",
                 "            found = None\n",
             ),
         ),
