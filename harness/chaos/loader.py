@@ -135,13 +135,41 @@ def check_against_system(
 
 def check_against_topology(experiment: Experiment, topology: Topology) -> None:
     """`check_against_system` against a topology file, before anything is started: its
-    services, edges and conventions."""
+    services, edges and conventions; and the files the experiment names exist."""
     check_against_system(
         experiment,
         edges=[edge.name for edge in topology.edges],
         services=topology.services,
         conventions=topology.conventions_for,
     )
+    missing = _missing_files(experiment)
+    if missing:
+        raise ExperimentError("\n".join(f"{experiment.source}: {problem}" for problem in missing))
+
+
+def _missing_files(experiment: Experiment) -> list[str]:
+    """`file.py:name` references (invariants, a traffic class) whose file does not exist,
+    relative to the experiment file as the run resolves them."""
+    named: list[tuple[str, object]] = [
+        (f"steady_state.probes.{index}", probe)
+        for index, probe in enumerate(experiment.steady_state.probes)
+    ]
+    named += [(f"assertions.{index}", item) for index, item in enumerate(experiment.assertions)]
+    references: list[tuple[str, str]] = []
+    for where, item in named:
+        invariant = getattr(item, "invariant", None)
+        if isinstance(invariant, str):
+            references.append((f"{where}.invariant", invariant))
+    traffic_class = getattr(experiment.method.traffic, "class_", None)
+    if isinstance(traffic_class, str):
+        references.append(("method.traffic.class", traffic_class))
+    base = Path(experiment.source).parent if experiment.source else Path.cwd()
+    problems = []
+    for where, reference in references:
+        location = reference.rpartition(":")[0]
+        if location.endswith(".py") and not (base / location).is_file():
+            problems.append(f"{where}: no such file {base / location} (from {reference!r})")
+    return problems
 
 
 def _named_services(experiment: Experiment) -> list[tuple[str, str]]:

@@ -118,3 +118,17 @@ def test_directories_expand_to_their_experiment_files_in_name_order(tmp_path: Pa
         (tmp_path / name).write_text(GOOD, encoding="utf-8")
     single = tmp_path / "c.json"
     assert expand_paths([tmp_path, single]) == [tmp_path / "a.yml", tmp_path / "b.yaml", single]
+
+
+def test_validate_names_an_invariant_file_that_does_not_exist(tmp_path: Path) -> None:
+    (tmp_path / "a.yaml").write_text(
+        GOOD + "assertions:\n  - name: inv\n    invariant: missing.py:check\n", encoding="utf-8"
+    )
+    outcome = CliRunner().invoke(app, ["validate", str(tmp_path), "-t", _topology(tmp_path)])
+    assert outcome.exit_code == 2, outcome.output
+    message = " ".join(outcome.output.split())
+    assert "assertions.0.invariant: no such file" in message
+    assert "missing.py" in message
+    (tmp_path / "missing.py").write_text("def check(**_):\n    return []\n", encoding="utf-8")
+    fixed = CliRunner().invoke(app, ["validate", str(tmp_path), "-t", _topology(tmp_path)])
+    assert fixed.exit_code == 0, fixed.output
