@@ -14,6 +14,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from harness.command_options import TopologyOption
 from harness.explore.cells import FAULT_CLASSES, ExploreInputError, generate_cells, parse_only
 from harness.explore.matrix import (
     CellResult,
@@ -32,12 +33,7 @@ EXIT_USAGE = 2
 
 
 def explore(
-    topology: Annotated[
-        Path | None,
-        typer.Option(
-            "--topology", "-t", help="system.toml ($HARNESS_TOPOLOGY, else ./system.toml)"
-        ),
-    ] = None,
+    topology: TopologyOption = None,
     out: Annotated[Path, typer.Option(help="where matrix.json, matrix.html, journals go")] = Path(
         "explore-out"
     ),
@@ -56,7 +52,10 @@ def explore(
     ] = None,
     only: Annotated[
         list[str] | None,
-        typer.Option(help="run this cell only: EDGE:FAULT (e.g. 'a->b:partition'); repeatable"),
+        typer.Option(
+            metavar="EDGE:FAULT",
+            help="run this cell only (e.g. 'a->b:partition'); repeatable",
+        ),
     ] = None,
 ) -> None:
     """Every edge x every fault class, each a short generated experiment judged by a
