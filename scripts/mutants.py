@@ -337,7 +337,7 @@ def judge(
     stages: Sequence[str],
     out: Path,
     seed: int,
-    experiments: Sequence[str] = ("*.yaml",),
+    experiments: Sequence[str] = ("*.yaml", "detection/*.yaml"),
 ) -> Verdict:
     """Run the pipeline on a mutated copy, stopping at the first failing check."""
     started = time.monotonic()

@@ -92,7 +92,7 @@ def test_experiment_fails_naming_its_guard_on_its_mutant(
     tree = tmp_path / "tree"
     topology_path = MUTANTS.build_tree(MUTANTS.BY_NAME[mutant], tree)
     monkeypatch.setenv("PYTHONPATH", MUTANTS.env_for(tree)["PYTHONPATH"])
-    experiment = load_experiment(CHAOS_DIR / name)
+    experiment = load_experiment(CHAOS_DIR / "detection" / name)
     with start_for(load_topology(topology_path), dict(experiment.env)) as system:
         result = run_experiment(experiment, system, journal_dir=tmp_path / "journal")
     assert result.status == "failed", result.summary()
