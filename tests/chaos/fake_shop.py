@@ -15,6 +15,7 @@ from typing import Any
 
 import httpx
 from chaos_fakes import FakeSystem
+from chaos_paths import CHAOS_DIR
 
 from harness.topology import Topology, parse_topology
 
@@ -113,3 +114,56 @@ def fake_system(topology: Topology | None = None) -> FakeSystem:
     system = FakeSystem(SERVICES, edges=EDGES)
     system.topology = topology or fake_topology()  # type: ignore[attr-defined]
     return system
+
+
+def slow_payments_method() -> dict[str, Any]:
+    """An experiment's `method` the fake shop answers: 0.6 s of latency on orders->payments
+    under the shop's order traffic (the fake opens its breaker while the toxic is on)."""
+    return {
+        "duration": 1.5,
+        "faults": [
+            {
+                "label": "slow-payments",
+                "edge": "orders->payments",
+                "toxic": "latency",
+                "attributes": {"latency": 2000},
+                "start": 0.3,
+                "duration": 0.6,
+            }
+        ],
+        "traffic": {
+            "class": str(CHAOS_DIR / "shop_traffic.py") + ":ShopTraffic",
+            "rate": 20,
+            "concurrency": 2,
+            "options": {"products": 1, "mix": {"place_order": 1}},
+        },
+    }
+
+
+def slow_payments_assertions() -> list[dict[str, Any]]:
+    """What the fake shop shows under `slow_payments_method`: the breaker opens, closes after
+    the heal, and orders fail while payments is slow."""
+    return [
+        {
+            "name": "breaker opens within 5 s of the fault",
+            "breaker": "orders->payments",
+            "state": "open",
+            "after": "slow-payments.start",
+            "within": "5s",
+        },
+        {
+            "name": "breaker closes after heal",
+            "breaker": "orders->payments",
+            "state": "closed",
+            "after": "slow-payments.end",
+            "within": "5s",
+        },
+        {
+            "name": "orders fail while payments is slow",
+            "traffic": "place_order",
+            "status": 503,
+            "at_least": 1,
+            "after": "slow-payments.start",
+            "until": "slow-payments.end",
+        },
+    ]

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from chaos_paths import CHAOS_DIR
-from fake_shop import FakeShop, fake_system
+from fake_shop import FakeShop, fake_system, slow_payments_assertions, slow_payments_method
 
 from harness.chaos import ExperimentResult, parse_experiment, run_experiment
 from harness.chaos.report import (
@@ -27,42 +27,8 @@ EXPERIMENT: dict[str, Any] = {
     "title": "slow payments open the breaker",
     "description": "a long description " * 40,
     "seed": 11,
-    "method": {
-        "duration": 1.5,
-        "faults": [
-            {
-                "label": "slow-payments",
-                "edge": "orders->payments",
-                "toxic": "latency",
-                "attributes": {"latency": 2000},
-                "start": 0.3,
-                "duration": 0.6,
-            }
-        ],
-        "traffic": {
-            "class": str(CHAOS_DIR / "shop_traffic.py") + ":ShopTraffic",
-            "rate": 20,
-            "concurrency": 2,
-            "options": {"products": 1, "mix": {"place_order": 1}},
-        },
-    },
-    "assertions": [
-        {
-            "name": "breaker opens within 5 s of the fault",
-            "breaker": "orders->payments",
-            "state": "open",
-            "after": "slow-payments.start",
-            "within": "5s",
-        },
-        {
-            "name": "orders fail while payments is slow",
-            "traffic": "place_order",
-            "status": 503,
-            "at_least": 1,
-            "after": "slow-payments.start",
-            "until": "slow-payments.end",
-        },
-    ],
+    "method": slow_payments_method(),
+    "assertions": slow_payments_assertions(),
 }
 
 

@@ -7,8 +7,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from chaos_paths import CHAOS_DIR
-from fake_shop import SERVICES, FakeShop, fake_system, fake_topology
+from fake_shop import (
+    SERVICES,
+    FakeShop,
+    fake_system,
+    fake_topology,
+    slow_payments_assertions,
+    slow_payments_method,
+)
 
 from harness.chaos import ExperimentResult, parse_experiment, run_experiment
 from harness.chaos.report import render_html, render_text
@@ -37,48 +43,9 @@ def _experiment(tmp_path: Path, **overrides: Any) -> Any:
                 {"name": "breaker closed", "breaker": "orders->payments"},
             ]
         },
-        "method": {
-            "duration": 1.5,
-            "faults": [
-                {
-                    "label": "slow-payments",
-                    "edge": "orders->payments",
-                    "toxic": "latency",
-                    "attributes": {"latency": 2000},
-                    "start": 0.3,
-                    "duration": 0.6,
-                }
-            ],
-            "traffic": {
-                "class": str(CHAOS_DIR / "shop_traffic.py") + ":ShopTraffic",
-                "rate": 20,
-                "concurrency": 2,
-                "options": {"products": 1, "mix": {"place_order": 1}},
-            },
-        },
+        "method": slow_payments_method(),
         "assertions": [
-            {
-                "name": "breaker opens within 5 s of the fault",
-                "breaker": "orders->payments",
-                "state": "open",
-                "after": "slow-payments.start",
-                "within": "5s",
-            },
-            {
-                "name": "breaker closes after heal",
-                "breaker": "orders->payments",
-                "state": "closed",
-                "after": "slow-payments.end",
-                "within": "5s",
-            },
-            {
-                "name": "orders fail while payments is slow",
-                "traffic": "place_order",
-                "status": 503,
-                "at_least": 1,
-                "after": "slow-payments.start",
-                "until": "slow-payments.end",
-            },
+            *slow_payments_assertions(),
             {
                 "name": "gateway answers after heal",
                 "http": {"service": "gateway", "path": "/health"},
