@@ -239,7 +239,7 @@ def import_command(
         typer.echo(text, nl=False)
         return
     out.write_text(text, encoding="utf-8")
-    errors.print(f"wrote {out}: {imported.experiment.title}", markup=False)
+    errors.print(f"wrote {out}: {imported.experiment.title}", markup=False, soft_wrap=True)
 
 
 def _has_topology() -> bool:

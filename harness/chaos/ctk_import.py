@@ -125,8 +125,20 @@ class ImportedExperiment:
             "# Faults follow Chaos Toolkit's timeline (pauses included); rollback undoes them.\n"
         )
         notes = "".join(f"# note: {warning}\n" for warning in self.warnings)
-        body = yaml.safe_dump(self.data, sort_keys=False, allow_unicode=True, width=100)
+        body = yaml.dump(self.data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100)
         return header + notes + body
+
+
+class _Dumper(yaml.SafeDumper):
+    """Lists of plain values in flow style (`status: [200, 204]`), as experiments are written."""
+
+
+def _represent_list(dumper: yaml.SafeDumper, items: list[Any]) -> yaml.Node:
+    flow = all(isinstance(item, str | int | float) for item in items)
+    return dumper.represent_sequence("tag:yaml.org,2002:seq", items, flow_style=flow)
+
+
+_Dumper.add_representer(list, _represent_list)
 
 
 @dataclass
