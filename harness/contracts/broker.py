@@ -276,6 +276,7 @@ def can_i_deploy(
     retry_interval: float = 10.0,
     client: httpx.Client | None = None,
     sleep: Callable[[float], None] = time.sleep,
+    on_unknown: Callable[[DeployVerdict], None] | None = None,
 ) -> DeployVerdict:
     """May `pacticipant` at `version` be deployed (to `environment`, else with the latest
     version of everything it integrates with)? Asks the broker's matrix.
@@ -283,7 +284,8 @@ def can_i_deploy(
     While the answer is unknown (verification results the broker needs have not arrived,
     e.g. the provider's pipeline is still verifying), ask again up to `retry_while_unknown`
     times, `retry_interval` seconds apart, as the Pact CLI's `--retry-while-unknown` does;
-    the last answer is returned, unknown or not.
+    the last answer is returned, unknown or not. `on_unknown` hears each unknown answer
+    before the wait (to show progress).
     """
     if retry_while_unknown < 0 or retry_interval < 0:
         raise ValueError("retry_while_unknown and retry_interval must be 0 or more")
@@ -302,6 +304,8 @@ def can_i_deploy(
             verdict = _verdict(http, params, pacticipant, version, environment, asked)
             if not verdict.unknown or asked > retry_while_unknown:
                 return verdict
+            if on_unknown is not None:
+                on_unknown(verdict)
             sleep(retry_interval)
 
 

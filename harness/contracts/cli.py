@@ -1,9 +1,10 @@
 """`harness contracts ...`: verify providers, publish pacts, ask can-i-deploy, record
 deployments and releases.
 
-Exit codes: 0 passed (or deployable); 1 a verification failed, an edge lacks a pact when
-required, or the broker says no; 2 bad input (topology, pacts, options, no broker configured);
-3 the run itself broke (the system did not start, the broker could not be reached).
+Exit codes: 0 passed (or deployable, or recorded); 1 a verification failed, an edge lacks a
+pact when required, or the broker says no (or still does not know); 2 bad input (topology,
+pacts, options, no broker configured); 3 the run itself broke (the system did not start, the
+broker could not be reached or refused the request).
 """
 
 from __future__ import annotations
@@ -351,6 +352,11 @@ def can_i_deploy_command(
             environment=environment,
             retry_while_unknown=retry_while_unknown,
             retry_interval=retry_interval,
+            on_unknown=lambda answer: err.print(
+                f"unknown yet ({answer.reason}); asking again in {retry_interval:g}s "
+                f"({answer.asked} of {retry_while_unknown + 1})",
+                markup=False,
+            ),
         )
     except BrokerError as exc:
         raise _fail(str(exc), EXIT_RUN_ERROR) from None

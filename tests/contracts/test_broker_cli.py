@@ -92,6 +92,10 @@ def test_can_i_deploy_retries_while_unknown_and_says_how_often_it_asked() -> Non
     assert result.exit_code == 0, result.output
     assert "yes" in result.output
     assert "(asked 3 times)" in result.output
+    assert "unknown yet (Missing one or more required verification results); asking again in " in (
+        result.output
+    )
+    assert "0.05s (2 of 4)" in result.output
 
 
 def test_can_i_deploy_still_unknown_after_its_retries_exits_1() -> None:
