@@ -73,7 +73,7 @@ def test_steady_state_http_probes_name_the_service_from_the_url_placeholder() ->
     assert [(p.name, p.http.service, p.http.path, p.status) for p in probes] == [  # type: ignore[union-attr]
         ("gateway answers", "gateway", "/healthz", [200]),
         ("orders answers", "orders", "/healthz", [200]),
-        ("listing users through nothing but users answers", "users", "/users", [200]),
+        ("users lists its users", "users", "/users", [200]),
     ]
     assert probes[0].http.timeout == 3.0  # type: ignore[union-attr]
     assert imported.experiment.steady_state.title == (
