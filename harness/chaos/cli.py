@@ -204,3 +204,49 @@ def run(
                 errors.print(f"FAIL {result.experiment.title}", style="red", markup=False)
                 errors.print(f"  replay: {result.replay_command}", markup=False)
         raise typer.Exit(EXIT_FAILED)
+
+
+@app.command("import")
+def import_command(
+    source: Annotated[Path, typer.Argument(help="A Chaos Toolkit experiment (JSON or YAML).")],
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            "-o",
+            help="Write the experiment YAML here (default: stdout).",
+            show_default=False,
+        ),
+    ] = None,
+    topology: TopologyOption = None,
+) -> None:
+    """Turn a Chaos Toolkit experiment (chaostoolkit-toxiproxy actions, HTTP probes) into
+    a harness experiment; checked against the topology when one is found."""
+    from harness.chaos.ctk_import import CtkImportError, import_ctk_file
+    from harness.topology import TopologyError, find_topology, load_topology
+
+    errors = Console(stderr=True, highlight=False)
+    try:
+        system = load_topology(find_topology(topology)) if topology or _has_topology() else None
+        imported = import_ctk_file(source, topology=system)
+    except (TopologyError, CtkImportError) as exc:
+        errors.print(str(exc), style="red", markup=False, soft_wrap=True)
+        raise typer.Exit(EXIT_USAGE) from None
+    for warning in imported.warnings:
+        errors.print(f"warning: {warning}", style="yellow", markup=False, soft_wrap=True)
+    text = imported.to_yaml(source=str(source))
+    if out is None:
+        typer.echo(text, nl=False)
+        return
+    out.write_text(text, encoding="utf-8")
+    errors.print(f"wrote {out}: {imported.experiment.title}", markup=False, soft_wrap=True)
+
+
+def _has_topology() -> bool:
+    from harness.topology import TopologyError, find_topology
+
+    try:
+        find_topology(None)
+    except TopologyError:
+        return False
+    return True

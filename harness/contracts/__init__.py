@@ -9,7 +9,8 @@
 Providers run for real (started by the harness runtime, or already running), each in its
 test mode (`test_env` convention); provider states and message pacts go through the routes
 each provider declares (`provider_states`, `messages` conventions; see `VerifyOptions`). With a
-Pact Broker (`PACT_BROKER_URL`): `publish_pacts`, `BrokerVerification`, `can_i_deploy`.
+Pact Broker (`PACT_BROKER_URL`): `publish_pacts`, `BrokerVerification`, `can_i_deploy`,
+`record_deployment`, `record_release`.
 
 The consumer side (writing pacts from pytest) is `harness.contracts.consumer`, a pytest
 plugin a consumer test suite turns on in its conftest (not imported here: it needs pytest).
@@ -20,10 +21,13 @@ from harness.contracts.broker import (
     BrokerError,
     BrokerVerification,
     DeployVerdict,
+    EnvironmentRecord,
     PublishReceipt,
     VersionInfo,
     can_i_deploy,
     publish_pacts,
+    record_deployment,
+    record_release,
     version_from_git,
 )
 from harness.contracts.coverage import EdgeCoverage, edge_coverage, pacts_without_edge
@@ -40,6 +44,7 @@ __all__ = [
     "ContractsResult",
     "DeployVerdict",
     "EdgeCoverage",
+    "EnvironmentRecord",
     "Interaction",
     "InteractionResult",
     "PactFile",
@@ -57,6 +62,8 @@ __all__ = [
     "pacts_without_edge",
     "publish_pacts",
     "read_pact",
+    "record_deployment",
+    "record_release",
     "run_contracts",
     "verify_provider",
     "version_from_git",

@@ -1,8 +1,13 @@
-"""Pact Broker workflow over its HTTP API: publish pacts, verify from the broker, can-i-deploy.
+"""Pact Broker workflow over its HTTP API: publish pacts, verify from the broker,
+can-i-deploy (to an environment, retrying while the answer is unknown), and record
+deployments and releases.
 
 pact-python verifies from a broker but cannot publish consumer pacts; the broker's own API
 (`POST /contracts/publish`, found through the `pb:publish-contracts` link of its index) does
-that in one call per consumer, so no extra binary is needed. Configuration comes from the
+that in one call per consumer, so no extra binary is needed. The other calls make the same
+requests as the official Pact CLI (`pact-broker can-i-deploy`, `record-deployment`,
+`record-release`): the matrix query, and the `pb:record-deployment` / `pb:record-release`
+links of a pacticipant version, one per environment. Configuration comes from the
 environment the Pact tools use: `PACT_BROKER_URL` (or `PACT_BROKER_BASE_URL`), and
 `PACT_BROKER_TOKEN` or `PACT_BROKER_USERNAME` / `PACT_BROKER_PASSWORD`.
 """
@@ -12,11 +17,13 @@ from __future__ import annotations
 import base64
 import os
 import subprocess
-from collections.abc import Iterator, Mapping, Sequence
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
+from urllib.parse import quote
 
 import httpx
 from pydantic import BaseModel
@@ -31,10 +38,13 @@ __all__ = [
     "BrokerError",
     "BrokerVerification",
     "DeployVerdict",
+    "EnvironmentRecord",
     "PublishReceipt",
     "VersionInfo",
     "can_i_deploy",
     "publish_pacts",
+    "record_deployment",
+    "record_release",
     "version_from_git",
 ]
 
@@ -246,6 +256,14 @@ class DeployVerdict(BaseModel):
     deployable: bool | None  # None: the broker does not know yet
     reason: str
     summary: dict[str, Any]
+    environment: str | None = None
+    asked: int = 1  # how many times the broker was asked (retries while unknown)
+
+    @property
+    def unknown(self) -> bool:
+        """The broker lacks verification results it needs (a provider is still verifying)."""
+        count = self.summary.get("unknown")
+        return self.deployable is None or (isinstance(count, int) and count > 0)
 
 
 def can_i_deploy(
@@ -254,30 +272,54 @@ def can_i_deploy(
     pacticipant: str,
     version: str,
     environment: str | None = None,
+    retry_while_unknown: int = 0,
+    retry_interval: float = 10.0,
     client: httpx.Client | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+    on_unknown: Callable[[DeployVerdict], None] | None = None,
 ) -> DeployVerdict:
     """May `pacticipant` at `version` be deployed (to `environment`, else with the latest
-    version of everything it integrates with)? Asks the broker's matrix."""
-    if environment:
-        path = "/can-i-deploy"
-        params: list[tuple[str, str]] = [
-            ("pacticipant", pacticipant),
-            ("version", version),
-            ("environment", environment),
-        ]
+    version of everything it integrates with)? Asks the broker's matrix.
+
+    While the answer is unknown (verification results the broker needs have not arrived,
+    e.g. the provider's pipeline is still verifying), ask again up to `retry_while_unknown`
+    times, `retry_interval` seconds apart, as the Pact CLI's `--retry-while-unknown` does;
+    the last answer is returned, unknown or not. `on_unknown` hears each unknown answer
+    before the wait (to show progress).
+    """
+    if retry_while_unknown < 0 or retry_interval < 0:
+        raise ValueError("retry_while_unknown and retry_interval must be 0 or more")
+    params: list[tuple[str, str]] = [
+        ("q[][pacticipant]", pacticipant),
+        ("q[][version]", version),
+    ]
+    if environment:  # as `pact-broker can-i-deploy --to-environment` asks
+        params += [("latestby", "cvpv"), ("environment", environment)]
     else:
-        path = "/matrix"
-        params = [
-            ("q[][pacticipant]", pacticipant),
-            ("q[][version]", version),
-            ("latestby", "cvp"),
-            ("latest", "true"),
-        ]
+        params += [("latestby", "cvp"), ("latest", "true")]
     with _client(broker, client) as http:
-        answer = _call(http, "GET", path, params=params)
-    summary = _json(answer).get("summary", {})
+        asked = 0
+        while True:
+            asked += 1
+            verdict = _verdict(http, params, pacticipant, version, environment, asked)
+            if not verdict.unknown or asked > retry_while_unknown:
+                return verdict
+            if on_unknown is not None:
+                on_unknown(verdict)
+            sleep(retry_interval)
+
+
+def _verdict(
+    http: httpx.Client,
+    params: list[tuple[str, str]],
+    pacticipant: str,
+    version: str,
+    environment: str | None,
+    asked: int,
+) -> DeployVerdict:
+    summary = _json(_call(http, "GET", "/matrix", params=params)).get("summary")
     if not isinstance(summary, dict):
-        raise BrokerError(f"{broker.url}{path}: the answer has no 'summary' object")
+        raise BrokerError(f"{http.base_url.join('/matrix')}: the answer has no 'summary' object")
     deployable = summary.get("deployable")
     return DeployVerdict(
         pacticipant=pacticipant,
@@ -285,7 +327,110 @@ def can_i_deploy(
         deployable=deployable if isinstance(deployable, bool) else None,
         reason=str(summary.get("reason", "")),
         summary=summary,
+        environment=environment,
+        asked=asked,
     )
+
+
+# -- environments: record-deployment and record-release ---------------------------------
+
+
+class EnvironmentRecord(BaseModel):
+    """A deployment or release the broker recorded."""
+
+    kind: Literal["deployment", "release"]
+    pacticipant: str
+    version: str
+    environment: str
+    application_instance: str | None = None
+    url: str | None = None  # the broker's resource for it
+
+
+def record_deployment(
+    *,
+    broker: BrokerConfig,
+    pacticipant: str,
+    version: str,
+    environment: str,
+    application_instance: str | None = None,
+    client: httpx.Client | None = None,
+) -> EnvironmentRecord:
+    """Tell the broker `pacticipant` `version` is now deployed to `environment` (replacing
+    the version deployed there before, per `application_instance`): what the
+    `deployedOrReleased` selector and `can-i-deploy --to-environment` read."""
+    body = {"applicationInstance": application_instance} if application_instance else {}
+    target = EnvironmentRecord(
+        kind="deployment",
+        pacticipant=pacticipant,
+        version=version,
+        environment=environment,
+        application_instance=application_instance,
+    )
+    return _record(target, body=body, broker=broker, client=client)
+
+
+def record_release(
+    *,
+    broker: BrokerConfig,
+    pacticipant: str,
+    version: str,
+    environment: str,
+    client: httpx.Client | None = None,
+) -> EnvironmentRecord:
+    """Tell the broker `pacticipant` `version` is released to `environment` (earlier releases
+    stay supported: mobile apps, libraries)."""
+    target = EnvironmentRecord(
+        kind="release", pacticipant=pacticipant, version=version, environment=environment
+    )
+    return _record(target, body={}, broker=broker, client=client)
+
+
+_RECORD_RELATION = {"deployment": "pb:record-deployment", "release": "pb:record-release"}
+
+
+def _record(
+    target: EnvironmentRecord,
+    *,
+    body: dict[str, Any],
+    broker: BrokerConfig,
+    client: httpx.Client | None,
+) -> EnvironmentRecord:
+    """POST to the version's `pb:record-*` link named after the environment (the broker
+    lists one per environment it knows)."""
+    kind, pacticipant, version = target.kind, target.pacticipant, target.version
+    environment = target.environment
+    relation = _RECORD_RELATION[kind]
+    version_path = f"/pacticipants/{quote(pacticipant, safe='')}/versions/{quote(version, safe='')}"
+    with _client(broker, client) as http:
+        try:
+            answer = http.get(version_path)
+        except httpx.HTTPError as exc:
+            raise BrokerError(f"GET {http.base_url.join(version_path)}: {exc}") from None
+        if answer.status_code == 404:
+            raise BrokerError(
+                f"the broker has no version {version} of {pacticipant}: publish its pacts or "
+                "verify it (with results published) before recording a "
+                f"{kind} ({answer.request.url} answered 404)"
+            )
+        if answer.status_code >= 400:
+            _call(http, "GET", version_path)  # raises with the broker's answer
+        links = _json(answer).get("_links", {}).get(relation, [])
+        links = [links] if isinstance(links, dict) else links
+        targets = {
+            link.get("name"): link.get("href")
+            for link in links
+            if isinstance(link, dict) and isinstance(link.get("href"), str)
+        }
+        href = targets.get(environment)
+        if href is None:
+            known = ", ".join(sorted(str(name) for name in targets)) or "none"
+            raise BrokerError(
+                f"the broker has no environment {environment!r} (known: {known}); create "
+                f"it first (pact-broker create-environment --name {environment})"
+            )
+        recorded = _json(_call(http, "POST", href, json=body))
+    self_link = recorded.get("_links", {}).get("self", {}).get("href")
+    return target.model_copy(update={"url": self_link if isinstance(self_link, str) else None})
 
 
 # -- HTTP helpers ---------------------------------------------------------------------------

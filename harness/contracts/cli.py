@@ -1,8 +1,10 @@
-"""`harness contracts ...`: verify providers, publish pacts, ask can-i-deploy.
+"""`harness contracts ...`: verify providers, publish pacts, ask can-i-deploy, record
+deployments and releases.
 
-Exit codes: 0 passed (or deployable); 1 a verification failed, an edge lacks a pact when
-required, or the broker says no; 2 bad input (topology, pacts, options, no broker configured);
-3 the run itself broke (the system did not start, the broker could not be reached).
+Exit codes: 0 passed (or deployable, or recorded); 1 a verification failed, an edge lacks a
+pact when required, or the broker says no (or still does not know); 2 bad input (topology,
+pacts, options, no broker configured); 3 the run itself broke (the system did not start, the
+broker could not be reached or refused the request).
 """
 
 from __future__ import annotations
@@ -28,9 +30,12 @@ from harness.contracts.broker import (
     BrokerConfig,
     BrokerError,
     BrokerVerification,
+    EnvironmentRecord,
     VersionInfo,
     can_i_deploy,
     publish_pacts,
+    record_deployment,
+    record_release,
     version_from_git,
 )
 from harness.contracts.pactfiles import PactFileError, load_pacts
@@ -269,9 +274,7 @@ def publish_command(
     broker_url: BrokerUrlOption = None,
 ) -> None:
     """Publish the pact files to the broker with the consumer version and branch."""
-    broker = _broker(broker_url)
-    if broker is None:
-        raise _fail("no broker: set PACT_BROKER_URL or pass --broker-url", EXIT_BAD_INPUT)
+    broker = _configured_broker(broker_url)
     try:
         files = load_pacts(pacts)
     except PactFileError as exc:
@@ -292,32 +295,143 @@ def publish_command(
             console.print(f"  {notice}", markup=False)
 
 
-@app.command("can-i-deploy")
-def can_i_deploy_command(
-    pacticipant: Annotated[str, typer.Option(help="The application (a service name).")],
-    version: Annotated[
-        str | None, typer.Option(help="Its version (default: the git commit sha).")
-    ] = None,
-    environment: Annotated[
-        str | None,
-        typer.Option(help="Target environment (default: against the latest of everything)."),
-    ] = None,
-    broker_url: BrokerUrlOption = None,
-) -> None:
-    """Ask the broker whether this version may be deployed; exit 0 only when it may."""
-    broker = _broker(broker_url)
+def _configured_broker(url: str | None) -> BrokerConfig:
+    broker = _broker(url)
     if broker is None:
         raise _fail("no broker: set PACT_BROKER_URL or pass --broker-url", EXIT_BAD_INPUT)
+    return broker
+
+
+PacticipantOption = Annotated[
+    str, typer.Option("--pacticipant", "-a", help="The application (a service name).")
+]
+VersionOption = Annotated[
+    str | None,
+    typer.Option(
+        "--version", "-e", help="Its version (default: the git commit sha).", show_default=False
+    ),
+]
+
+
+@app.command("can-i-deploy")
+def can_i_deploy_command(
+    pacticipant: PacticipantOption,
+    version: VersionOption = None,
+    environment: Annotated[
+        str | None,
+        typer.Option(
+            "--to-environment",
+            "--environment",
+            help="Target environment, checked against what is deployed or released there "
+            "(default: against the latest version of everything).",
+            show_default=False,
+        ),
+    ] = None,
+    retry_while_unknown: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            help="Ask again this many times while the answer is unknown (a provider is "
+            "still verifying).",
+        ),
+    ] = 0,
+    retry_interval: Annotated[
+        float, typer.Option(min=0, help="Seconds between those questions.")
+    ] = 10.0,
+    broker_url: BrokerUrlOption = None,
+) -> None:
+    """Ask the broker whether this version may be deployed; exit 0 only when it may
+    (1 when it may not or the broker still does not know)."""
+    broker = _configured_broker(broker_url)
     number = version or _version(None, None).number
     try:
         verdict = can_i_deploy(
-            broker=broker, pacticipant=pacticipant, version=number, environment=environment
+            broker=broker,
+            pacticipant=pacticipant,
+            version=number,
+            environment=environment,
+            retry_while_unknown=retry_while_unknown,
+            retry_interval=retry_interval,
+            on_unknown=lambda answer: err.print(
+                f"unknown yet ({answer.reason}); asking again in {retry_interval:g}s "
+                f"({answer.asked} of {retry_while_unknown + 1})",
+                markup=False,
+            ),
         )
     except BrokerError as exc:
         raise _fail(str(exc), EXIT_RUN_ERROR) from None
     answer = {True: "[bold green]yes[/]", False: "[bold red]no[/]", None: "[yellow]unknown[/]"}
+    target = f" to {escape(environment)}" if environment else ""
+    asked = f" (asked {verdict.asked} times)" if verdict.asked > 1 else ""
     Console().print(
-        f"can {pacticipant} {number} be deployed? {answer[verdict.deployable]}: "
-        f"{escape(verdict.reason)}"
+        f"can {escape(pacticipant)} {escape(number)} be deployed{target}? "
+        f"{answer[None if verdict.unknown else verdict.deployable]}: "
+        f"{escape(verdict.reason)}{asked}"
     )
-    raise typer.Exit(0 if verdict.deployable else EXIT_FAILED)
+    raise typer.Exit(0 if verdict.deployable and not verdict.unknown else EXIT_FAILED)
+
+
+EnvironmentOption = Annotated[
+    str, typer.Option("--environment", help="The environment's name in the broker.")
+]
+
+
+def _print_record(record: EnvironmentRecord) -> None:
+    instance = f" (instance {record.application_instance})" if record.application_instance else ""
+    Console().print(
+        f"recorded {record.kind} of {record.pacticipant} {record.version} to "
+        f"{record.environment}{instance}",
+        markup=False,
+    )
+
+
+@app.command("record-deployment")
+def record_deployment_command(
+    pacticipant: PacticipantOption,
+    environment: EnvironmentOption,
+    version: VersionOption = None,
+    application_instance: Annotated[
+        str | None,
+        typer.Option(
+            help="Which instance was deployed, when several of the application run in the "
+            "environment (replaces only that instance's previous version).",
+            show_default=False,
+        ),
+    ] = None,
+    broker_url: BrokerUrlOption = None,
+) -> None:
+    """Record that this version is now deployed to an environment (it replaces the one
+    deployed there before); run it after the deployment succeeded."""
+    broker = _configured_broker(broker_url)
+    number = version or _version(None, None).number
+    try:
+        record = record_deployment(
+            broker=broker,
+            pacticipant=pacticipant,
+            version=number,
+            environment=environment,
+            application_instance=application_instance,
+        )
+    except BrokerError as exc:
+        raise _fail(str(exc), EXIT_RUN_ERROR) from None
+    _print_record(record)
+
+
+@app.command("record-release")
+def record_release_command(
+    pacticipant: PacticipantOption,
+    environment: EnvironmentOption,
+    version: VersionOption = None,
+    broker_url: BrokerUrlOption = None,
+) -> None:
+    """Record that this version is released to an environment (earlier releases stay
+    supported: mobile apps, libraries)."""
+    broker = _configured_broker(broker_url)
+    number = version or _version(None, None).number
+    try:
+        record = record_release(
+            broker=broker, pacticipant=pacticipant, version=number, environment=environment
+        )
+    except BrokerError as exc:
+        raise _fail(str(exc), EXIT_RUN_ERROR) from None
+    _print_record(record)

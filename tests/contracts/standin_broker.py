@@ -2,8 +2,12 @@
 
 It speaks just enough of the broker's HAL API for the harness's workflow: the index,
 `POST /contracts/publish`, the pacts-for-verification query, each pact, the verification
-results, and the matrix / can-i-deploy answers (configurable). Every request is recorded as
-(method, path, JSON body) for the tests to read.
+results, the matrix / can-i-deploy answers (configurable, and "unknown" for the first
+`unknown_answers` questions, as while a provider is still verifying), and environments:
+`GET /environments`, each pacticipant version with its `pb:record-deployment` and
+`pb:record-release` links (one per environment, as the real broker lists them), and the
+deployed-versions / released-versions resources those links point to. Every request is
+recorded as (method, path, JSON body) for the tests to read.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from __future__ import annotations
 import base64
 import json
 import threading
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -43,6 +48,17 @@ class BrokerState:
         }
     )
     fail_publish: bool = False
+    # The environments the broker knows (name -> uuid); a real broker starts with none,
+    # PactFlow with these two.
+    environments: dict[str, str] = field(
+        default_factory=lambda: {"test": str(uuid.uuid4()), "production": str(uuid.uuid4())}
+    )
+    # Pacticipant versions the broker knows: published consumers, verified providers, and
+    # those a test adds.
+    versions: set[tuple[str, str]] = field(default_factory=set)
+    deployed: list[dict[str, Any]] = field(default_factory=list)
+    released: list[dict[str, Any]] = field(default_factory=list)
+    unknown_answers: int = 0  # can-i-deploy answers "unknown" this many times first
 
     def received(self, method: str, prefix: str) -> list[Recorded]:
         return [r for r in self.requests if r.method == method and r.path.startswith(prefix)]
@@ -82,10 +98,18 @@ def _handler(state: BrokerState) -> type[BaseHTTPRequestHandler]:
                 self._send(200, _index(state.url))
             elif path.endswith("/for-verification"):  # the verifier looks before it POSTs
                 self._send(200, {"_links": {"self": {"href": f"{state.url}{path}"}}})
+            elif path.startswith("/pacticipants/") and "/versions/" in path:
+                _, _, pacticipant, _, number = path.split("/")[:5]
+                if (pacticipant, number) not in state.versions:
+                    self._send(404, {"error": f"no version {number} of {pacticipant}"})
+                    return
+                self._send(200, _version(state, pacticipant, number))
             elif path.startswith("/pacticipants/"):
                 self._send(200, _pacticipant(state.url, path.split("/")[2]))
             elif path in ("/matrix", "/can-i-deploy"):
-                self._send(200, {"summary": state.summary, "matrix": []})
+                self._send(200, {"summary": _next_summary(state), "matrix": []})
+            elif path == "/environments":
+                self._send(200, _environments(state))
             elif path.startswith("/pacts/provider/") and "/consumer/" in path:
                 _, _, _, provider, _, consumer, *_ = path.split("/")
                 pact = state.pacts.get((consumer, provider))
@@ -111,15 +135,54 @@ def _handler(state: BrokerState) -> type[BaseHTTPRequestHandler]:
                 for contract in request.body["contracts"]:
                     key = (contract["consumerName"], contract["providerName"])
                     state.pacts[key] = json.loads(base64.b64decode(contract["content"]))
+                body = request.body
+                state.versions.add((body["pacticipantName"], body["pacticipantVersionNumber"]))
                 text = f"Published {len(request.body['contracts'])} pact(s)"
                 self._send(200, {"notices": [{"type": "success", "text": text}]})
             elif path.endswith("/for-verification"):
                 provider = path.split("/")[3]
                 self._send(200, _for_verification(state, provider))
             elif path.endswith("/verification-results"):
+                provider = path.split("/")[3]
+                version = request.body.get("providerApplicationVersion")
+                state.versions.add((provider, str(version)))
                 self._send(201, {"success": request.body.get("success")})
+            elif "/deployed-versions/environment/" in path or (
+                "/released-versions/environment/" in path
+            ):
+                self._record_in_environment(request)
             else:
                 self._send(404, {"error": f"unknown path {path}"})
+
+        def _record_in_environment(self, request: Recorded) -> None:
+            """POST .../versions/{v}/(deployed|released)-versions/environment/{uuid}."""
+            _, _, pacticipant, _, number, kind, _, env_uuid = request.path.split("/")
+            names = {u: n for n, u in state.environments.items()}
+            if env_uuid not in names or (pacticipant, number) not in state.versions:
+                self._send(404, {"error": "no such environment or version"})
+                return
+            record = {
+                "uuid": str(uuid.uuid4()),
+                "pacticipant": pacticipant,
+                "version": number,
+                "environment": names[env_uuid],
+                "applicationInstance": (request.body or {}).get("applicationInstance"),
+            }
+            deployed = kind == "deployed-versions"
+            (state.deployed if deployed else state.released).append(record)
+            self._send(
+                201,
+                {
+                    "uuid": record["uuid"],
+                    "currentlyDeployed" if deployed else "currentlySupported": True,
+                    "applicationInstance": record["applicationInstance"],
+                    "_embedded": {
+                        "version": {"number": number},
+                        "environment": _environment(state.url, names[env_uuid], env_uuid),
+                    },
+                    "_links": {"self": {"href": f"{state.url}/{kind}/{record['uuid']}"}},
+                },
+            )
 
         def do_PUT(self) -> None:
             self._record()
@@ -132,6 +195,11 @@ def _index(url: str) -> dict[str, Any]:
     return {
         "_links": {
             "pb:publish-contracts": {"href": f"{url}/contracts/publish"},
+            "pb:environments": {"href": f"{url}/environments"},
+            "pb:pacticipant-version": {
+                "href": f"{url}/pacticipants/{{pacticipant}}/versions/{{version}}",
+                "templated": True,
+            },
             "pb:provider-pacts-for-verification": {
                 "href": f"{url}/pacts/provider/{{provider}}/for-verification",
                 "templated": True,
@@ -154,6 +222,61 @@ def _pacticipant(url: str, name: str) -> dict[str, Any]:
                 "href": f"{base}/versions/{{version}}/tags/{{tag}}",
                 "templated": True,
             },
+        },
+    }
+
+
+def _next_summary(state: BrokerState) -> dict[str, Any]:
+    if state.unknown_answers > 0:
+        state.unknown_answers -= 1
+        return {
+            "deployable": None,
+            "reason": "Missing one or more required verification results",
+            "success": 0,
+            "failed": 0,
+            "unknown": 1,
+        }
+    return state.summary
+
+
+def _environment(url: str, name: str, env_uuid: str) -> dict[str, Any]:
+    return {
+        "uuid": env_uuid,
+        "name": name,
+        "displayName": name.title(),
+        "production": name == "production",
+        "_links": {"self": {"href": f"{url}/environments/{env_uuid}"}},
+    }
+
+
+def _environments(state: BrokerState) -> dict[str, Any]:
+    listed = [_environment(state.url, n, u) for n, u in sorted(state.environments.items())]
+    return {
+        "_embedded": {"environments": listed},
+        "_links": {"self": {"href": f"{state.url}/environments"}},
+    }
+
+
+def _version(state: BrokerState, pacticipant: str, number: str) -> dict[str, Any]:
+    base = f"{state.url}/pacticipants/{pacticipant}/versions/{number}"
+
+    def per_environment(kind: str) -> list[dict[str, str]]:
+        return [
+            {
+                "title": f"Record {kind} to {name}",
+                "name": name,
+                "href": f"{base}/{kind}/environment/{u}",
+            }
+            for name, u in sorted(state.environments.items())
+        ]
+
+    return {
+        "number": number,
+        "_links": {
+            "self": {"href": base},
+            "pb:pacticipant": {"href": f"{state.url}/pacticipants/{pacticipant}"},
+            "pb:record-deployment": per_environment("deployed-versions"),
+            "pb:record-release": per_environment("released-versions"),
         },
     }
 

@@ -122,16 +122,16 @@ def test_can_i_deploy_reads_the_brokers_verdict() -> None:
         no = can_i_deploy(
             broker=config, pacticipant="orders", version="3f2c1ab", environment="production"
         )
-        matrix = broker.received("GET", "/matrix")[0].query
-        env_query = broker.received("GET", "/can-i-deploy")[0].query
+        matrix, env_query = (r.query for r in broker.received("GET", "/matrix"))
 
     assert yes.deployable is True
     assert (no.deployable, no.reason) == (False, "users has not verified 3f2c1ab")
     assert matrix["q[][pacticipant]"] == ["orders"]
     assert matrix["latestby"] == ["cvp"]
-    assert env_query == {
-        "pacticipant": ["orders"],
-        "version": ["3f2c1ab"],
+    assert env_query == {  # what `pact-broker can-i-deploy --to-environment` asks
+        "q[][pacticipant]": ["orders"],
+        "q[][version]": ["3f2c1ab"],
+        "latestby": ["cvpv"],
         "environment": ["production"],
     }
     assert json.dumps(no.summary)
