@@ -19,7 +19,7 @@ PYTHON_VERSIONS = nox.project.python_versions(PYPROJECT)
 PYTHON = PYTHON_VERSIONS[0]
 
 # Everything a session needs: the harness with its pipeline extras, and the reference system.
-INSTALL = ("-e", ".[pipeline,dev]", "-e", "target-system")
+INSTALL = ("-e", ".[pipeline,dev,interop]", "-e", "target-system")
 # pact-python's verifier sends telemetry unless told not to (../shared/library-facts.md).
 QUIET_ENV = {"PACT_DO_NOT_TRACK": "true"}
 # The reference shop, named explicitly: the harness itself knows no default system.
