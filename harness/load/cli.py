@@ -238,6 +238,10 @@ def print_summary(summary: LoadSummary, *, console: Console) -> None:
     _print_benchmark(summary, console)
     verdict = "[bold green]PASS[/]" if summary.passed else "[bold red]FAIL[/]"
     console.print(f"{verdict}  report: {summary.report_path}  summary: {summary.summary_path}")
+    if summary.locust_report_path:
+        console.print(f"Locust's own report: {summary.locust_report_path}", highlight=False)
+    if summary.locust_csv_paths:
+        console.print(f"Locust's CSV: {' '.join(summary.locust_csv_paths)}", highlight=False)
 
 
 def _print_benchmark(summary: LoadSummary, console: Console) -> None:
