@@ -270,3 +270,56 @@ def test_hand_run_locust_with_the_plugin_gates_on_the_profile_slos(
     assert completed.returncode == 1, completed.stderr[-2000:]
     assert "p95 of GET /slow was" in completed.stderr
     assert (tmp_path / "result.json").exists()
+
+
+FAILING_LOCUSTFILE = """
+from locust import FastHttpUser, HttpUser, constant, task
+
+
+class Fast(FastHttpUser):
+    wait_time = constant(0.1)
+
+    @task
+    def missing(self) -> None:
+        self.client.get("/missing", name="GET /missing")
+
+    @task
+    def marked(self) -> None:
+        with self.client.get("/api/products", name="GET /api/products", catch_response=True) as r:
+            r.failure(r.status_code)  # what once showed as CatchResponseError('200')
+
+    @task
+    def refused(self) -> None:
+        self.client.get("http://127.0.0.1:9/x", name="GET refused")
+
+
+class Plain(HttpUser):
+    wait_time = constant(0.1)
+
+    @task
+    def missing(self) -> None:
+        self.client.get("/missing", name="GET /missing (requests)")
+"""
+
+
+def test_failed_requests_are_labelled_with_status_and_reason_not_an_exception_repr(
+    fake_system: FakeSystem, tmp_path: Path
+) -> None:
+    (tmp_path / "failing.py").write_text(FAILING_LOCUSTFILE)
+    profile = tmp_path / "failing.yaml"
+    profile.write_text(
+        "name: failing\nlocustfile: failing.py\nusers: 2\nspawn_rate: 2\nduration: 2s\n"
+    )
+    summary = run(profile, fake_system, tmp_path / "out")
+
+    errors = {error.name: error.error for error in summary.errors}
+    assert errors == {
+        "GET /missing": "HTTP 404 Not Found",
+        "GET /missing (requests)": "HTTP 404 Not Found",
+        "GET /api/products": "HTTP 200 OK, marked failed by the locustfile",
+        "GET refused": "ConnectionRefusedError: Connection refused",
+    }
+    html = (tmp_path / "out" / "report.html").read_text()
+    assert "HTTP 404 Not Found" in html
+    assert "CatchResponseError" not in html
+    assert "LocustBadStatusCode" not in html
