@@ -76,17 +76,20 @@ def test_report_draws_traffic_latency_breaker_and_assertion_lanes(
     assert "passed" in windows or "failed" in windows
 
 
-def test_every_plot_spans_the_whole_run_from_its_start(result: ExperimentResult) -> None:
+def test_every_plot_spans_the_whole_run_counted_from_the_method_start(
+    result: ExperimentResult,
+) -> None:
     from harness.chaos.report import _fault_bands
 
-    # The method starts after the steady state; the axis starts at the run's start, so
-    # the fault band sits later than its offset in the method.
+    # Time 0 is the method's start, as the assertions ("decided at +7.3s"), the run log
+    # and the terminal count; the steady state before it sits below 0, so the whole run
+    # is drawn and the fault band sits at its offset in the method.
     assert result.method_started_at is not None
-    lead = result.method_started_at - result.started_at
-    (band,) = _fault_bands(result, result.started_at)
-    assert band.start == pytest.approx(lead + 0.3, abs=0.25)
+    (band,) = _fault_bands(result, result.method_started_at)
+    assert band.start == pytest.approx(0.3, abs=0.25)
     for svg in _svgs(render_html(result, breakers={"orders": CONVENTION})):
-        assert "seconds since the run started" in svg
+        assert "seconds since the method started (below 0: the steady-state checks)" in svg
+        assert "\N{MINUS SIGN}" in svg  # a tick below 0: the steady state is on the axis
 
 
 def test_without_a_breaker_convention_the_report_says_why_there_are_no_lanes(
