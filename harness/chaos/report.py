@@ -203,7 +203,8 @@ def timeline_figures(
 
     origin = _origin(result)
     start = min(0.0, result.started_at - origin) if result.started_at else 0.0
-    end = max(result.ended_at - origin, 1.0)
+    decided = [a.resolved_at for a in result.assertions if a.resolved_at is not None]
+    end = max(result.ended_at - origin, *(t + 0.5 for t in decided), 1.0)  # every diamond shows
     bands = _fault_bands(result, origin)
     xlabel = TIME_AXIS if start < 0 else "seconds since the method started"
     markers = [plots.Marker("method starts", 0.0)] if start < 0 else []
@@ -350,7 +351,13 @@ def _breaker_series(
                         series.setdefault(f"{service}->{target}", []).append(
                             (snapshot["t"] - origin, float(sample["value"]))
                         )
-    named = {getattr(a, "breaker", None) for a in result.experiment.assertions}
+    # An edge an assertion names gets its lane even when its breaker never moved: that
+    # flat lane is the evidence of a breaker that failed to open.
+    named = {
+        getattr(edge, "name", str(edge))
+        for edge in (getattr(a, "breaker", None) for a in result.experiment.assertions)
+        if edge is not None
+    }
     return (
         {
             edge: sorted(points)

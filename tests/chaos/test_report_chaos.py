@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import re
 from pathlib import Path
 from typing import Any
@@ -89,7 +91,6 @@ def test_every_plot_spans_the_whole_run_counted_from_the_method_start(
     assert band.start == pytest.approx(0.3, abs=0.25)
     for svg in _svgs(render_html(result, breakers={"orders": CONVENTION})):
         assert "seconds since the method started (below 0: the steady-state checks)" in svg
-        assert "\N{MINUS SIGN}" in svg  # a tick below 0: the steady state is on the axis
 
 
 def test_without_a_breaker_convention_the_report_says_why_there_are_no_lanes(
@@ -132,3 +133,20 @@ def test_breaker_conventions_come_back_from_what_the_run_recorded(
         assert len(_svgs(render_html(result))) == 4
     finally:
         result.system = {k: v for k, v in result.system.items() if k != "breakers"}
+
+
+def test_an_edge_an_assertion_names_keeps_its_lane_when_its_breaker_never_moved(
+    result: ExperimentResult,
+) -> None:
+    from harness.chaos.report import _breaker_series
+
+    flat = copy.deepcopy(result.metrics)  # as with the breaker switched off: always closed
+    for scrapes in flat.values():
+        for scrape in scrapes:
+            for sample in scrape["samples"]:
+                sample["value"] = 0.0
+    series, _ = _breaker_series(
+        dataclasses.replace(result, metrics=flat), {"orders": CONVENTION}, result.started_at
+    )
+    assert list(series) == ["orders->payments"]
+    assert {value for _, value in series["orders->payments"]} == {0.0}
