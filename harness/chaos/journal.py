@@ -4,6 +4,11 @@ Modelled on Chaos Toolkit's journal (experiment, status, deviated, start/end/dur
 steady states before and after, a timeline of every action, rollbacks) and extended with
 what this harness adds: each assertion with its evidence, the seed and the command that
 replays the run, the traffic the clients saw, and the metric series the verdicts read.
+
+Format: `journal_version` 2, schema `harness/schemas/journal.schema.json`, described in
+docs/formats.md. Every absolute time is ISO 8601 UTC (version 1 had epoch floats in the
+timeline, steady states, faults, traffic and metric series); times relative to the run
+are seconds in fields that say so (`offset`, `resolved_at`, anchors, evidence windows).
 """
 
 from __future__ import annotations
@@ -11,20 +16,35 @@ from __future__ import annotations
 import json
 import re
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from harness.chaos.result import ExperimentResult
+from harness.schemas import DOCUMENTS, iso_utc
 from harness.traffic import request_counts
 
 __all__ = ["JOURNAL_VERSION", "journal_dict", "write_journal"]
 
-JOURNAL_VERSION = 1
+JOURNAL_VERSION = DOCUMENTS["journal"].current
 
 
 def _iso(at: float) -> str | None:
-    return datetime.fromtimestamp(at, tz=UTC).isoformat() if at else None
+    return iso_utc(at) if at else None
+
+
+def _with_iso(record: dict[str, Any], key: str) -> dict[str, Any]:
+    """`record` with its epoch time under `key` as ISO 8601 UTC."""
+    value = record.get(key)
+    if isinstance(value, int | float):
+        return {**record, key: iso_utc(value)}
+    return record
+
+
+def _metric_series(metrics: dict[str, Any]) -> dict[str, Any]:
+    return {
+        service: [_with_iso(dict(sample), "t") for sample in samples]
+        for service, samples in metrics.items()
+    }
 
 
 def journal_dict(result: ExperimentResult) -> dict[str, Any]:
@@ -45,21 +65,24 @@ def journal_dict(result: ExperimentResult) -> dict[str, Any]:
         "duration": round(result.duration, 3),
         "system": dict(result.system),
         "steady_states": {
-            "before": [probe.to_dict() for probe in result.steady_before],
-            "after": [probe.to_dict() for probe in result.steady_after],
+            "before": [_with_iso(probe.to_dict(), "at") for probe in result.steady_before],
+            "after": [_with_iso(probe.to_dict(), "at") for probe in result.steady_after],
         },
         "assertions": [assertion.to_dict() for assertion in result.assertions],
         "anchors": dict(result.anchors),
-        "timeline": [event.to_dict() for event in result.events],
+        "timeline": [_with_iso(event.to_dict(), "at") for event in result.events],
         "faults": [event.model_dump(mode="json") for event in result.fault_events],
         "traffic": {
             "context": dict(result.traffic_context),
             "paths": request_counts(result.traffic),
-            "requests": [record.to_dict() for record in result.traffic],
+            "requests": [_with_iso(record.to_dict(), "started_at") for record in result.traffic],
         },
         "load": dict(result.load) if result.load is not None else None,
-        "metrics": dict(result.metrics),
-        "breakers": {edge: list(points) for edge, points in result.breaker_series.items()},
+        "metrics": _metric_series(dict(result.metrics)),
+        "breakers": {
+            edge: [[iso_utc(t), value] for t, value in points]
+            for edge, points in result.breaker_series.items()
+        },
         "scrape_failures": len(result.scrape_failures),
         "scrape_failure_details": list(result.scrape_failures),
         "errors": list(result.errors),

@@ -5,6 +5,7 @@ the shared checks table, then traffic, steady state, faults and the run log."""
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -193,15 +194,20 @@ def breaker_conventions(result: ExperimentResult) -> dict[str, BreakerConvention
 def timeline_figures(
     result: ExperimentResult, breakers: Mapping[str, BreakerConvention]
 ) -> list[Figure]:
-    """The whole run, from its start to its end, on one time axis in four plots."""
+    """The whole run, from its start to its end, on one time axis in four plots.
+
+    The axis counts seconds from the method's start, as the assertions, the run log and
+    the terminal do ("decided at +7.3s"); the steady-state checks before it are below 0.
+    """
     from harness.report import plots  # late: matplotlib is slow to import
 
-    origin = result.started_at
-    end = max(result.ended_at - origin, 1.0)
+    origin = _origin(result)
+    start = min(0.0, result.started_at - origin) if result.started_at else 0.0
+    decided = [a.resolved_at for a in result.assertions if a.resolved_at is not None]
+    end = max(result.ended_at - origin, *(t + 0.5 for t in decided), 1.0)  # every diamond shows
     bands = _fault_bands(result, origin)
-    markers = []
-    if result.method_started_at is not None:
-        markers.append(plots.Marker("method starts", result.method_started_at - origin))
+    xlabel = TIME_AXIS if start < 0 else "seconds since the method started"
+    markers = [plots.Marker("method starts", 0.0)] if start < 0 else []
     figures = []
     buckets = _traffic_buckets(result, origin)
     if buckets:
@@ -211,10 +217,11 @@ def timeline_figures(
                 plots.outcome_bars(
                     buckets,
                     title="Traffic (requests per second, ok vs not ok)",
+                    markers=markers,
+                    xlabel=xlabel,
                     bands=bands,
                     duration=end,
-                    markers=markers,
-                    xlabel="seconds since the run started",
+                    start=start,
                 ),
             )
         )
@@ -225,33 +232,39 @@ def timeline_figures(
                     _latency_lines(result, origin),
                     title="Latency of the traffic's requests (per second)",
                     ylabel="ms",
+                    markers=markers,
+                    xlabel=xlabel,
                     bands=bands,
                     duration=end,
-                    markers=markers,
-                    xlabel="seconds since the run started",
+                    start=start,
                 ),
             )
         )
     series, names = _breaker_series(result, breakers, origin)
     lanes = plots.breaker_lanes(
-        series,
-        state_names=names,
-        bands=bands,
-        duration=end,
-        xlabel="seconds since the run started",
+        series, state_names=names, xlabel=xlabel, bands=bands, duration=end, start=start
     )
     if lanes is not None:
         figures.append(Figure("breaker state", lanes))
     windows = plots.window_lanes(
         _assertion_windows(result, origin),
         title="Assertion windows (diamond: decided)",
+        xlabel=xlabel,
         bands=bands,
         duration=end,
-        xlabel="seconds since the run started",
+        start=start,
     )
     if windows is not None:
         figures.append(Figure("assertion windows", windows))
     return figures
+
+
+TIME_AXIS = "seconds since the method started (below 0: the steady-state checks)"
+
+
+def _origin(result: ExperimentResult) -> float:
+    """Time 0 of the plots: the method's start (the run's, when the method never began)."""
+    return result.method_started_at or result.started_at
 
 
 def _fault_bands(result: ExperimentResult, origin: float) -> list[Any]:
@@ -280,7 +293,7 @@ def _fault_rows(result: ExperimentResult) -> list[dict[str, Any]]:
     return [
         {
             "offset": event.offset,
-            "at": event.at - result.started_at,
+            "at": event.at - _origin(result),
             "action": event.action,
             "description": event.description,
             "ok": event.ok,
@@ -293,9 +306,8 @@ def _fault_rows(result: ExperimentResult) -> list[dict[str, Any]]:
 def _traffic_buckets(result: ExperimentResult, origin: float) -> list[tuple[float, int, int]]:
     buckets: dict[int, list[int]] = {}
     for record in result.traffic:
-        second = int(record.started_at - origin)
-        if second >= 0:
-            buckets.setdefault(second, [0, 0])[0 if record.ok else 1] += 1
+        second = math.floor(record.started_at - origin)
+        buckets.setdefault(second, [0, 0])[0 if record.ok else 1] += 1
     return [(float(s), *buckets[s]) for s in sorted(buckets)]  # type: ignore[misc]
 
 
@@ -304,9 +316,8 @@ def _latency_lines(result: ExperimentResult, origin: float) -> list[Any]:
 
     per_second: dict[int, list[float]] = {}
     for record in result.traffic:
-        second = int(record.started_at - origin)
-        if second >= 0:
-            per_second.setdefault(second, []).append(record.latency * 1000.0)
+        second = math.floor(record.started_at - origin)
+        per_second.setdefault(second, []).append(record.latency * 1000.0)
     lines = []
     for q, colour, width in ((0.95, "#ff7f0e", 1.5), (0.5, "#1f77b4", 1.5)):
         points = [(s + 0.5, _quantile(per_second[s], q)) for s in sorted(per_second)]
@@ -340,7 +351,13 @@ def _breaker_series(
                         series.setdefault(f"{service}->{target}", []).append(
                             (snapshot["t"] - origin, float(sample["value"]))
                         )
-    named = {getattr(a, "breaker", None) for a in result.experiment.assertions}
+    # An edge an assertion names gets its lane even when its breaker never moved: that
+    # flat lane is the evidence of a breaker that failed to open.
+    named = {
+        getattr(edge, "name", str(edge))
+        for edge in (getattr(a, "breaker", None) for a in result.experiment.assertions)
+        if edge is not None
+    }
     return (
         {
             edge: sorted(points)

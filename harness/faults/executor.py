@@ -18,6 +18,7 @@ from typing import Literal, Protocol
 from pydantic import BaseModel, Field
 
 from harness.faults.schedule import PARTITION, EdgeFault, ProcessFault, schedule_end
+from harness.schemas import UtcTime
 from harness.system import FaultInjectorLike, FaultTarget
 
 __all__ = [
@@ -62,7 +63,7 @@ class MonotonicClock:
 class TimelineEvent(BaseModel):
     """One action the executor took (or failed to take)."""
 
-    at: float = Field(description="wall-clock time (time.time()) of the action")
+    at: UtcTime = Field(description="wall-clock time of the action (ISO 8601 UTC in JSON)")
     offset: float = Field(description="seconds since the schedule started")
     action: Literal["apply", "remove", "rollback"]
     fault_index: int

@@ -18,11 +18,13 @@ from schemathesis.core.result import Ok
 from schemathesis.engine import Status, events, from_schema
 from schemathesis.engine.recorder import CheckNode, Request, ScenarioRecorder
 
+from harness.fuzz.progress import PassCounts
 from harness.fuzz.results import FailureReport, PassResult
 
 __all__ = ["SchemaLoadError", "load_app_schema", "load_url_schema", "run_pass"]
 
-Progress = Callable[[str], None]
+# Called as each scenario finishes: its label (an operation, or a stateful scenario's).
+Progress = Callable[[str, PassCounts], None]
 # schemathesis' titles for errors in the document itself: the operation was never sent.
 SPEC_ERROR_TITLES = frozenset(
     {"Schema Error", "Invalid Link Definition", "Invalid OpenAPI Links Definition"}
@@ -177,7 +179,12 @@ class _EventFolder:
                 if check.status == Status.FAILURE and check.failure_info is not None:
                     self._failure(check, recorder, phase, _answer(recorder, case_id))
         if self.progress is not None:
-            self.progress(event.label or f"{phase} scenario")
+            counts = PassCounts(
+                operations_total=len(self.result.operations),
+                cases=self.result.cases,
+                failures=len(self.result.failures),
+            )
+            self.progress(event.label or f"{phase} scenario", counts)
 
     def _failure(
         self, check: CheckNode, recorder: ScenarioRecorder, phase: str, answer: str

@@ -15,8 +15,6 @@ For a running system (started here, or handed in by the caller):
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -40,9 +38,10 @@ from harness.fuzz.discovery import (
     document_location,
     probe_document,
 )
-from harness.fuzz.engine import SchemaLoadError, load_url_schema, run_pass
+from harness.fuzz.engine import Progress, SchemaLoadError, load_url_schema, run_pass
 from harness.fuzz.options import FuzzOptions
 from harness.fuzz.prepare import Prepare, PrepareError, load_prepare
+from harness.fuzz.progress import fuzz_progress
 from harness.fuzz.report import write_json_report
 from harness.fuzz.results import FuzzResult, PassResult
 from harness.references import rebase_reference
@@ -181,7 +180,7 @@ def fuzz_system(
             result.passes.append(_not_found(location, probe, explicit=bool(options.services)))
             _note(console, result.passes[-1])
             continue
-        with _progress(console, f"fuzzing {service}") as progress:
+        with fuzz_progress(console, f"fuzzing {service}") as progress:
             result.passes.append(_pass(probe, system, options, name=FUZZ_PASS, progress=progress))
         _note(console, result.passes[-1])
         if options.fault_passes:
@@ -236,7 +235,7 @@ def _pass(
     *,
     name: str,
     edge: str | None = None,
-    progress: Callable[[str], None] | None = None,
+    progress: Progress | None = None,
 ) -> PassResult:
     fault_pass = edge is not None
     settings = _settings(
@@ -267,7 +266,10 @@ def _fault_pass(
 
     name = f"partition {edge}"
     try:
-        with system.faults.partitioned(edge), _progress(console, f"{name}: fuzzing") as progress:
+        with (
+            system.faults.partitioned(edge),
+            fuzz_progress(console, f"{name}: fuzzing") as progress,
+        ):
             outcome = _pass(probe, system, options, name=name, edge=edge, progress=progress)
     except FaultProxyError as exc:
         outcome = PassResult(service=probe.service, name=name, skipped=f"cannot partition: {exc}")
@@ -306,15 +308,6 @@ def _not_fuzzed(service: str, why: str, *, error: bool) -> PassResult:
     else:
         outcome.skipped = why
     return outcome
-
-
-@contextmanager
-def _progress(console: Console, title: str) -> Iterator[Callable[[str], None]]:
-    if not console.is_terminal:  # a log gets the one-line notes, not a spinner
-        yield lambda _label: None
-        return
-    with console.status(title) as status:
-        yield lambda label: status.update(f"{title}: {label}")
 
 
 def _note(console: Console, outcome: PassResult) -> None:

@@ -237,7 +237,18 @@ def print_summary(summary: LoadSummary, *, console: Console) -> None:
         )
     _print_benchmark(summary, console)
     verdict = "[bold green]PASS[/]" if summary.passed else "[bold red]FAIL[/]"
-    console.print(f"{verdict}  report: {summary.report_path}  summary: {summary.summary_path}")
+    console.print(
+        f"{verdict}  report: {summary.report_path}  summary: {summary.summary_path}",
+        soft_wrap=True,
+    )
+    if summary.locust_report_path:
+        console.print(
+            f"Locust's own report: {summary.locust_report_path}", highlight=False, soft_wrap=True
+        )
+    if summary.locust_csv_paths:  # never wrapped: paths are copied from the log
+        console.print(
+            f"Locust's CSV: {' '.join(summary.locust_csv_paths)}", highlight=False, soft_wrap=True
+        )
 
 
 def _print_benchmark(summary: LoadSummary, console: Console) -> None:

@@ -27,6 +27,7 @@ import os
 import random
 import re
 import time
+from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
@@ -170,17 +171,50 @@ class _Recorder:
 
 
 _CATCH_RESPONSE = re.compile(r"CatchResponseError\((['\"])(.*)\1\)", re.DOTALL)
+_CATCH_STATUS = re.compile(r"CatchResponseError\((\d{3})\)")
+_BAD_STATUS = re.compile(r"LocustBadStatusCode\(code=(\d{3})\)")
+_HTTP_ERROR = re.compile(r"HTTPError\((['\"])(\d{3}) [^:]*: (.*?) for url: .*\1\)", re.DOTALL)
+_OS_ERROR = re.compile(r"(\w+Error)\(\d+, (['\"])(.*)\2\)", re.DOTALL)
 
 
 def describe_error(error: object) -> str:
-    """A failed request's error in words. A response the locustfile marked failed
-    (`response.failure("503 Service Unavailable ...")`) shows that message, not
-    `CatchResponseError('...')`; workers send errors as that repr, so it is unwrapped too."""
+    """A failed request's error in words: the HTTP status and its reason, or the message
+    the locustfile gave, or the connection error; never an exception's repr.
+
+    `response.failure("503 Service Unavailable ...")` shows that message (not
+    `CatchResponseError('...')`), `response.failure(response.status_code)` shows
+    `HTTP 200 OK, marked failed by the locustfile`, an unexpected status
+    (`LocustBadStatusCode(code=404)`, requests' `HTTPError`) shows `HTTP 404 Not Found`.
+    Workers send errors as those reprs, so the text is read, not the type."""
     if isinstance(error, CatchResponseError) and error.args:
-        return str(error.args[0])
+        message = error.args[0]
+        if isinstance(message, int) or (isinstance(message, str) and message.isdigit()):
+            return _marked_failed(int(message))
+        return str(message)
     text = StatsError.parse_error(error)  # type: ignore[arg-type]
-    match = _CATCH_RESPONSE.fullmatch(text)
-    return match.group(2) if match else text
+    if match := _CATCH_STATUS.fullmatch(text):
+        return _marked_failed(int(match.group(1)))
+    if match := _CATCH_RESPONSE.fullmatch(text):
+        inner = match.group(2)
+        return _marked_failed(int(inner)) if inner.isdigit() else inner
+    if match := _BAD_STATUS.fullmatch(text):
+        return _status_text(int(match.group(1)))
+    if match := _HTTP_ERROR.fullmatch(text):
+        return _status_text(int(match.group(2)))
+    if match := _OS_ERROR.fullmatch(text):
+        return f"{match.group(1)}: {match.group(3)}"
+    return text
+
+
+def _status_text(status: int) -> str:
+    try:
+        return f"HTTP {status} {HTTPStatus(status).phrase}"
+    except ValueError:
+        return f"HTTP {status}"
+
+
+def _marked_failed(status: int) -> str:
+    return f"{_status_text(status)}, marked failed by the locustfile"
 
 
 def _path(variable: str) -> Path | None:

@@ -22,7 +22,16 @@ from typing import IO
 
 from harness.load.profile import LoadProfile
 
-__all__ = ["LocustLaunch", "LocustProcesses", "free_port", "locust_plugin_path"]
+__all__ = [
+    "LOCUST_CSV_KINDS",
+    "LocustLaunch",
+    "LocustProcesses",
+    "free_port",
+    "locust_plugin_path",
+]
+
+#: The files Locust's `--csv PREFIX` writes: `PREFIX_<kind>.csv`.
+LOCUST_CSV_KINDS = ("stats", "stats_history", "failures", "exceptions")
 
 
 def locust_plugin_path() -> Path:
@@ -75,6 +84,22 @@ class LocustLaunch:
         return self.out_dir / "locust-result.json"  # runner.LOCUST_RESULT_FILE
 
     @property
+    def locust_report_path(self) -> Path:
+        """Locust's own HTML report (`--html`), beside ours."""
+        return self.out_dir / "locust-report.html"
+
+    @property
+    def locust_csv_prefix(self) -> Path:
+        """Locust's `--csv` prefix: `locust_stats.csv`, `locust_stats_history.csv`,
+        `locust_failures.csv` and `locust_exceptions.csv` in the output directory."""
+        return self.out_dir / "locust"
+
+    @property
+    def locust_csv_paths(self) -> list[Path]:
+        prefix = str(self.locust_csv_prefix)
+        return [Path(f"{prefix}_{kind}.csv") for kind in LOCUST_CSV_KINDS]
+
+    @property
     def initial_stock_path(self) -> Path:
         """Where a locustfile that creates products records their stock (see load/README.md)."""
         return self.out_dir / "initial-stock.json"
@@ -103,6 +128,9 @@ class LocustLaunch:
         """The standalone (or master) command line."""
         command = [sys.executable, "-m", "locust", "-f", self.files_arg(), "--headless"]
         command += ["--host", self.host, "--only-summary"]
+        # Locust's own report and CSV, for readers who know Locust's (the master writes them).
+        command += ["--html", str(self.locust_report_path)]
+        command += ["--csv", str(self.locust_csv_prefix), "--csv-full-history"]
         if self.distributed:
             command += ["--master", "--master-bind-host", self.master_bind_host]
             command += ["--master-bind-port", str(port)]
@@ -142,7 +170,9 @@ class LocustProcesses:
     def start(self) -> LocustProcesses:
         launch = self.launch
         launch.out_dir.mkdir(parents=True, exist_ok=True)
-        for stale in (launch.history_path, launch.result_path, launch.initial_stock_path):
+        stale_files = [launch.history_path, launch.result_path, launch.initial_stock_path]
+        stale_files += [launch.locust_report_path, *launch.locust_csv_paths]
+        for stale in stale_files:
             stale.unlink(missing_ok=True)
         env = launch.env()
         self.main = self._spawn(launch.main_command(self.port), env, "locust.log")

@@ -72,6 +72,7 @@ def render_report(
         figures=_plots(summary, result, timeline, profile),
         ms=_ms,
         key=request_key,
+        basename=lambda path: Path(path).name,
     )
 
 

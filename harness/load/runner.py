@@ -236,7 +236,7 @@ def render_saved_report(out_dir: Path | str) -> Path:
     """
     out = Path(out_dir)
     try:
-        summary = LoadSummary.model_validate_json((out / "summary.json").read_text())
+        summary = LoadSummary.read((out / "summary.json").read_text(), source=str(out))
         result = LocustResult.model_validate_json((out / LOCUST_RESULT_FILE).read_text())
         timeline_data = (
             json.loads((out / TIMELINE_FILE).read_text()) if (out / TIMELINE_FILE).exists() else {}
@@ -567,4 +567,8 @@ def _summarise(
         benchmark=run.benchmark,
         cpu=run.cpu,
         log_paths=[str(p) for p in run.log_paths],
+        locust_report_path=(
+            str(run.launch.locust_report_path) if run.launch.locust_report_path.exists() else None
+        ),
+        locust_csv_paths=[str(p) for p in run.launch.locust_csv_paths if p.exists()],
     )

@@ -14,8 +14,10 @@ from harness.assertions import Check, FaultWindow
 from harness.faults import TimelineEvent
 from harness.load.profile import Benchmark, LoadProfile
 from harness.load.results import TOTAL, ErrorStats, LocustResult, RequestStats, percentile
+from harness.schemas import DOCUMENTS, UtcTime, check_version
 
 __all__ = [
+    "SUMMARY_VERSION",
     "BenchmarkFigures",
     "CpuFigures",
     "FaultWindowFigures",
@@ -26,6 +28,10 @@ __all__ = [
     "benchmark_figures",
     "request_rows",
 ]
+
+
+#: Version 2: `summary_version`, ISO 8601 UTC times, Locust's own report and CSV paths.
+SUMMARY_VERSION = DOCUMENTS["summary"].current
 
 
 class _Model(BaseModel):
@@ -104,14 +110,21 @@ class FaultWindowFigures(_Model):
 
 
 class LoadSummary(_Model):
-    """The outcome of one `harness load run`: verdict first, then the figures behind it."""
+    """The outcome of one `harness load run`: verdict first, then the figures behind it.
 
+    Written as `summary.json`; its schema is `harness/schemas/summary.schema.json`
+    (docs/formats.md). Times are ISO 8601 UTC in JSON, epoch floats in Python.
+    """
+
+    summary_version: int = Field(
+        default=SUMMARY_VERSION, description="the document's format version (1: before it)"
+    )
     profile: str
     source: str
     passed: bool
     exit_code: int
-    started_at: float
-    ended_at: float
+    started_at: UtcTime = Field(description="when the load started")
+    ended_at: UtcTime = Field(description="when the load ended")
     workers: int
     checks: list[Check]
     total: RequestRow | None
@@ -124,6 +137,21 @@ class LoadSummary(_Model):
     report_path: str | None = None
     summary_path: str | None = None
     log_paths: list[str] = Field(default_factory=list)
+    locust_report_path: str | None = Field(
+        default=None, description="Locust's own HTML report (`--html`), beside ours"
+    )
+    locust_csv_paths: list[str] = Field(
+        default_factory=list, description="Locust's own CSV files (`--csv`)"
+    )
+
+    @classmethod
+    def read(cls, text: str, *, source: str = "summary.json") -> LoadSummary:
+        """A summary from its JSON, any version this harness reads (1 had epoch times and
+        no version field); a newer one is refused with a message naming its version."""
+        import json
+
+        check_version(json.loads(text), "summary", source=source)
+        return cls.model_validate_json(text)
 
     @property
     def failed_checks(self) -> list[Check]:

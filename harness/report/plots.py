@@ -1,13 +1,16 @@
 """Plot helpers every report shares, drawn with matplotlib and returned as inline SVG text.
 
-Every time axis is seconds from the run's start, every plot shades the fault windows (one
-colour per fault, labelled on the top plot), and every plot area has the same left and right
-margins, so plots stacked on a page line up and a spike can be read against its fault.
+Every time axis is seconds from the run's origin (a report may start it below 0: the chaos
+report counts from the method's start, its steady-state checks before it), every plot
+shades the fault windows (one colour per fault, labelled on the top plot), and every plot
+area has the same left and right margins, so plots stacked on a page line up and a spike
+can be read against its fault.
 """
 
 from __future__ import annotations
 
 import io
+import textwrap
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
@@ -126,11 +129,17 @@ def shade_bands(axes: Axes, bands: Sequence[Band], *, label: bool, end: float) -
 
 
 def finish_time_axis(
-    axes: Axes, *, ylabel: str, duration: float, xlabel: str = "seconds since start"
+    axes: Axes,
+    *,
+    ylabel: str,
+    duration: float,
+    xlabel: str = "seconds since start",
+    start: float = 0.0,
 ) -> None:
+    """Label the axes and show `start`..`duration` seconds (the same span on every plot)."""
     axes.set_xlabel(xlabel)
     axes.set_ylabel(ylabel)
-    axes.set_xlim(0, max(duration, 1.0))
+    axes.set_xlim(min(start, 0.0), max(duration, start + 1.0))
     axes.grid(True, alpha=0.3)
 
 
@@ -188,6 +197,7 @@ def breaker_lanes(
     duration: float,
     title: str = "Breaker state per edge",
     xlabel: str = "seconds since start",
+    start: float = 0.0,
 ) -> str | None:
     """One lane per edge, coloured by breaker state over time; None when no edge has one.
 
@@ -200,7 +210,7 @@ def breaker_lanes(
     draw_state_lanes(axes, series, state_names=state_names, end=duration)
     shade_bands(axes, bands, label=False, end=duration)
     axes.set_title(title, loc="left")
-    finish_time_axis(axes, ylabel="", duration=duration, xlabel=xlabel)
+    finish_time_axis(axes, ylabel="", duration=duration, xlabel=xlabel, start=start)
     return svg(fig)
 
 
@@ -216,7 +226,9 @@ class Line:
 
 @dataclass(frozen=True, slots=True)
 class Marker:
-    """A vertical line across a plot at `at` seconds (e.g. "method starts")."""
+    """A vertical dotted line across a plot at `at` seconds (e.g. "method starts"); the
+    label names it for the page's text (a rotated label inside the plot was unreadable
+    over the bars)."""
 
     label: str
     at: float
@@ -224,18 +236,7 @@ class Marker:
 
 def _markers(axes: Axes, markers: Sequence[Marker]) -> None:
     for marker in markers:
-        axes.axvline(marker.at, color="#57606a", linestyle=":", linewidth=1, zorder=1)
-        axes.text(
-            marker.at,
-            0.0,
-            f" {marker.label}",
-            transform=axes.get_xaxis_transform(),
-            va="bottom",
-            ha="left",
-            fontsize=7,
-            color="#57606a",
-            rotation=90,
-        )
+        axes.axvline(marker.at, color="#57606a", linestyle=":", linewidth=1.2, zorder=3)
 
 
 def line_plot(
@@ -249,6 +250,7 @@ def line_plot(
     markers: Sequence[Marker] = (),
     height: float = 3.0,
     xlabel: str = "seconds since start",
+    start: float = 0.0,
 ) -> str:
     """Lines over time (e.g. p50/p95 latency) with the fault bands labelled and an optional
     horizontal limit line (label, value)."""
@@ -270,7 +272,7 @@ def line_plot(
     axes.set_title(title, loc="left")
     legend(axes)
     axes.set_ylim(bottom=0)
-    finish_time_axis(axes, ylabel=ylabel, duration=duration, xlabel=xlabel)
+    finish_time_axis(axes, ylabel=ylabel, duration=duration, xlabel=xlabel, start=start)
     return svg(fig)
 
 
@@ -283,6 +285,7 @@ def outcome_bars(
     width: float = 1.0,
     markers: Sequence[Marker] = (),
     xlabel: str = "seconds since start",
+    start: float = 0.0,
 ) -> str:
     """Requests per second as stacked bars, ok (green) under errors (red).
 
@@ -308,7 +311,7 @@ def outcome_bars(
     axes.set_title(title, loc="left")
     legend(axes)
     axes.set_ylim(0, max([1.0, *(a + b for a, b in zip(ok, errors, strict=True))]) * 1.15)
-    finish_time_axis(axes, ylabel="requests/s", duration=duration, xlabel=xlabel)
+    finish_time_axis(axes, ylabel="requests/s", duration=duration, xlabel=xlabel, start=start)
     return svg(fig)
 
 
@@ -338,6 +341,7 @@ def window_lanes(
     bands: Sequence[Band],
     duration: float,
     xlabel: str = "seconds since start",
+    start: float = 0.0,
 ) -> str | None:
     """One lane per window (e.g. each assertion's), coloured by its status, with a diamond
     where it was decided; None when there is none."""
@@ -358,15 +362,17 @@ def window_lanes(
         if window.resolved_at is not None:
             axes.plot([window.resolved_at], [lane], "D", color=colour, markersize=6, zorder=3)
     shade_bands(axes, bands, label=False, end=duration)
-    axes.set_yticks(range(len(windows)), [_short(w.label) for w in windows], fontsize=8)
+    axes.set_yticks(range(len(windows)), [_lane_label(w.label) for w in windows], fontsize=7.5)
     axes.set_ylim(-0.6, len(windows) - 0.4)
     axes.invert_yaxis()
     names = [s for s in WINDOW_COLOURS if any(w.status == s for w in windows)]
     legend(axes, [Patch(color=WINDOW_COLOURS[n], alpha=0.55) for n in names], names)
     axes.set_title(title, loc="left")
-    finish_time_axis(axes, ylabel="", duration=duration, xlabel=xlabel)
+    finish_time_axis(axes, ylabel="", duration=duration, xlabel=xlabel, start=start)
     return svg(fig)
 
 
-def _short(label: str, limit: int = 30) -> str:
-    return label if len(label) <= limit else label[: limit - 1] + "…"
+def _lane_label(label: str, width: int = 30) -> str:
+    """A lane's name on at most two lines that fit the left margin (the table below the
+    plot has it in full)."""
+    return "\n".join(textwrap.wrap(label, width=width, max_lines=2, placeholder="…"))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import re
 from pathlib import Path
 from typing import Any
@@ -76,17 +78,19 @@ def test_report_draws_traffic_latency_breaker_and_assertion_lanes(
     assert "passed" in windows or "failed" in windows
 
 
-def test_every_plot_spans_the_whole_run_from_its_start(result: ExperimentResult) -> None:
+def test_every_plot_spans_the_whole_run_counted_from_the_method_start(
+    result: ExperimentResult,
+) -> None:
     from harness.chaos.report import _fault_bands
 
-    # The method starts after the steady state; the axis starts at the run's start, so
-    # the fault band sits later than its offset in the method.
+    # Time 0 is the method's start, as the assertions ("decided at +7.3s"), the run log
+    # and the terminal count; the steady state before it sits below 0, so the whole run
+    # is drawn and the fault band sits at its offset in the method.
     assert result.method_started_at is not None
-    lead = result.method_started_at - result.started_at
-    (band,) = _fault_bands(result, result.started_at)
-    assert band.start == pytest.approx(lead + 0.3, abs=0.25)
+    (band,) = _fault_bands(result, result.method_started_at)
+    assert band.start == pytest.approx(0.3, abs=0.25)
     for svg in _svgs(render_html(result, breakers={"orders": CONVENTION})):
-        assert "seconds since the run started" in svg
+        assert "seconds since the method started (below 0: the steady-state checks)" in svg
 
 
 def test_without_a_breaker_convention_the_report_says_why_there_are_no_lanes(
@@ -129,3 +133,20 @@ def test_breaker_conventions_come_back_from_what_the_run_recorded(
         assert len(_svgs(render_html(result))) == 4
     finally:
         result.system = {k: v for k, v in result.system.items() if k != "breakers"}
+
+
+def test_an_edge_an_assertion_names_keeps_its_lane_when_its_breaker_never_moved(
+    result: ExperimentResult,
+) -> None:
+    from harness.chaos.report import _breaker_series
+
+    flat = copy.deepcopy(result.metrics)  # as with the breaker switched off: always closed
+    for scrapes in flat.values():
+        for scrape in scrapes:
+            for sample in scrape["samples"]:
+                sample["value"] = 0.0
+    series, _ = _breaker_series(
+        dataclasses.replace(result, metrics=flat), {"orders": CONVENTION}, result.started_at
+    )
+    assert list(series) == ["orders->payments"]
+    assert {value for _, value in series["orders->payments"]} == {0.0}

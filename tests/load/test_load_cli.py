@@ -100,3 +100,7 @@ invariants: ["{REPO / "chaos" / "shop_invariants.py"}:check_shop_invariants"]
     assert "POST /api/users" in {row["key"] for row in summary["requests"]}
     assert (out / "report.html").stat().st_size > 0
     assert (out / "timeline.json").exists()
+    # Locust's own report and CSV beside ours, their paths printed
+    assert f"Locust's own report: {out / 'locust-report.html'}" in result.output
+    assert str(out / "locust_stats.csv") in result.output
+    assert summary["locust_report_path"] == str(out / "locust-report.html")

@@ -20,6 +20,7 @@ from load_fakes import FakeSystem
 from harness.load import load_profile, run_load
 from harness.load.locust_process import locust_plugin_path
 from harness.load.summary import LoadSummary
+from harness.schemas import validate_document
 
 pytestmark = pytest.mark.integration
 
@@ -92,6 +93,44 @@ def test_profile_within_its_slos_passes_and_writes_report_and_summary(
     assert html.index("PASS") < html.index("<svg")  # the verdict comes before the plots
     for external in ('src="http', 'href="http', "url(http", "<script"):
         assert external not in html  # self-contained: nothing is fetched when opened offline
+
+
+def test_summary_is_versioned_with_iso_times_and_valid_against_the_shipped_schema(
+    fake_system: FakeSystem, write_profile: Any, tmp_path: Path
+) -> None:
+    summary = run(write_profile(SMOKE), fake_system, tmp_path / "out")
+
+    saved = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert saved["summary_version"] == 2
+    assert saved["started_at"].endswith("+00:00")
+    assert validate_document(saved, "summary") == []
+    assert LoadSummary.read(json.dumps(saved)).started_at == pytest.approx(summary.started_at)
+    broken = {**saved, "started_at": summary.started_at}  # an epoch float: version 1's shape
+    assert validate_document(broken, "summary") == [
+        f"started_at: {summary.started_at} is not of type 'string'"
+    ]
+
+
+def test_locusts_own_html_report_and_csv_are_written_beside_ours_and_linked(
+    fake_system: FakeSystem, write_profile: Any, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    summary = run(write_profile(SMOKE), fake_system, out)
+
+    assert summary.locust_report_path == str(out / "locust-report.html")
+    locust_html = (out / "locust-report.html").read_text()
+    assert "Locust" in locust_html
+    assert "/api/products" in locust_html
+    assert summary.locust_csv_paths == [
+        str(out / f"locust_{kind}.csv")
+        for kind in ("stats", "stats_history", "failures", "exceptions")
+    ]
+    stats = (out / "locust_stats.csv").read_text().splitlines()
+    assert stats[0].startswith("Type,Name,Request Count")
+    assert any("/api/products" in line for line in stats[1:])
+    ours = (out / "report.html").read_text()
+    assert '<a href="locust-report.html">' in ours
+    assert '<a href="locust_stats.csv">' in ours
 
 
 def test_slo_the_system_cannot_meet_fails_the_run_and_says_by_how_much(
@@ -231,3 +270,56 @@ def test_hand_run_locust_with_the_plugin_gates_on_the_profile_slos(
     assert completed.returncode == 1, completed.stderr[-2000:]
     assert "p95 of GET /slow was" in completed.stderr
     assert (tmp_path / "result.json").exists()
+
+
+FAILING_LOCUSTFILE = """
+from locust import FastHttpUser, HttpUser, constant, task
+
+
+class Fast(FastHttpUser):
+    wait_time = constant(0.1)
+
+    @task
+    def missing(self) -> None:
+        self.client.get("/missing", name="GET /missing")
+
+    @task
+    def marked(self) -> None:
+        with self.client.get("/api/products", name="GET /api/products", catch_response=True) as r:
+            r.failure(r.status_code)  # what once showed as CatchResponseError('200')
+
+    @task
+    def refused(self) -> None:
+        self.client.get("http://127.0.0.1:9/x", name="GET refused")
+
+
+class Plain(HttpUser):
+    wait_time = constant(0.1)
+
+    @task
+    def missing(self) -> None:
+        self.client.get("/missing", name="GET /missing (requests)")
+"""
+
+
+def test_failed_requests_are_labelled_with_status_and_reason_not_an_exception_repr(
+    fake_system: FakeSystem, tmp_path: Path
+) -> None:
+    (tmp_path / "failing.py").write_text(FAILING_LOCUSTFILE)
+    profile = tmp_path / "failing.yaml"
+    profile.write_text(
+        "name: failing\nlocustfile: failing.py\nusers: 2\nspawn_rate: 2\nduration: 2s\n"
+    )
+    summary = run(profile, fake_system, tmp_path / "out")
+
+    errors = {error.name: error.error for error in summary.errors}
+    assert errors == {
+        "GET /missing": "HTTP 404 Not Found",
+        "GET /missing (requests)": "HTTP 404 Not Found",
+        "GET /api/products": "HTTP 200 OK, marked failed by the locustfile",
+        "GET refused": "ConnectionRefusedError: Connection refused",
+    }
+    html = (tmp_path / "out" / "report.html").read_text()
+    assert "HTTP 404 Not Found" in html
+    assert "CatchResponseError" not in html
+    assert "LocustBadStatusCode" not in html

@@ -66,6 +66,10 @@ def test_a_failed_request_is_labelled_with_its_message_not_the_exception_repr() 
         print(describe_error(CatchResponseError("200 OK, expected 201")))
         print(describe_error("CatchResponseError('503 Service Unavailable: down')"))
         print(describe_error(ConnectionRefusedError(111, "refused")))
+        print(describe_error(CatchResponseError(200)))
+        print(describe_error("LocustBadStatusCode(code=503)"))
+        print(describe_error("HTTPError('404 Client Error: Not Found for url: /x')"))
+        print(describe_error("RuntimeError('boom')"))
         """
     )
     out = subprocess.run(
@@ -78,7 +82,11 @@ def test_a_failed_request_is_labelled_with_its_message_not_the_exception_repr() 
     assert out == [
         "200 OK, expected 201",
         "503 Service Unavailable: down",
-        "ConnectionRefusedError(111, 'refused')",
+        "ConnectionRefusedError: refused",
+        "HTTP 200 OK, marked failed by the locustfile",
+        "HTTP 503 Service Unavailable",
+        "HTTP 404 Not Found",
+        "RuntimeError('boom')",  # an error that is not about HTTP keeps its type and message
     ]
 
 

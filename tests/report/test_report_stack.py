@@ -126,3 +126,24 @@ def test_evidence_is_one_compact_line_per_key() -> None:
     text = format_evidence({"window": [1.0, None], "observed": [[3.1, 0.0], [4.2, 1.0]]})
     assert text.splitlines() == ["observed: [[3.1, 0.0], [4.2, 1.0]]", "window: [1.0, null]"]
     assert format_evidence({}) == ""
+
+
+def test_a_time_axis_can_start_before_zero_and_every_plot_shows_the_same_span() -> None:
+    from harness.report.plots import figure, finish_time_axis
+
+    _, axes = figure(2.0)
+    finish_time_axis(axes, ylabel="", duration=30.0, start=-1.5)
+    assert axes.get_xlim() == (-1.5, 30.0)
+    _, axes = figure(2.0)
+    finish_time_axis(axes, ylabel="", duration=30.0)
+    assert axes.get_xlim() == (0.0, 30.0)
+
+
+def test_a_long_lane_name_wraps_on_two_lines_instead_of_being_cut() -> None:
+    from harness.report.plots import _lane_label
+
+    name = "breaker of orders->payments opens within 8 s of the fault"
+    assert _lane_label(name) == "breaker of orders->payments\nopens within 8 s of the fault"
+    assert _lane_label("short") == "short"
+    assert _lane_label("word " * 30).count("\n") == 1
+    assert _lane_label("word " * 30).endswith("…")
