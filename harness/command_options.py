@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 from typer.core import TyperCommand, TyperGroup, TyperOption
 
+from harness.console import make_console
 from harness.topology import TOPOLOGY_ENV, TopologyError, find_topology
 
 if TYPE_CHECKING:  # typer's own copy of click, which its classes use
@@ -70,7 +71,9 @@ def resolve_topology(option: Path | None, *, command: str) -> Path:
     try:
         return find_topology(option)
     except TopologyError as exc:
-        Console(stderr=True, highlight=False).print(f"{command}: {exc}", style="red", markup=False)
+        make_console(stderr=True, highlight=False).print(
+            f"{command}: {exc}", style="red", markup=False
+        )
         raise typer.Exit(2) from None
 
 
@@ -85,7 +88,7 @@ def progress_console(*, quiet: bool, verbose: bool) -> Console:
         logger = logging.getLogger("harness")
         logger.setLevel(logging.DEBUG)
         logger.addHandler(handler)
-    return Console(stderr=True, quiet=quiet)
+    return make_console(stderr=True, quiet=quiet)
 
 
 def _without_flag_types(command: TyperCommand | TyperGroup, ctx: Context) -> None:
@@ -123,7 +126,7 @@ def command_group(*, name: str, help: str) -> typer.Typer:
         if ctx.invoked_subcommand is None:
             typer.echo(ctx.get_help())
             commands = ", ".join(sorted(ctx.command.commands))  # type: ignore[attr-defined]
-            Console(stderr=True, highlight=False).print(
+            make_console(stderr=True, highlight=False).print(
                 f"harness {name}: needs a command ({commands})", style="red", markup=False
             )
             raise typer.Exit(2)

@@ -18,6 +18,7 @@ from rich.console import Console
 
 from harness.cli.render import edges_table, services_table, system_json
 from harness.command_options import TopologyOption
+from harness.console import make_console
 from harness.faults import FaultProxyError
 from harness.runtime import (
     HarnessRuntimeError,
@@ -39,8 +40,8 @@ from harness.topology import Topology, TopologyError, find_topology, load_topolo
 
 __all__ = ["register"]
 
-out = Console(highlight=False)
-err = Console(stderr=True, highlight=False)
+out = make_console(highlight=False)
+err = make_console(stderr=True, highlight=False)
 
 
 class BackendChoice(StrEnum):

@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 
 from harness.command_options import (
@@ -26,6 +25,7 @@ from harness.command_options import (
     progress_console,
     resolve_topology,
 )
+from harness.console import make_console
 from harness.contracts.broker import (
     BrokerConfig,
     BrokerError,
@@ -55,7 +55,7 @@ app = command_group(
     name="contracts",
     help="Consumer-driven contracts (Pact): verify providers, publish pacts, can-i-deploy.",
 )
-err = Console(stderr=True, highlight=False)
+err = make_console(stderr=True, highlight=False)
 
 
 class Backend(StrEnum):
@@ -218,7 +218,7 @@ def verify_command(
     from harness.pipeline.junit import write_junit
     from harness.pipeline.stages import contracts_stage
 
-    console = Console(quiet=quiet)
+    console = make_console(quiet=quiet)
     progress = progress_console(quiet=quiet, verbose=verbose)
     topology_path = resolve_topology(topology, command="harness contracts verify")
     broker_config = _broker(broker_url)
@@ -284,7 +284,7 @@ def publish_command(
         receipts = publish_pacts(files, broker=broker, version=version, tags=tag or ())
     except BrokerError as exc:
         raise _fail(str(exc), EXIT_RUN_ERROR) from None
-    console = Console()
+    console = make_console()
     for receipt in receipts:
         console.print(
             f"published {', '.join(receipt.pacts)} for {receipt.consumer} "
@@ -363,7 +363,7 @@ def can_i_deploy_command(
     answer = {True: "[bold green]yes[/]", False: "[bold red]no[/]", None: "[yellow]unknown[/]"}
     target = f" to {escape(environment)}" if environment else ""
     asked = f" (asked {verdict.asked} times)" if verdict.asked > 1 else ""
-    Console().print(
+    make_console().print(
         f"can {escape(pacticipant)} {escape(number)} be deployed{target}? "
         f"{answer[None if verdict.unknown else verdict.deployable]}: "
         f"{escape(verdict.reason)}{asked}"
@@ -378,7 +378,7 @@ EnvironmentOption = Annotated[
 
 def _print_record(record: EnvironmentRecord) -> None:
     instance = f" (instance {record.application_instance})" if record.application_instance else ""
-    Console().print(
+    make_console().print(
         f"recorded {record.kind} of {record.pacticipant} {record.version} to "
         f"{record.environment}{instance}",
         markup=False,

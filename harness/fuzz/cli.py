@@ -12,13 +12,10 @@ prepare step failed.
 
 from __future__ import annotations
 
-import os
-import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
 from harness.command_options import (
     QuietOption,
@@ -28,6 +25,7 @@ from harness.command_options import (
     progress_console,
     resolve_topology,
 )
+from harness.console import make_console
 from harness.fuzz.config import ALL_PHASES
 from harness.fuzz.options import DEFAULT_MAX_EXAMPLES, DEFAULT_SEED, FuzzOptions
 from harness.fuzz.report import print_summary
@@ -37,7 +35,6 @@ __all__ = ["EXIT_BAD_INPUT", "EXIT_FAILED", "EXIT_RUN_ERROR", "app"]
 EXIT_FAILED = 1
 EXIT_BAD_INPUT = 2
 EXIT_RUN_ERROR = 3
-SUMMARY_WIDTH = 140
 
 app = command_group(
     name="fuzz",
@@ -66,13 +63,6 @@ def _phases(value: str | None) -> tuple[str, ...]:
             param_hint="--phases",
         )
     return phases
-
-
-def _summary_console() -> Console:
-    # A CI log is not a terminal; rich would wrap at 80 columns and cut the table's cells.
-    if sys.stdout.isatty() or os.environ.get("COLUMNS"):
-        return Console()
-    return Console(width=SUMMARY_WIDTH)
 
 
 @app.command("run")
@@ -149,7 +139,7 @@ def fuzz(
     from harness.topology import TopologyError
 
     console = progress_console(quiet=quiet, verbose=verbose)
-    errors = Console(stderr=True)
+    errors = make_console(stderr=True)
     topology_path = resolve_topology(topology, command="harness fuzz run")
     try:
         options = FuzzOptions(
@@ -184,5 +174,5 @@ def fuzz(
             markup=False,
         )
     else:
-        print_summary(result, console=_summary_console())
+        print_summary(result, console=make_console())
     raise typer.Exit(0 if result.passed else EXIT_FAILED)

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 from rich.console import Console
 from rich.text import Text
 
+from harness.console import make_console
 from harness.fuzz.config import (
     FuzzConfigError,
     PassSettings,
@@ -84,7 +85,7 @@ def run_fuzz(
     Raises `FuzzRunError` (or `TopologyError`) on bad input, before anything runs.
     """
     options = options or FuzzOptions()
-    console = console or Console(stderr=True)
+    console = console or make_console(stderr=True)
     if not isinstance(topology, Topology):
         topology = load_topology(topology)
     options = _with_topology_defaults(topology, _with_config_beside(topology, options))
@@ -153,7 +154,7 @@ def fuzz_system(
     system: RunningSystem, *, options: FuzzOptions, console: Console | None = None
 ) -> FuzzResult:
     """Fuzz a running system (see the module doc); every partition is healed afterwards."""
-    console = console or Console(stderr=True)
+    console = console or make_console(stderr=True)
     topology = system.topology
     started = time.monotonic()
     result = FuzzResult(

@@ -21,6 +21,7 @@ from harness.command_options import (
     command_group,
     progress_console,
 )
+from harness.console import make_console
 from harness.load.profile import load_profile, override
 from harness.load.runner import (
     EXIT_RUN_ERROR,
@@ -128,7 +129,7 @@ def run_command(
     from harness.topology import TopologyError, find_topology
 
     console = progress_console(quiet=quiet, verbose=verbose)
-    errors = Console(stderr=True)
+    errors = make_console(stderr=True)
     try:
         if profile is None:
             topology = find_topology(topology)
@@ -167,7 +168,7 @@ def run_command(
         verdict = "[bold green]PASS[/]" if summary.passed else "[bold red]FAIL[/]"
         errors.print(f"{verdict}  report: {summary.report_path}")
         raise typer.Exit(summary.exit_code)
-    print_summary(summary, console=Console())
+    print_summary(summary, console=make_console())
     raise typer.Exit(summary.exit_code)
 
 
@@ -176,7 +177,7 @@ def report_command(
     out: Annotated[Path, typer.Argument(help="A finished run's output directory.")],
 ) -> None:
     """Re-render report.html from a finished run's files; the verdict stays the recorded one."""
-    console = Console(stderr=True)
+    console = make_console(stderr=True)
     try:
         path = render_saved_report(out)
     except (LoadRunError, ValueError) as exc:
@@ -199,7 +200,7 @@ def validate_command(
     ] = None,
 ) -> None:
     """Parse profiles and check them against their topology, without running anything."""
-    console = Console(stderr=True)
+    console = make_console(stderr=True)
     bad = 0
     for path in profiles:
         try:

@@ -22,6 +22,7 @@ from pydantic import TypeAdapter, ValidationError
 from rich.console import Console
 
 from harness.assertions import Check, FaultWindow, conventions_of, fault_windows
+from harness.console import make_console
 from harness.faults import FaultScheduleExecutor
 from harness.load.assertions import evaluate_assertions, load_anchors
 from harness.load.cpu import CpuMeter
@@ -195,7 +196,7 @@ def run_load(
     """
     from harness.load.report import write_report  # late: matplotlib is slow to import
 
-    console = console or Console(stderr=True)
+    console = console or make_console(stderr=True)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     _check_faults(profile, system)

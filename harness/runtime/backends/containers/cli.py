@@ -13,9 +13,9 @@ containers` then starts at once) and prints what it built and how long it took.
 from __future__ import annotations
 
 import typer
-from rich.console import Console
 
 from harness.command_options import TopologyOption, command_group
+from harness.console import make_console
 from harness.runtime.backends.containers.cleanup import clean_stale_containers
 from harness.runtime.backends.containers.engine import EngineUnavailable, engine_unavailable_reason
 from harness.runtime.backends.containers.images import build_images, plan_images
@@ -28,8 +28,8 @@ app = command_group(
     name="containers",
     help="The containers backend: build a topology's images, clean what crashed runs left.",
 )
-out = Console(highlight=False)
-err = Console(stderr=True, highlight=False)
+out = make_console(highlight=False)
+err = make_console(stderr=True, highlight=False)
 
 
 def _fail(message: str, code: int = 1) -> typer.Exit:
