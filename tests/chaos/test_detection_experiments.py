@@ -1,4 +1,4 @@
-"""Experiments 08-14 bite: each fails, naming its guard, on the shop mutant it is meant to
+"""Experiments 08-15 bite: each fails, naming its guard, on the shop mutant it is meant to
 catch (scripts/mutants.py applies the code change to a copy of the shop; the system is
 started from the copy's topology). That they pass on the shop as built is checked with
 every other experiment in test_experiments_integration.py.
@@ -79,7 +79,23 @@ BITES = [
      "gateway->users closed within 15 s of the heal"),
     ("14_timeout_budget_chain.yaml", "timeout-above-caller",
      "the gateway never times out on orders"),
+    ("15_event_redelivery.yaml", "notifications-no-dedupe",
+     "every confirmed order is notified exactly once"),
 ]  # fmt: skip
+
+
+def _experiment_path(name: str) -> Path:
+    """In the shop's pipeline (chaos/) or kept out of it (chaos/detection/)."""
+    for path in (CHAOS_DIR / name, CHAOS_DIR / "detection" / name):
+        if path.exists():
+            return path
+    raise AssertionError(f"no experiment {name} in chaos/ or chaos/detection/")
+
+
+def test_every_bite_names_an_experiment_and_a_mutant_that_exist() -> None:
+    for name, mutant, _guard in BITES:
+        assert mutant in MUTANTS.BY_NAME
+        _experiment_path(name)
 
 
 @pytest.mark.integration
@@ -92,7 +108,7 @@ def test_experiment_fails_naming_its_guard_on_its_mutant(
     tree = tmp_path / "tree"
     topology_path = MUTANTS.build_tree(MUTANTS.BY_NAME[mutant], tree)
     monkeypatch.setenv("PYTHONPATH", MUTANTS.env_for(tree)["PYTHONPATH"])
-    experiment = load_experiment(CHAOS_DIR / "detection" / name)
+    experiment = load_experiment(_experiment_path(name))
     with start_for(load_topology(topology_path), dict(experiment.env)) as system:
         result = run_experiment(experiment, system, journal_dir=tmp_path / "journal")
     assert result.status == "failed", result.summary()
