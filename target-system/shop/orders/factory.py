@@ -96,7 +96,15 @@ def build_app(
         description="Order saga (user -> reserve -> charge -> confirm) with an outbox.",
     )
     app.include_router(
-        build_router(store=store, placement=OrderPlacement(store=store, runner=runner, ports=ports))
+        build_router(
+            store=store,
+            placement=OrderPlacement(
+                store=store,
+                runner=runner,
+                ports=ports,
+                answer_within=settings.orders_answer_within,
+            ),
+        )
     )
     register_test_reset(app, settings=settings, reset=store.reset)
     register_provider_states(

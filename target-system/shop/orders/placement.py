@@ -9,6 +9,7 @@ and waits for it briefly first. The same key with another body is a 409.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from dataclasses import dataclass, field
 from typing import Any
@@ -36,8 +37,9 @@ def fingerprint(request: OrderRequest) -> str:
 
 
 class OrderPlacement:
-    """Keyword-only: `store`, `runner`, `ports`, `replay_wait` (5.0 s: how long a replay
-    waits for the original request's saga to end)."""
+    """Keyword-only: `store`, `runner`, `ports`, `answer_within` (4.0 s: how long after the
+    request arrived POST /orders answers, whether or not its saga ended; a replay waits for
+    the original request's saga within the same budget)."""
 
     def __init__(
         self,
@@ -45,18 +47,19 @@ class OrderPlacement:
         store: SagaStore,
         runner: SagaRunner,
         ports: SagaPorts,
-        replay_wait: float = 5.0,
+        answer_within: float = 4.0,
     ) -> None:
         self.store = store
         self.runner = runner
         self.ports = ports
-        self.replay_wait = replay_wait
+        self.answer_within = answer_within
 
     async def place(self, *, idempotency_key: str, request: OrderRequest) -> PlacementAnswer:
+        deadline = asyncio.get_running_loop().time() + self.answer_within
         request_fingerprint = fingerprint(request)
         existing = self.store.find_order_by_key(idempotency_key)
         if existing is not None:
-            return await self._replay(existing, request_fingerprint)
+            return await self._replay(existing, request_fingerprint, deadline=deadline)
         total = await self._validate_and_price(request)
         try:
             _order, saga = self.store.create(
@@ -71,11 +74,14 @@ class OrderPlacement:
             twin = self.store.find_order_by_key(idempotency_key)
             if twin is None:
                 raise
-            return await self._replay(twin, request_fingerprint)
+            return await self._replay(twin, request_fingerprint, deadline=deadline)
         # No await between the commit above and start(): the retry pass never sees it idle.
         self.runner.start(saga.id)
         self.runner.refresh_in_flight_gauge()
-        return self.answer_for(await self.runner.run(saga.id))
+        # The saga goes on after the deadline (the runner owns its task); the answer then
+        # says it is in progress.
+        await self.runner.wait(saga.id, at_most=_left(deadline))
+        return self.answer_for(self.store.get_saga(saga.id) or saga)
 
     async def _validate_and_price(self, request: OrderRequest) -> int:
         try:
@@ -101,7 +107,9 @@ class OrderPlacement:
             )
         return total
 
-    async def _replay(self, order: Order, request_fingerprint: str) -> PlacementAnswer:
+    async def _replay(
+        self, order: Order, request_fingerprint: str, *, deadline: float
+    ) -> PlacementAnswer:
         if order.request_fingerprint != request_fingerprint:
             raise Conflict(
                 "this Idempotency-Key was used with another request body",
@@ -113,7 +121,7 @@ class OrderPlacement:
         if saga.state in IN_FLIGHT_STATES:
             # Resumed if nothing drives it (a restart, a compensation waiting for its retry).
             self.runner.start(saga.id)
-            await self.runner.wait(saga.id, at_most=self.replay_wait)
+            await self.runner.wait(saga.id, at_most=_left(deadline))
         current = self.store.get_saga(saga.id) or saga
         return self.answer_for(current, replayed=True)
 
@@ -145,6 +153,10 @@ class OrderPlacement:
             extra=extra,
         )
         return PlacementAnswer(saga.failure_status, error.body())
+
+
+def _left(deadline: float) -> float:
+    return max(0.0, deadline - asyncio.get_running_loop().time())
 
 
 def _count_validation(outcome: str) -> None:
