@@ -123,6 +123,15 @@ def run(
             show_default=False,
         ),
     ] = None,
+    parallel: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="Chaos experiments at once, each on its own system (default: \\[pipeline] "
+            "chaos_parallel, else 1).",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Bring the system up and run contracts, fuzzing, chaos and load; one verdict, one report.
 
@@ -144,6 +153,7 @@ def run(
         load_profile=load_profile,
         fuzz_max_examples=max_examples,
         junit_path=junit_xml,
+        chaos_parallel=parallel,
     )
     try:
         result = run_pipeline(options, console=console)

@@ -31,6 +31,7 @@ class StageInputs:
     chaos_paths: tuple[Path, ...]
     load_profile: Path | None
     skip: dict[StageName, str] = field(default_factory=dict)
+    chaos_parallel: int = 1  # experiments at once, each on its own system
 
     @classmethod
     def resolve(cls, options: PipelineOptions, topology: Topology) -> StageInputs:
@@ -60,6 +61,7 @@ class StageInputs:
             chaos_paths=chaos_paths,
             load_profile=profile,
             skip={name: reason for name, reason in finder.skip.items() if name in stages},
+            chaos_parallel=options.chaos_parallel or settings.chaos_parallel,
         )
 
 

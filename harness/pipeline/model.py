@@ -42,6 +42,8 @@ class PipelineOptions:
     - `pact_dir`, `chaos_paths`, `load_profile`: the inputs of the stages.
     - `fuzz_max_examples` (None: the fuzz layer's default): the fuzzing budget per operation.
     - `junit_path` (None: none): a JUnit XML file, one test suite per stage.
+    - `chaos_parallel` (None: `[pipeline] chaos_parallel`, else 1): chaos experiments at
+      once, each on its own system.
     """
 
     topology: Path
@@ -53,6 +55,7 @@ class PipelineOptions:
     load_profile: Path | None = None
     fuzz_max_examples: int | None = None
     junit_path: Path | None = None
+    chaos_parallel: int | None = None
 
 
 def parse_stages(names: Iterable[str]) -> list[StageName]:
