@@ -44,6 +44,8 @@ class PipelineOptions:
     - `junit_path` (None: none): a JUnit XML file, one test suite per stage.
     - `chaos_parallel` (None: `[pipeline] chaos_parallel`, else 1): chaos experiments at
       once, each on its own system.
+    - `concurrent` (None: `[pipeline] concurrent`, else none): stages run at the same time,
+      each on its own system; the others run one by one, in pipeline order.
     """
 
     topology: Path
@@ -56,6 +58,7 @@ class PipelineOptions:
     fuzz_max_examples: int | None = None
     junit_path: Path | None = None
     chaos_parallel: int | None = None
+    concurrent: Sequence[StageName] | None = None
 
 
 def parse_stages(names: Iterable[str]) -> list[StageName]:

@@ -213,6 +213,9 @@ class PipelineSettings(_Model):
     seed: int | None = None
     # experiments at once, each on its own system (`harness run`, `harness chaos run`)
     chaos_parallel: int = Field(default=1, ge=1, le=64)
+    # stages `harness run` runs at the same time (each starts its own system), e.g. a chaos
+    # stage that mostly waits beside a fuzz stage that mostly computes; empty: one by one
+    concurrent: tuple[str, ...] = Field(default=(), strict=False)
 
     def path(self, value: str | None, base_dir: Path) -> Path | None:
         return None if value is None else (base_dir / value).resolve()
