@@ -90,3 +90,35 @@ def test_parallel_is_refused_below_one(experiments: Path) -> None:
     outcome = CliRunner().invoke(app, ["run", str(experiments), "-t", str(MINI), "--parallel", "0"])
     assert outcome.exit_code == 2
     assert "--parallel" in outcome.output
+
+
+def test_a_system_that_does_not_start_aborts_its_experiment_not_the_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HARNESS_HOME", str(tmp_path / "home"))
+    topology = tmp_path / "system.toml"
+    topology.write_text(
+        '[system]\nstartup_timeout = 5.0\n\n[services.api]\ncommand = ["{python}", "-c", '
+        '"raise SystemExit(3)"]\n'
+    )
+    for name in ("a", "b"):
+        (tmp_path / f"{name}.yaml").write_text(f"title: {name}\nmethod:\n  faults: []\n")
+    outcome = CliRunner().invoke(
+        app,
+        [
+            "run",
+            str(tmp_path / "a.yaml"),
+            str(tmp_path / "b.yaml"),
+            "-t",
+            str(topology),
+            "--parallel",
+            "2",
+            "--out",
+            str(tmp_path / "out"),
+            "--no-live",
+        ],
+    )
+    assert outcome.exit_code == 1, outcome.output
+    assert outcome.output.count("reason: the system did not start") == 2, outcome.output
+    assert "FAIL a" in outcome.output
+    assert "FAIL b" in outcome.output
