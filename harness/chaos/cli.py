@@ -217,6 +217,9 @@ def run(
     except HarnessRuntimeError as exc:  # the system did not come up: one line, no traceback
         errors.print(f"error: {exc}", style="red", markup=False)
         raise typer.Exit(EXIT_FAILED) from None
+    except ValueError as exc:  # options that cannot go together
+        errors.print(str(exc), style="red", markup=False)
+        raise typer.Exit(EXIT_USAGE) from None
     console.print(summary_table(results))
     for result in results:
         if result.report_path is not None:

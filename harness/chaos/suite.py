@@ -64,7 +64,8 @@ def run_suite(
     live view), and a system that does not start makes that experiment `aborted`.
 
     Raises `ExperimentError` before starting anything when an experiment names an edge or
-    service the topology lacks, or an assertion its conventions cannot judge.
+    service the topology lacks, or an assertion its conventions cannot judge; ValueError for
+    `parallel` > 1 on a backend whose systems are not independent (attach).
 
     Args:
         seed: one seed for every experiment (default: each experiment's own).
@@ -75,8 +76,15 @@ def run_suite(
         on_result: called with each result as soon as its experiment ends.
         parallel: experiments at once, each on its own system (default 1).
     """
+    from harness.runtime.backends import backend_named
+
     for experiment in experiments:  # every problem found before anything is started
         check_against_topology(experiment, topology)
+    if parallel > 1 and not backend_named(backend).independent:
+        raise ValueError(
+            f"parallel experiments need a system each; the {backend} backend shares one "
+            "(run them one at a time)"
+        )
     if parallel > 1:
         job = _Job(
             topology=topology,

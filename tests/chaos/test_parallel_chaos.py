@@ -122,3 +122,12 @@ def test_a_system_that_does_not_start_aborts_its_experiment_not_the_run(
     assert outcome.output.count("reason: the system did not start") == 2, outcome.output
     assert "FAIL a" in outcome.output
     assert "FAIL b" in outcome.output
+
+
+def test_parallel_on_attached_services_is_refused_before_anything_runs(experiments: Path) -> None:
+    outcome = CliRunner().invoke(
+        app,
+        ["run", str(experiments), "-t", str(MINI), "--parallel", "2", "--backend", "attach"],
+    )
+    assert outcome.exit_code == 2, outcome.output
+    assert "the attach backend shares one" in outcome.output
