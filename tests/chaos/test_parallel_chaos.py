@@ -72,10 +72,8 @@ def test_experiments_run_at_once_each_on_its_own_system(experiments: Path, tmp_p
     journals = [json.loads(path.read_text()) for path in sorted(out.glob("*.json"))]
     assert [j["status"] for j in journals] == ["passed", "failed", "passed"]
     callers = {j["system"]["services"]["caller"] for j in journals}
-    assert len(callers) == 3  # three systems, three sets of ports
-    starts = [j["start"] for j in journals]
-    ends = [j["end"] for j in journals]
-    assert max(starts) < min(ends)  # all three were running at the same moment
+    assert len(callers) == 3  # three systems, three sets of ports (that they run at once is
+    # the pool's to show: tests/harness/test_parallel_pool.py, without timing)
 
     # results in the order given, whatever order they ended in
     cases = ET.parse(junit).getroot().iter("testcase")

@@ -4,17 +4,39 @@ from __future__ import annotations
 
 import os
 import time
+from functools import partial
+from pathlib import Path
 
 import pytest
 
 from harness.parallel import run_each
 
 
-def _slow_square(n: int) -> tuple[int, int, float]:
-    """n squared, the worker's pid, when it started; later items finish first."""
-    started = time.monotonic()
-    time.sleep(0.3 if n == 1 else 0.05)
-    return n * n, os.getpid(), started
+def _square(n: int) -> tuple[int, int]:
+    return n * n, os.getpid()
+
+
+def _wait_for(path: Path, seconds: float = 60.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while not path.exists():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True
+
+
+def _one_ends_after_three(folder: Path, n: int) -> int:
+    """1 ends only once 3 has ended (3 starts when 2 has ended: two at once)."""
+    if n == 1:
+        _wait_for(folder / "3")
+    (folder / str(n)).touch()
+    return n * n
+
+
+def _meet(folder: Path, n: int) -> bool:
+    """True when the other unit of the pair was running at the same time."""
+    (folder / str(n)).touch()
+    return _wait_for(folder / str(3 - n))
 
 
 def _fail_on_three(n: int) -> int:
@@ -23,36 +45,38 @@ def _fail_on_three(n: int) -> int:
     return n
 
 
-def test_results_come_back_in_the_items_order_when_later_units_finish_first() -> None:
+def test_results_come_back_in_the_items_order_when_later_units_finish_first(
+    tmp_path: Path,
+) -> None:
     finished: list[int] = []
     batch = run_each(
-        _slow_square, [1, 2, 3], parallel=2, on_result=lambda n, _r: finished.append(n)
+        partial(_one_ends_after_three, tmp_path),
+        [1, 2, 3],
+        parallel=2,
+        on_result=lambda n, _r: finished.append(n),
     )
-    assert [r[0] for r in batch.results] == [1, 4, 9]
+    assert batch.results == [1, 4, 9]
     assert batch.ran == [1, 2, 3]
     assert batch.not_run == []
-    assert finished[-1] == 1  # 1 was the slowest: reported last, returned first
+    assert finished == [2, 3, 1]  # reported as they end, returned in the items' order
 
 
-def test_parallel_units_run_at_once_in_worker_processes() -> None:
-    batch = run_each(_slow_square, [1, 2], parallel=2)
-    pids = {pid for _, pid, _ in batch.results}
+def test_parallel_units_run_at_once_in_worker_processes(tmp_path: Path) -> None:
+    assert run_each(partial(_meet, tmp_path), [1, 2], parallel=2).results == [True, True]
+    pids = {pid for _, pid in run_each(_square, [1, 2], parallel=2).results}
     assert os.getpid() not in pids
-    assert len(pids) == 2
-    starts = [started for _, _, started in batch.results]
-    assert abs(starts[0] - starts[1]) < 0.3  # the second did not wait for the first
 
 
 def test_serial_runs_in_this_process_in_order() -> None:
     started: list[int] = []
-    batch = run_each(_slow_square, [2, 3], on_start=started.append)
-    assert {pid for _, pid, _ in batch.results} == {os.getpid()}
+    batch = run_each(_square, [2, 3], on_start=started.append)
+    assert batch.results == [(4, os.getpid()), (9, os.getpid())]
     assert started == [2, 3]
 
 
 @pytest.mark.parametrize("parallel", [1, 2])
 def test_no_unit_starts_once_the_time_budget_is_spent(parallel: int) -> None:
-    batch = run_each(_slow_square, [1, 2, 3, 4], parallel=parallel, time_budget=0.0)
+    batch = run_each(_square, [1, 2, 3, 4], parallel=parallel, time_budget=0.0)
     assert batch.results == []
     assert batch.not_run == [1, 2, 3, 4]
 
