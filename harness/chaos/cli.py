@@ -1,8 +1,9 @@
-"""`harness chaos run FILE... [-t FILE] [--seed N] [--out DIR] [--junit-xml PATH] [-q|-v]`
-and `harness chaos validate FILE...`.
+"""`harness chaos run FILE... [-t FILE] [--seed N] [--out DIR] [--junit-xml PATH] [-q|-v]
+[--parallel N]` and `harness chaos validate FILE...`.
 
 Experiments needing the same service settings (`env`) share one system, started from the
-topology with those settings added; each gets a journal and an HTML report. The exit code
+topology with those settings added; with `--parallel N`, N experiments run at once, each on
+a system of its own. Each gets a journal and an HTML report. The exit code
 is 0 when every experiment passed, 1 when any failed or was aborted, 2 for bad input.
 """
 
@@ -17,6 +18,7 @@ from rich.console import Console
 from harness.chaos.loader import ExperimentError, check_against_topology, load_experiment
 from harness.chaos.model import Experiment
 from harness.chaos.report import render_text, summary_table
+from harness.chaos.result import ExperimentResult
 from harness.chaos.suite import expand_paths, run_suite
 from harness.command_options import (
     JUnitOption,
@@ -69,6 +71,20 @@ def _topology_experiments(topology: Topology) -> list[Path]:
     if reason is not None:
         raise ValueError(f"nothing to run: {reason}; pass experiment FILES")
     return list(inputs.chaos_paths)
+
+
+def _print_result(console: Console, result: ExperimentResult, *, whole: bool) -> None:
+    """The experiment's text report; in parallel runs one line (the whole report of a
+    failure), so experiments ending together do not interleave."""
+    if whole or not result.passed:
+        console.print(render_text(result), highlight=False, markup=False, soft_wrap=True)
+    else:
+        console.print(
+            f"  PASS {result.experiment.title} ({result.duration:.0f} s)",
+            style="green",
+            highlight=False,
+            markup=False,
+        )
 
 
 @app.command()
@@ -151,6 +167,16 @@ def run(
     fail_fast: Annotated[
         bool, typer.Option(help="stop an experiment at its first failed assertion")
     ] = False,
+    parallel: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="Experiments at once, each on its own system (default: the topology's "
+            "\\[pipeline] chaos_parallel, else 1). Above 1: a line per start and end, no "
+            "live view.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Run experiments; exit non-zero when any assertion failed."""
     from harness.pipeline.junit import write_junit
@@ -174,6 +200,7 @@ def run(
     except ExperimentError as exc:
         errors.print(str(exc), style="red", markup=False)
         raise typer.Exit(EXIT_USAGE) from None
+    at_once = parallel if parallel is not None else system_topology.pipeline.chaos_parallel
     try:
         results = run_suite(
             experiments,
@@ -184,13 +211,15 @@ def run(
             live=live,
             backend=backend,
             fail_fast=fail_fast,
-            on_result=lambda result: console.print(
-                render_text(result), highlight=False, markup=False, soft_wrap=True
-            ),
+            on_result=lambda result: _print_result(console, result, whole=at_once <= 1),
+            parallel=at_once,
         )
     except HarnessRuntimeError as exc:  # the system did not come up: one line, no traceback
         errors.print(f"error: {exc}", style="red", markup=False)
         raise typer.Exit(EXIT_FAILED) from None
+    except ValueError as exc:  # options that cannot go together
+        errors.print(str(exc), style="red", markup=False)
+        raise typer.Exit(EXIT_USAGE) from None
     console.print(summary_table(results))
     for result in results:
         if result.report_path is not None:

@@ -1,12 +1,18 @@
 """Run several experiments against one topology: the CLI's and the pipeline's loop.
 
-Experiments needing the same service settings (`env`) share one system, started from the
-topology with those settings added and torn down after the group.
+One at a time, experiments needing the same service settings (`env`) share one system,
+started from the topology with those settings added and torn down after the group. With
+`parallel` > 1 each experiment gets a system of its own (own ports, proxies and run
+directory) in a worker process (`harness.parallel`), so experiments that mostly wait for
+faults and recoveries wait together.
 """
 
 from __future__ import annotations
 
+import random
+import time
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from rich.console import Console
@@ -16,11 +22,13 @@ from harness.chaos.model import Experiment
 from harness.chaos.result import ExperimentResult
 from harness.chaos.runner import run_experiment
 from harness.chaos.systems import group_by_env, start_for
+from harness.parallel import run_each
 from harness.topology import Topology
 
 __all__ = ["expand_paths", "run_suite"]
 
 EXPERIMENT_SUFFIXES = (".yaml", ".yml")
+STARTS = 2  # tries to start an experiment's own system (parallel systems pick ports at once)
 
 
 def expand_paths(paths: Iterable[Path]) -> list[Path]:
@@ -46,11 +54,18 @@ def run_suite(
     backend: str = "process",
     fail_fast: bool = False,
     on_result: Callable[[ExperimentResult], None] | None = None,
+    parallel: int = 1,
 ) -> list[ExperimentResult]:
-    """Run `experiments` (grouped by `env`, one system per group); results in run order.
+    """Run `experiments`; results in run order (with `parallel` > 1: in the order given).
+
+    One at a time (`parallel` 1, the default), experiments are grouped by `env`, one system
+    per group. With `parallel` > 1, up to that many run at once, each on its own system;
+    `console` then gets one line as each starts and `on_result` is called as each ends (no
+    live view), and a system that does not start makes that experiment `aborted`.
 
     Raises `ExperimentError` before starting anything when an experiment names an edge or
-    service the topology lacks, or an assertion its conventions cannot judge.
+    service the topology lacks, or an assertion its conventions cannot judge; ValueError for
+    `parallel` > 1 on a backend whose systems are not independent (attach).
 
     Args:
         seed: one seed for every experiment (default: each experiment's own).
@@ -59,9 +74,44 @@ def run_suite(
         backend: runtime backend, "process" (default) or "attach".
         fail_fast: stop each experiment at its first failed assertion.
         on_result: called with each result as soon as its experiment ends.
+        parallel: experiments at once, each on its own system (default 1).
     """
+    from harness.runtime.backends import backend_named
+
     for experiment in experiments:  # every problem found before anything is started
         check_against_topology(experiment, topology)
+    if parallel > 1 and not backend_named(backend).independent:
+        raise ValueError(
+            f"parallel experiments need a system each; the {backend} backend shares one "
+            "(run them one at a time)"
+        )
+    if parallel > 1:
+        job = _Job(
+            topology=topology,
+            seed=seed,
+            journal_dir=journal_dir,
+            backend=backend,
+            fail_fast=fail_fast,
+        )
+        count = iter(range(1, len(experiments) + 1))
+
+        def started(experiment: Experiment) -> None:
+            number = next(count)
+            if console is not None:
+                console.print(
+                    f"  start {number}/{len(experiments)} {experiment.title}",
+                    style="dim",
+                    highlight=False,
+                )
+
+        batch = run_each(
+            job.run,
+            experiments,
+            parallel=parallel,
+            on_start=started,
+            on_result=None if on_result is None else lambda _e, result: on_result(result),
+        )
+        return batch.results
     results: list[ExperimentResult] = []
     for group in group_by_env(experiments):
         settings = dict(group[0].env)
@@ -85,3 +135,55 @@ def run_suite(
                 if on_result is not None:
                     on_result(result)
     return results
+
+
+@dataclass(frozen=True, slots=True)
+class _Job:
+    """What every experiment of a parallel suite runs with; picklable for worker processes."""
+
+    topology: Topology
+    seed: int | None
+    journal_dir: Path | None
+    backend: str
+    fail_fast: bool
+
+    def run(self, experiment: Experiment) -> ExperimentResult:
+        """Start a system for `experiment` alone, run it, stop the system; a system that does
+        not start gives an `aborted` result rather than an exception."""
+        from harness.runtime import HarnessRuntimeError, StartupError
+
+        for attempt in range(1, STARTS + 1):
+            try:
+                with start_for(self.topology, dict(experiment.env), backend=self.backend) as system:
+                    return run_experiment(
+                        experiment,
+                        system,
+                        seed=self.seed,
+                        journal_dir=self.journal_dir,
+                        live=False,
+                        fail_fast=self.fail_fast,
+                        topology=self.topology.path,
+                        backend=self.backend,
+                    )
+            except StartupError as exc:
+                # another experiment's system may take a free port between our pick and the
+                # bind: the start is retried, the experiment's verdict is not
+                if attempt == STARTS:
+                    return _not_started(experiment, self, exc)
+            except HarnessRuntimeError as exc:
+                return _not_started(experiment, self, exc)
+        raise AssertionError("unreachable")
+
+
+def _not_started(experiment: Experiment, job: _Job, error: Exception) -> ExperimentResult:
+    seed = job.seed if job.seed is not None else experiment.seed
+    result = ExperimentResult(
+        experiment=experiment,
+        seed=seed if seed is not None else random.SystemRandom().randrange(2**31),
+        reason=f"the system did not start: {error}",
+        topology=job.topology.path,
+        backend=job.backend,
+    )
+    result.started_at = time.time()
+    result.conclude(interrupted=False, aborted=True)
+    return result

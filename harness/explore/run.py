@@ -1,19 +1,20 @@
 """Run the cells: each on its own freshly started system (so cells cannot disturb each
-other), one after another or `parallel` at once in worker processes, within a budget."""
+other), one after another or `parallel` at once in worker processes (`harness.parallel`),
+within a budget."""
 
 from __future__ import annotations
 
-import multiprocessing
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from harness.explore.cells import Cell, ExploreInputError
 from harness.explore.matrix import CellResult
 from harness.explore.oracle import cell_experiment, explore_traffic
+from harness.parallel import run_each
 from harness.topology import Topology, load_topology
 
 __all__ = ["ExploreOptions", "replay_command", "run_cell", "run_cells"]
@@ -123,34 +124,11 @@ def run_cells(
     """Run `cells` (`parallel` at once); returns the results in the cells' order and the
     cells the time budget left unrun."""
     _check_topology(options)
-    deadline = time.time() + options.time_budget if options.time_budget else None
-    results: dict[str, CellResult] = {}
-
-    def budget_left() -> bool:
-        return deadline is None or time.time() < deadline
-
-    pending = list(cells)
-    if options.parallel <= 1:
-        while pending and budget_left():
-            cell = pending.pop(0)
-            results[cell.id] = run_cell(options, cell)
-            if on_result is not None:
-                on_result(results[cell.id])
-    else:
-        context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=options.parallel, mp_context=context) as pool:
-            running: dict[Future[CellResult], Cell] = {}
-            while pending or running:
-                while pending and len(running) < options.parallel and budget_left():
-                    cell = pending.pop(0)
-                    running[pool.submit(run_cell, options, cell)] = cell
-                if not running:
-                    break
-                done, _ = wait(running, return_when=FIRST_COMPLETED)
-                for future in done:
-                    cell = running.pop(future)
-                    results[cell.id] = future.result()
-                    if on_result is not None:
-                        on_result(results[cell.id])
-    ordered = [results[cell.id] for cell in cells if cell.id in results]
-    return ordered, pending
+    batch = run_each(
+        partial(run_cell, options),
+        cells,
+        parallel=options.parallel,
+        time_budget=options.time_budget or None,
+        on_result=None if on_result is None else lambda _cell, result: on_result(result),
+    )
+    return batch.results, batch.not_run

@@ -32,13 +32,13 @@ FAILED_SHOWN = 20  # failed checks printed per stage; the report and JUnit have 
 _VERDICT = {"passed": "[green]PASS", "failed": "[red]FAIL", "skipped": "[yellow]SKIPPED"}
 
 
-def _parse_only(value: str | None) -> list[StageName] | None:
+def _parse_stage_list(value: str | None, option: str) -> list[StageName] | None:
     if not value:
         return None
     try:
         return parse_stages(part.strip() for part in value.split(",") if part.strip())
     except ValueError as exc:
-        raise typer.BadParameter(str(exc), param_hint="--only") from None
+        raise typer.BadParameter(str(exc), param_hint=option) from None
 
 
 def _verdict_table(result: PipelineResult) -> Table:
@@ -123,6 +123,23 @@ def run(
             show_default=False,
         ),
     ] = None,
+    concurrent: Annotated[
+        str | None,
+        typer.Option(
+            help="Comma-separated stages to run at the same time, each on its own system, "
+            "e.g. fuzz,chaos (default: \\[pipeline] concurrent, else one by one).",
+            show_default=False,
+        ),
+    ] = None,
+    parallel: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="Chaos experiments at once, each on its own system (default: \\[pipeline] "
+            "chaos_parallel, else 1).",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Bring the system up and run contracts, fuzzing, chaos and load; one verdict, one report.
 
@@ -133,7 +150,7 @@ def run(
     """
     console = progress_console(quiet=quiet, verbose=verbose)
     errors = Console(stderr=True, highlight=False)
-    stages = _parse_only(only)
+    stages = _parse_stage_list(only, "--only")
     options = PipelineOptions(
         topology=resolve_topology(topology, command="harness run"),
         only=stages,
@@ -144,6 +161,8 @@ def run(
         load_profile=load_profile,
         fuzz_max_examples=max_examples,
         junit_path=junit_xml,
+        chaos_parallel=parallel,
+        concurrent=_parse_stage_list(concurrent, "--concurrent"),
     )
     try:
         result = run_pipeline(options, console=console)

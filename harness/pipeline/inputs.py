@@ -31,6 +31,22 @@ class StageInputs:
     chaos_paths: tuple[Path, ...]
     load_profile: Path | None
     skip: dict[StageName, str] = field(default_factory=dict)
+    chaos_parallel: int = 1  # experiments at once, each on its own system
+    concurrent: tuple[StageName, ...] = ()  # stages run at the same time (see `steps`)
+
+    def steps(self) -> list[list[StageName]]:
+        """The stages in the order they run: each step's stages run at the same time. The
+        concurrent stages (those of them selected) form one step, where the first of them is."""
+        steps: list[list[StageName]] = []
+        together: list[StageName] = []
+        for name in self.stages:
+            if name in self.concurrent:
+                if not together:
+                    steps.append(together)
+                together.append(name)
+            else:
+                steps.append([name])
+        return steps
 
     @classmethod
     def resolve(cls, options: PipelineOptions, topology: Topology) -> StageInputs:
@@ -60,6 +76,8 @@ class StageInputs:
             chaos_paths=chaos_paths,
             load_profile=profile,
             skip={name: reason for name, reason in finder.skip.items() if name in stages},
+            chaos_parallel=options.chaos_parallel or settings.chaos_parallel,
+            concurrent=_concurrent(options, settings.concurrent, where),
         )
 
 
@@ -125,6 +143,17 @@ class _Finder:
                     f"{self.base / DEFAULT_LOAD_PROFILE} does not exist"
                 )
         return profile
+
+
+def _concurrent(
+    options: PipelineOptions, declared: tuple[str, ...], where: str
+) -> tuple[StageName, ...]:
+    if options.concurrent is not None:
+        return tuple(parse_stages(options.concurrent))
+    try:
+        return tuple(parse_stages(declared))
+    except ValueError as exc:
+        raise ValueError(f"{where} concurrent: {exc}") from None
 
 
 def _declared(option: Path | None, table: Path | None, key: str, where: str) -> Path | None:

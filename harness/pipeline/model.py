@@ -42,6 +42,10 @@ class PipelineOptions:
     - `pact_dir`, `chaos_paths`, `load_profile`: the inputs of the stages.
     - `fuzz_max_examples` (None: the fuzz layer's default): the fuzzing budget per operation.
     - `junit_path` (None: none): a JUnit XML file, one test suite per stage.
+    - `chaos_parallel` (None: `[pipeline] chaos_parallel`, else 1): chaos experiments at
+      once, each on its own system.
+    - `concurrent` (None: `[pipeline] concurrent`, else none): stages run at the same time,
+      each on its own system; the others run one by one, in pipeline order.
     """
 
     topology: Path
@@ -53,6 +57,8 @@ class PipelineOptions:
     load_profile: Path | None = None
     fuzz_max_examples: int | None = None
     junit_path: Path | None = None
+    chaos_parallel: int | None = None
+    concurrent: Sequence[StageName] | None = None
 
 
 def parse_stages(names: Iterable[str]) -> list[StageName]:

@@ -1,4 +1,8 @@
-"""Run the stages in order, each in its own output folder, and write one report."""
+"""Run the stages in order, each in its own output folder, and write one report.
+
+Stages named `concurrent` (`[pipeline] concurrent`, `harness run --concurrent`) run at the
+same time, each on the system it starts for itself; the others run one by one.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,8 @@ import json
 import platform
 import time
 import traceback
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from importlib import metadata
 from pathlib import Path
 
@@ -69,10 +74,11 @@ def run_pipeline(
     out_dir = options.out_dir or default_out_dir()
     out_dir.mkdir(parents=True, exist_ok=True)
     started = time.time()
-    results: list[StageResult] = []
+    done: dict[StageName, StageResult] = {}
     names = inputs.stages
-    for index, name in enumerate(names, start=1):
-        console.print(Rule(f"[bold]stage {index}/{len(names)}: {name}"))
+    number = {name: index for index, name in enumerate(names, start=1)}
+
+    def run_one(name: StageName) -> StageResult:
         reason = inputs.skip.get(name)
         if reason is not None:
             result = StageResult.skip(name, reason)
@@ -85,7 +91,14 @@ def run_pipeline(
         )
         for label, path in result.reports:
             console.print(f"  {label}: {path}", highlight=False, markup=False)
-        results.append(result)
+        return result
+
+    for step in inputs.steps():
+        shown = " + ".join(f"{number[name]}/{len(names)}: {name}" for name in step)
+        console.print(Rule(f"[bold]stage{'s' if len(step) > 1 else ''} {shown}"))
+        for name, result in zip(step, _at_once(run_one, step), strict=True):
+            done[name] = result
+    results = [done[name] for name in names]
     run = PipelineResult(
         stages=results,
         seed=inputs.seed,
@@ -103,6 +116,19 @@ def run_pipeline(
     run.summary_path.write_text(json.dumps(run.to_dict(), indent=2) + "\n")
     write_report(run, run.report_path)
     return run
+
+
+def _at_once(
+    run_one: Callable[[StageName], StageResult], step: list[StageName]
+) -> list[StageResult]:
+    """Run the stages of `step` at the same time: the first in this thread (it keeps Ctrl-C
+    and SIGTERM handling), the others in threads; results in `step`'s order."""
+    if len(step) == 1:
+        return [run_one(step[0])]
+    with ThreadPoolExecutor(max_workers=len(step) - 1, thread_name_prefix="stage") as pool:
+        others = [pool.submit(run_one, name) for name in step[1:]]
+        first = run_one(step[0])
+        return [first, *(future.result() for future in others)]
 
 
 _VERDICT = {"passed": "[green]PASS", "failed": "[red]FAIL", "skipped": "[yellow]SKIPPED"}

@@ -338,6 +338,7 @@ def run_chaos(ctx: StageContext) -> StageResult:
         journal_dir=ctx.out_dir,
         console=ctx.console,
         live=False,
+        parallel=ctx.inputs.chaos_parallel,
         on_result=lambda r: ctx.console.print(
             f"  {'PASS' if r.passed else 'FAIL'} {r.experiment.title} ({r.duration:.0f} s)",
             style="green" if r.passed else "red",

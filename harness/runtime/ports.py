@@ -4,17 +4,35 @@ Ports are picked *below* the kernel's ephemeral range: ports handed out by `bind
 outgoing `connect()` come from that range, so a port picked there could be taken by some
 other client in the moment between our check and the service's own `bind()`. Below it, only
 another process choosing a fixed port can collide, which the random pick makes unlikely.
+
+Systems started at the same moment (`harness explore --parallel`, `harness chaos run
+--parallel`) could still pick the same free port before either binds it. So each pick is
+also *reserved*: an exclusive `flock` on `<tmp>/harness-ports-<uid>/<port>.lock`, held by
+the picking process until `release_ports` (the runtime's teardown) or its exit, and skipped
+by every other harness process picking meanwhile. The kernel drops the lock of a process
+that dies, so a crash leaves no stale reservation.
 """
 
 from __future__ import annotations
 
+import fcntl
+import os
 import random
 import socket
+import tempfile
+import threading
 import time
 from collections.abc import Iterable
 from pathlib import Path
 
-__all__ = ["LOOPBACK", "pick_free_ports", "port_is_listening", "wait_ports_closed"]
+__all__ = [
+    "LOOPBACK",
+    "pick_free_ports",
+    "port_is_listening",
+    "release_ports",
+    "reserved_ports",
+    "wait_ports_closed",
+]
 
 LOOPBACK = "127.0.0.1"
 _EPHEMERAL_RANGE = Path("/proc/sys/net/ipv4/ip_local_port_range")
@@ -39,8 +57,48 @@ def _bindable(port: int) -> bool:
     return True
 
 
+_held: dict[int, int] = {}  # reserved port -> the descriptor holding its lock
+_held_lock = threading.Lock()
+
+
+def _reservations() -> Path:
+    path = Path(tempfile.gettempdir()) / f"harness-ports-{os.getuid()}"
+    path.mkdir(mode=0o700, exist_ok=True)
+    return path
+
+
+def _reserve(port: int) -> bool:
+    """Take the port's lock for this process; False when another process (or another pick
+    of this one) holds it."""
+    fd = os.open(_reservations() / f"{port}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(fd)
+        return False
+    with _held_lock:
+        _held[port] = fd
+    return True
+
+
+def reserved_ports() -> set[int]:
+    """The ports this process holds reservations of."""
+    with _held_lock:
+        return set(_held)
+
+
+def release_ports(ports: Iterable[int]) -> None:
+    """Give back this process's reservations of `ports` (those it does not hold are ignored)."""
+    for port in ports:
+        with _held_lock:
+            fd = _held.pop(port, None)
+        if fd is not None:
+            os.close(fd)  # closing the only descriptor drops the flock
+
+
 def pick_free_ports(count: int, *, exclude: Iterable[int] = ()) -> list[int]:
-    """`count` distinct ports on 127.0.0.1 that nothing is bound to right now."""
+    """`count` distinct ports on 127.0.0.1 that nothing is bound to right now, each reserved
+    for this process until `release_ports` (see the module docstring)."""
     taken = set(exclude)
     ports: list[int] = []
     bounds = _candidate_range()
@@ -50,9 +108,15 @@ def pick_free_ports(count: int, *, exclude: Iterable[int] = ()) -> list[int]:
         attempts += 1
         exhausted = bounds is None or attempts > count * 50
         port = _kernel_pick() if exhausted or bounds is None else rng.randint(*bounds)
-        if port not in taken and _bindable(port):
-            taken.add(port)
+        if port in taken:
+            continue
+        taken.add(port)
+        if not _reserve(port):
+            continue
+        if _bindable(port):
             ports.append(port)
+        else:
+            release_ports([port])
     return ports
 
 

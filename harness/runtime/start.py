@@ -15,6 +15,7 @@ from types import FrameType
 from harness.faults import toxiproxy_url_from_env
 from harness.runtime.backends import DEFAULT_BACKEND, backend_named
 from harness.runtime.errors import RunInUseError, RunNotFoundError
+from harness.runtime.ports import release_ports, reserved_ports
 from harness.runtime.rundir import (
     RunState,
     current_run_dir,
@@ -89,7 +90,16 @@ def launch(
     clean_stale_runs(home, also=[run_dir] if run_dir is not None else [])
     prune_stopped_runs(home)
     run_dir = _prepare_run_dir(run_dir, home)
-    return chosen.launch(topology, run_dir=run_dir, home=home, toxiproxy_url=toxiproxy_url)
+    before = reserved_ports()
+    try:
+        system = chosen.launch(topology, run_dir=run_dir, home=home, toxiproxy_url=toxiproxy_url)
+    except BaseException:
+        release_ports(reserved_ports() - before)
+        raise
+    # the ports the run records stay reserved until its stop (a service restarted by a
+    # chaos experiment binds its port again); the others are bound by now
+    release_ports(reserved_ports() - before - set(system.state.ports()))
+    return system
 
 
 def _prepare_run_dir(run_dir: Path | None, home: Path) -> Path:

@@ -18,6 +18,7 @@ from harness.faults import FaultInjector, UnknownEdgeError
 from harness.runtime.errors import NotStartedByHarness, ServiceUnhealthyError, UnknownServiceError
 from harness.runtime.forking import ForkServer
 from harness.runtime.health import HealthTarget, probe_all, wait_all_healthy
+from harness.runtime.ports import release_ports
 from harness.runtime.processes import ManagedProcess, tail_lines
 from harness.runtime.proxies import NO_EDGES_REASON, faults_from_state
 from harness.runtime.rundir import (
@@ -374,6 +375,7 @@ class RunningSystem:
             if self._forks is not None:
                 self._forks.close()  # nothing is restarted from now on
             report = stop_run(self.run_dir, self._state, processes, grace=grace)
+            release_ports(self._state.ports())  # the reservations `launch` kept for the run
             if self._home is not None:
                 clear_current_run(self._home, self.run_dir)
         if not report.clean:

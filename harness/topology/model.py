@@ -211,6 +211,11 @@ class PipelineSettings(_Model):
     experiments: str | None = None  # folder or file(s) of chaos experiments (default: chaos/)
     load_profile: str | None = None  # a load profile (default: load/smoke.yaml, if present)
     seed: int | None = None
+    # experiments at once, each on its own system (`harness run`, `harness chaos run`)
+    chaos_parallel: int = Field(default=1, ge=1, le=64)
+    # stages `harness run` runs at the same time (each starts its own system), e.g. a chaos
+    # stage that mostly waits beside a fuzz stage that mostly computes; empty: one by one
+    concurrent: tuple[str, ...] = Field(default=(), strict=False)
 
     def path(self, value: str | None, base_dir: Path) -> Path | None:
         return None if value is None else (base_dir / value).resolve()

@@ -46,6 +46,8 @@ class AttachBackend:
 
     name = "attach"
 
+    independent = False  # every launch attaches to the same running services
+
     def launch(
         self, topology: Topology, *, run_dir: Path, home: Path | None, toxiproxy_url: str | None
     ) -> RunningSystem:

@@ -22,6 +22,8 @@ class Backend(Protocol):
     """
 
     name: str
+    # each launch brings up a system of its own (so several can run side by side)
+    independent: bool
 
     def launch(
         self, topology: Topology, *, run_dir: Path, home: Path | None, toxiproxy_url: str | None

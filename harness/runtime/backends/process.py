@@ -59,6 +59,8 @@ class ProcessBackend:
 
     name = "process"
 
+    independent = True
+
     def launch(
         self, topology: Topology, *, run_dir: Path, home: Path | None, toxiproxy_url: str | None
     ) -> RunningSystem:

@@ -115,6 +115,8 @@ class ContainersBackend:
 
     name = "containers"
 
+    independent = True
+
     def launch(
         self, topology: Topology, *, run_dir: Path, home: Path | None, toxiproxy_url: str | None
     ) -> ContainerSystem:

@@ -1,0 +1,101 @@
+"""Run independent units of work (explore's cells, chaos experiments) one after another or
+`parallel` at once in worker processes, within an optional time budget.
+
+Each unit starts its own system, so units share nothing but the machine: worker processes
+(spawned, not forked: a fork would copy the parent's threads and sockets) keep their clocks,
+threads and signal handlers apart. `work` and the items must be picklable (a module-level
+function, or a `functools.partial` of one) when `parallel > 1`. Results come back in the
+items' order whatever order the units finish in.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+__all__ = ["Batch", "run_each"]
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+@dataclass(frozen=True, slots=True)
+class Batch(Generic[T, R]):
+    """What `run_each` ran: `results[i]` is the result of `ran[i]`, in the items' order;
+    `not_run` are the items the time budget left unstarted."""
+
+    ran: list[T]
+    results: list[R]
+    not_run: list[T]
+
+
+def run_each(
+    work: Callable[[T], R],
+    items: Sequence[T],
+    *,
+    parallel: int = 1,
+    time_budget: float | None = None,
+    on_start: Callable[[T], None] | None = None,
+    on_result: Callable[[T, R], None] | None = None,
+) -> Batch[T, R]:
+    """Call `work(item)` for every item, at most `parallel` at once.
+
+    Args:
+        parallel: units at once; 1 (default) runs them in this process, in order.
+        time_budget: seconds from now after which no further unit starts (those running
+            finish); None: no limit.
+        on_start / on_result: called in this process as each unit starts and ends (in the
+            order they do), for progress lines.
+
+    An exception `work` raises propagates (once the units already running have finished);
+    give `work` its own error handling when one unit's failure must not stop the others.
+    """
+    deadline = time.monotonic() + time_budget if time_budget is not None else None
+
+    def budget_left() -> bool:
+        return deadline is None or time.monotonic() < deadline
+
+    results: dict[int, R] = {}
+    pending = list(enumerate(items))
+    if parallel <= 1:
+        while pending and budget_left():
+            index, item = pending.pop(0)
+            if on_start is not None:
+                on_start(item)
+            results[index] = work(item)
+            if on_result is not None:
+                on_result(item, results[index])
+    else:
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=parallel, mp_context=context) as pool:
+            running: dict[Future[R], tuple[int, T]] = {}
+            try:
+                while pending or running:
+                    while pending and len(running) < parallel and budget_left():
+                        index, item = pending.pop(0)
+                        if on_start is not None:
+                            on_start(item)
+                        running[pool.submit(work, item)] = (index, item)
+                    if not running:
+                        break
+                    done, _ = wait(running, return_when=FIRST_COMPLETED)
+                    for future in sorted(done, key=lambda f: running[f][0]):
+                        index, item = running.pop(future)
+                        results[index] = future.result()
+                        if on_result is not None:
+                            on_result(item, results[index])
+            except BaseException:
+                # nothing new starts; the pool's exit waits for the units running (each
+                # tears its own system down, also on Ctrl-C, which reaches the workers too)
+                pool.shutdown(wait=True, cancel_futures=True)
+                raise
+    order = sorted(results)
+    return Batch(
+        ran=[items[i] for i in order],
+        results=[results[i] for i in order],
+        not_run=[item for _, item in pending],
+    )

@@ -1,0 +1,87 @@
+"""The worker pool shared by explore and chaos (`harness.parallel.run_each`)."""
+
+from __future__ import annotations
+
+import os
+import time
+from functools import partial
+from pathlib import Path
+
+import pytest
+
+from harness.parallel import run_each
+
+
+def _square(n: int) -> tuple[int, int]:
+    return n * n, os.getpid()
+
+
+def _wait_for(path: Path, seconds: float = 60.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while not path.exists():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True
+
+
+def _one_ends_after_three(folder: Path, n: int) -> int:
+    """1 ends only once 3 has ended (3 starts when 2 has ended: two at once)."""
+    if n == 1:
+        _wait_for(folder / "3")
+    (folder / str(n)).touch()
+    return n * n
+
+
+def _meet(folder: Path, n: int) -> bool:
+    """True when the other unit of the pair was running at the same time."""
+    (folder / str(n)).touch()
+    return _wait_for(folder / str(3 - n))
+
+
+def _fail_on_three(n: int) -> int:
+    if n == 3:
+        raise ValueError("three")
+    return n
+
+
+def test_results_come_back_in_the_items_order_when_later_units_finish_first(
+    tmp_path: Path,
+) -> None:
+    finished: list[int] = []
+    batch = run_each(
+        partial(_one_ends_after_three, tmp_path),
+        [1, 2, 3],
+        parallel=2,
+        on_result=lambda n, _r: finished.append(n),
+    )
+    assert batch.results == [1, 4, 9]
+    assert batch.ran == [1, 2, 3]
+    assert batch.not_run == []
+    assert finished == [2, 3, 1]  # reported as they end, returned in the items' order
+
+
+def test_parallel_units_run_at_once_in_worker_processes(tmp_path: Path) -> None:
+    assert run_each(partial(_meet, tmp_path), [1, 2], parallel=2).results == [True, True]
+    pids = {pid for _, pid in run_each(_square, [1, 2], parallel=2).results}
+    assert os.getpid() not in pids
+
+
+def test_serial_runs_in_this_process_in_order() -> None:
+    started: list[int] = []
+    batch = run_each(_square, [2, 3], on_start=started.append)
+    assert batch.results == [(4, os.getpid()), (9, os.getpid())]
+    assert started == [2, 3]
+
+
+@pytest.mark.parametrize("parallel", [1, 2])
+def test_no_unit_starts_once_the_time_budget_is_spent(parallel: int) -> None:
+    batch = run_each(_square, [1, 2, 3, 4], parallel=parallel, time_budget=0.0)
+    assert batch.results == []
+    assert batch.not_run == [1, 2, 3, 4]
+
+
+@pytest.mark.parametrize("parallel", [1, 2])
+def test_an_exception_in_a_unit_reaches_the_caller(parallel: int) -> None:
+    with pytest.raises(ValueError, match="three"):
+        run_each(_fail_on_three, [1, 2, 3, 4], parallel=parallel)
