@@ -29,6 +29,7 @@ from harness.command_options import (
     progress_console,
     resolve_topology,
 )
+from harness.console import make_console
 from harness.topology import Topology
 
 __all__ = ["app"]
@@ -110,7 +111,7 @@ def validate(
     """Parse experiment files and check them against the topology, without running anything."""
     from harness.topology import TopologyError, find_topology, load_topology
 
-    console = Console(stderr=True)
+    console = make_console(stderr=True)
     try:
         system_topology = load_topology(find_topology(topology))
         paths = list(files) if files else _topology_experiments(system_topology)
@@ -185,7 +186,7 @@ def run(
     from harness.topology import TopologyError, load_topology
 
     console = progress_console(quiet=quiet, verbose=verbose)
-    errors = Console(stderr=True, highlight=False)
+    errors = make_console(stderr=True, highlight=False)
     topology_path = resolve_topology(topology, command="harness chaos run")
     try:
         system_topology = load_topology(topology_path)
@@ -254,7 +255,7 @@ def import_command(
     from harness.chaos.ctk_import import CtkImportError, import_ctk_file
     from harness.topology import TopologyError, find_topology, load_topology
 
-    errors = Console(stderr=True, highlight=False)
+    errors = make_console(stderr=True, highlight=False)
     try:
         system = load_topology(find_topology(topology)) if topology or _has_topology() else None
         imported = import_ctk_file(source, topology=system)

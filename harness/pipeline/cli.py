@@ -20,6 +20,7 @@ from harness.command_options import (
     progress_console,
     resolve_topology,
 )
+from harness.console import make_console
 from harness.pipeline.model import PipelineOptions, PipelineResult, StageName, parse_stages
 from harness.pipeline.run import run_pipeline
 from harness.topology import TopologyError
@@ -149,7 +150,7 @@ def run(
     bad input.
     """
     console = progress_console(quiet=quiet, verbose=verbose)
-    errors = Console(stderr=True, highlight=False)
+    errors = make_console(stderr=True, highlight=False)
     stages = _parse_stage_list(only, "--only")
     options = PipelineOptions(
         topology=resolve_topology(topology, command="harness run"),

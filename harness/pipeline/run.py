@@ -19,6 +19,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.rule import Rule
 
+from harness.console import make_console
 from harness.pipeline.inputs import StageInputs
 from harness.pipeline.junit import write_junit
 from harness.pipeline.model import (
@@ -68,7 +69,7 @@ def run_pipeline(
     TopologyError); an input declared but missing is such an error. `stages` maps each
     stage name to the function that runs it (the layers' own by default).
     """
-    console = console or Console(stderr=True)
+    console = console or make_console(stderr=True)
     topology = load_topology(options.topology)
     inputs = StageInputs.resolve(options, topology)
     out_dir = options.out_dir or default_out_dir()
