@@ -11,9 +11,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness.explore.cells import Cell, ExploreInputError
+from harness.explore.cells import Cell, ExploreInputError, check_settings
 from harness.explore.matrix import CellResult
 from harness.explore.oracle import cell_experiment, explore_traffic
+from harness.explore.systems import kept_system
 from harness.topology import Topology, load_topology
 
 __all__ = ["ExploreOptions", "replay_command", "run_cell", "run_cells"]
@@ -29,6 +30,7 @@ class ExploreOptions:
     parallel: int = 1
     time_budget: float | None = None
     backend: str = "process"
+    fresh: bool = False  # a fresh system for every cell (default: kept after a passing cell)
     extra_args: tuple[str, ...] = field(default=())
 
 
@@ -41,31 +43,43 @@ def replay_command(options: ExploreOptions, cell: Cell) -> str:
 
 
 def run_cell(options: ExploreOptions, cell: Cell) -> CellResult:
-    """Start the system, run the cell's experiment, stop the system; never raises."""
+    """Run the cell's experiment on this process's kept system (or a fresh one, see
+    `harness.explore.systems`); never raises."""
+    from harness.chaos.journal import write_journal
+    from harness.chaos.report import write_html_report
     from harness.chaos.runner import run_experiment
-    from harness.chaos.systems import start_for
+    from harness.chaos.systems import env_key, start_for
     from harness.runtime import StartupError
 
     started = time.time()
     journal_dir = options.out / "cells" / cell.id.replace(">", "").replace(":", "_")
+    kept = kept_system()
+    after_cells = 0
     try:
         topology = load_topology(options.topology)
         base_dir = options.topology.resolve().parent
         traffic = explore_traffic(topology.explore, base_dir)
         experiment = cell_experiment(cell, topology, seed=cell.seed(options.seed), traffic=traffic)
-        result = None
+        key = (options.topology, options.backend, env_key(experiment))
         for attempt in range(1, STARTS + 1):
             try:
-                with start_for(topology, experiment.env, backend=options.backend) as system:
-                    result = run_experiment(experiment, system, journal_dir=journal_dir, live=False)
+                system = kept.get(
+                    key, lambda: start_for(topology, experiment.env, backend=options.backend)
+                )
                 break
             except StartupError:
                 # another cell's system may take a free port between its pick and the bind:
                 # the system's start is retried, the cell's verdict is not
                 if attempt == STARTS:
                     raise
-        assert result is not None
+        after_cells = kept.cells
+        result = run_experiment(experiment, system, live=False)
+        kept.ran_cell(keep=result.status == "passed" and not options.fresh)
+        result.journal_path = write_journal(result, journal_dir)
+        if result.status != "passed":  # the page a person opens; a passing cell's is not
+            result.report_path = write_html_report(result, journal_dir)
     except Exception as exc:  # a system that did not start is this cell's failure
+        kept.close()
         return CellResult(
             cell=cell.id,
             edge=cell.edge,
@@ -75,6 +89,7 @@ def run_cell(options: ExploreOptions, cell: Cell) -> CellResult:
             journal=None,
             replay=replay_command(options, cell),
             duration=time.time() - started,
+            after_cells=after_cells,
         )
     checks: list[dict[str, Any]] = [
         {
@@ -101,11 +116,13 @@ def run_cell(options: ExploreOptions, cell: Cell) -> CellResult:
         report=str(result.report_path) if result.report_path else None,
         replay=replay_command(options, cell),
         duration=time.time() - started,
+        after_cells=after_cells,
     )
 
 
 def _check_topology(options: ExploreOptions) -> Topology:
     topology = load_topology(options.topology)
+    check_settings(topology)
     explore_traffic(topology.explore, options.topology.resolve().parent)  # fail before starting
     entry = topology.explore.entry
     if entry is not None and entry not in topology.services:
@@ -131,11 +148,14 @@ def run_cells(
 
     pending = list(cells)
     if options.parallel <= 1:
-        while pending and budget_left():
-            cell = pending.pop(0)
-            results[cell.id] = run_cell(options, cell)
-            if on_result is not None:
-                on_result(results[cell.id])
+        try:
+            while pending and budget_left():
+                cell = pending.pop(0)
+                results[cell.id] = run_cell(options, cell)
+                if on_result is not None:
+                    on_result(results[cell.id])
+        finally:
+            kept_system().close()
     else:
         context = multiprocessing.get_context("spawn")
         with ProcessPoolExecutor(max_workers=options.parallel, mp_context=context) as pool:
