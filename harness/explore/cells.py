@@ -171,12 +171,16 @@ def check_settings(topology: Topology) -> None:
             raise ExploreInputError(
                 f"[explore]: unknown fault class {name!r}; expected one of {known}"
             )
-    for edge in settings.max_error_ratio_by_edge:
-        if edge not in edges:
-            raise ExploreInputError(
-                f"[explore] max_error_ratio_by_edge: unknown edge {edge!r}; expected one of "
-                f"{', '.join(sorted(edges))}"
-            )
+    for key, bounds in (
+        ("max_error_ratio_by_edge", settings.max_error_ratio_by_edge),
+        ("max_amplification_by_edge", settings.max_amplification_by_edge),
+    ):
+        for edge in bounds:
+            if edge not in edges:
+                raise ExploreInputError(
+                    f"[explore] {key}: unknown edge {edge!r}; expected one of "
+                    f"{', '.join(sorted(edges))}"
+                )
 
 
 def generate_cells(

@@ -135,12 +135,15 @@ def cell_experiment(
     ]
     for edge in topology.edges:
         into_caller = [e.name for e in topology.edges if e.target == edge.source]
+        amplification = settings.max_amplification_by_edge.get(
+            edge.name, settings.max_amplification
+        )
         assertions.append(
             {
-                "name": f"amplification on {edge.name} <= {settings.max_amplification:g}",
+                "name": f"amplification on {edge.name} <= {amplification:g}",
                 "amplification": edge.name,
                 "per": into_caller or "traffic",
-                "at_most": settings.max_amplification,
+                "at_most": amplification,
             }
         )
         if settings.header:

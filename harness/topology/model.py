@@ -247,6 +247,11 @@ class ExploreSettings(_Model):
     # (`{"a -> b" = 0}`): a cell's bound is the lowest that applies to each of its faults.
     max_error_ratio_by_fault: dict[str, Ratio] = Field(default_factory=dict)
     max_error_ratio_by_edge: dict[str, Ratio] = Field(default_factory=dict)
+    # Edges whose caller makes several calls per request of its own (fan-out) need a higher
+    # bound on the average than `max_amplification`, which stays the bound per call.
+    max_amplification_by_edge: dict[str, Annotated[float, Field(gt=0, strict=False)]] = Field(
+        default_factory=dict
+    )
 
     @field_validator("graceful")
     @classmethod
@@ -256,7 +261,7 @@ class ExploreSettings(_Model):
             raise ValueError(f"expected 5xx statuses, got {', '.join(map(str, wrong))}")
         return graceful
 
-    @field_validator("max_error_ratio_by_edge")
+    @field_validator("max_error_ratio_by_edge", "max_amplification_by_edge")
     @classmethod
     def _edges_named(cls, bounds: dict[str, float]) -> dict[str, float]:
         return {normalize_edge_name(edge): bound for edge, bound in bounds.items()}

@@ -88,6 +88,8 @@ def test_error_ratio_bounds_name_fault_classes_and_edges_that_exist() -> None:
         check_settings(with_bounds(max_error_ratio_by_fault={"flood": 0.0}))
     with pytest.raises(ExploreInputError, match="unknown edge 'a->b'"):
         check_settings(with_bounds(max_error_ratio_by_edge={"a->b": 0.0}))
+    with pytest.raises(ExploreInputError, match="max_amplification_by_edge: unknown edge"):
+        check_settings(with_bounds(max_amplification_by_edge={"a->b": 4.0}))
     with pytest.raises(TopologyError, match="max_error_ratio_by_fault"):
         parse_topology(
             {

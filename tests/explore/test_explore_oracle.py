@@ -185,3 +185,17 @@ def test_a_cells_error_ratio_bound_is_the_tightest_declared_for_each_fault() -> 
     experiment = cell_experiment(one, topology, seed=1, traffic=traffic)
     ratio = experiment.assertions[1]
     assert ratio.name == "error ratio during the fault <= 0.1"
+
+
+def test_an_edge_with_fan_out_gets_its_declared_amplification_bound() -> None:
+    topology = load_topology(FIXTURE)
+    settings = topology.explore.model_copy(
+        update={"max_amplification_by_edge": {"front->store": 4.5}}
+    )
+    topology = topology.model_copy(update={"explore": settings})
+    traffic = explore_traffic(settings, FIXTURE.parent)
+    cell = Cell((CellFault("front->store", "partition"),))
+    experiment = cell_experiment(cell, topology, seed=1, traffic=traffic)
+    amplification, requests = experiment.assertions[-2:]
+    assert amplification.at_most == 4.5
+    assert requests.at_most == 1  # per call: still floor(max_amplification)
