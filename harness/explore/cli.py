@@ -45,7 +45,8 @@ def explore(
     parallel: Annotated[
         int | None,
         typer.Option(
-            min=1, help="cells at once, each on its own system (default: [explore] parallel)"
+            min=1,
+            help="cells at once, each on its own system (default: \\[explore] parallel, else 1)",
         ),
     ] = None,
     fresh: Annotated[
