@@ -16,6 +16,7 @@ __all__ = [
     "Cell",
     "CellFault",
     "ExploreInputError",
+    "check_settings",
     "fault_attributes",
     "generate_cells",
     "parse_only",
@@ -158,6 +159,28 @@ def parse_only(value: str, edges: Sequence[str]) -> Cell:
             raise ExploreInputError(f"--only: {exc}") from None
         faults.append(_check_fault(CellFault(name, fault.strip()), edges))
     return Cell(tuple(faults))
+
+
+def check_settings(topology: Topology) -> None:
+    """The fault classes and edges `[explore]` names exist (before any cell starts)."""
+    settings = topology.explore
+    edges = {edge.name for edge in topology.edges}
+    for name in (*settings.faults, *settings.max_error_ratio_by_fault):
+        if name not in FAULT_CLASSES:
+            known = ", ".join(FAULT_CLASSES)
+            raise ExploreInputError(
+                f"[explore]: unknown fault class {name!r}; expected one of {known}"
+            )
+    for key, bounds in (
+        ("max_error_ratio_by_edge", settings.max_error_ratio_by_edge),
+        ("max_amplification_by_edge", settings.max_amplification_by_edge),
+    ):
+        for edge in bounds:
+            if edge not in edges:
+                raise ExploreInputError(
+                    f"[explore] {key}: unknown edge {edge!r}; expected one of "
+                    f"{', '.join(sorted(edges))}"
+                )
 
 
 def generate_cells(

@@ -12,9 +12,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
 from harness.command_options import TopologyOption
+from harness.console import make_console
 from harness.explore.cells import FAULT_CLASSES, ExploreInputError, generate_cells, parse_only
 from harness.explore.matrix import (
     CellResult,
@@ -42,7 +42,20 @@ def explore(
     time_budget: Annotated[
         float | None, typer.Option(help="start no cell after this many seconds")
     ] = None,
-    parallel: Annotated[int, typer.Option(min=1, help="cells at once, each on its own system")] = 1,
+    parallel: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="cells at once, each on its own system (default: \\[explore] parallel, else 1)",
+        ),
+    ] = None,
+    fresh: Annotated[
+        bool,
+        typer.Option(
+            "--fresh",
+            help="a fresh system for every cell (default: kept after a passing cell)",
+        ),
+    ] = False,
     pairs: Annotated[
         int, typer.Option(min=0, help="also this many cells with two faults on two edges")
     ] = 0,
@@ -60,7 +73,7 @@ def explore(
 ) -> None:
     """Every edge x every fault class, each a short generated experiment judged by a
     generic oracle; prints the matrix and writes DIR/matrix.json and DIR/matrix.html."""
-    console = Console(stderr=True)
+    console = make_console(stderr=True)
     chosen_seed = seed if seed is not None else random.SystemRandom().randrange(2**31)
     try:
         path = find_topology(topology)
@@ -73,15 +86,17 @@ def explore(
             cells = generate_cells(
                 system, seed=chosen_seed, faults=classes, pairs=pairs, max_cells=max_cells
             )
+        at_once = parallel or system.explore.parallel
         options = ExploreOptions(
             topology=path.resolve(),
             out=out,
             seed=chosen_seed,
-            parallel=parallel,
+            parallel=at_once,
             time_budget=time_budget,
+            fresh=fresh,
         )
         console.print(
-            f"exploring {len(cells)} cell(s) of {path} with seed {chosen_seed}, {parallel} at once",
+            f"exploring {len(cells)} cell(s) of {path} with seed {chosen_seed}, {at_once} at once",
             highlight=False,
         )
         started = time.time()

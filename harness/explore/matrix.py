@@ -37,6 +37,7 @@ class CellResult:
     report: str | None = None  # the cell's HTML report, beside its journal
     replay: str = ""
     duration: float = 0.0
+    after_cells: int = 0  # cells its system ran before it (0: a fresh system)
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)

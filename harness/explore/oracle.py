@@ -3,7 +3,8 @@ runs), judged by assertion kinds of the engine and nothing else:
 
 - the declared invariants hold after the run;
 - the entry answers no 5xx other than the declared `graceful` ones;
-- the error ratio while the fault is in force stays within `max_error_ratio`;
+- the error ratio while the fault is in force stays within `max_error_ratio` (or a tighter
+  bound declared for the fault class or the edge);
 - every request succeeds again from `recovery` seconds after the heal;
 - amplification on every edge (requests at the provider per request at the caller) stays
   within `max_amplification`, and, with a `header`, no single request reaches a provider
@@ -24,10 +25,10 @@ from harness.explore.cells import FAULT_CLASSES, Cell, ExploreInputError
 from harness.topology import ExploreSettings, Topology
 from harness.traffic import TrafficSpec
 
-__all__ = ["FAULT_START", "SETTLE", "cell_experiment", "explore_traffic"]
+__all__ = ["FAULT_START", "SETTLE", "cell_experiment", "error_ratio_bound", "explore_traffic"]
 
-FAULT_START = 2.0  # s of traffic before the fault: the steady state it is compared with
-SETTLE = 3.0  # s of traffic judged after the recovery time
+FAULT_START = 1.0  # s of traffic before the fault: the steady state it is compared with
+SETTLE = 2.0  # s of traffic judged after the recovery time (10 requests at 5/s)
 INVARIANT_WITHIN = 20.0
 
 
@@ -102,6 +103,7 @@ def cell_experiment(
                 "within": INVARIANT_WITHIN,
             }
         )
+    bound = error_ratio_bound(cell, settings)
     ungraceful = [status for status in range(500, 512) if status not in settings.graceful]
     graceful = ", ".join(map(str, settings.graceful)) or "none"
     assertions += [
@@ -113,11 +115,11 @@ def cell_experiment(
             "at_most": 0,
         },
         {
-            "name": f"error ratio during the fault <= {settings.max_error_ratio:g}",
+            "name": f"error ratio during the fault <= {bound:g}",
             "traffic": "any",
             "outcome": "error",
             "measure": "ratio",
-            "at_most": settings.max_error_ratio,
+            "at_most": bound,
             "after": "f0.start",
             "until": f"{last}.end",
         },
@@ -133,12 +135,15 @@ def cell_experiment(
     ]
     for edge in topology.edges:
         into_caller = [e.name for e in topology.edges if e.target == edge.source]
+        amplification = settings.max_amplification_by_edge.get(
+            edge.name, settings.max_amplification
+        )
         assertions.append(
             {
-                "name": f"amplification on {edge.name} <= {settings.max_amplification:g}",
+                "name": f"amplification on {edge.name} <= {amplification:g}",
                 "amplification": edge.name,
                 "per": into_caller or "traffic",
-                "at_most": settings.max_amplification,
+                "at_most": amplification,
             }
         )
         if settings.header:
@@ -172,6 +177,20 @@ def cell_experiment(
     experiment = Experiment.model_validate(data)
     experiment._source = str(base_dir / "explore.yaml")
     return experiment
+
+
+def error_ratio_bound(cell: Cell, settings: ExploreSettings) -> float:
+    """The error ratio `cell` may show while its faults are in force: for each fault the
+    lowest of `max_error_ratio` and the bounds declared for its class and its edge; for two
+    faults at once the looser of theirs."""
+    return max(
+        min(
+            settings.max_error_ratio,
+            settings.max_error_ratio_by_fault.get(fault.fault, 1.0),
+            settings.max_error_ratio_by_edge.get(fault.edge, 1.0),
+        )
+        for fault in cell.faults
+    )
 
 
 def _per_request(settings: ExploreSettings) -> int:

@@ -11,9 +11,10 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from harness.explore.cells import Cell, ExploreInputError
+from harness.explore.cells import Cell, ExploreInputError, check_settings
 from harness.explore.matrix import CellResult
 from harness.explore.oracle import cell_experiment, explore_traffic
+from harness.explore.systems import kept_system
 from harness.parallel import run_each
 from harness.topology import Topology, load_topology
 
@@ -30,6 +31,7 @@ class ExploreOptions:
     parallel: int = 1
     time_budget: float | None = None
     backend: str = "process"
+    fresh: bool = False  # a fresh system for every cell (default: kept after a passing cell)
     extra_args: tuple[str, ...] = field(default=())
 
 
@@ -42,31 +44,43 @@ def replay_command(options: ExploreOptions, cell: Cell) -> str:
 
 
 def run_cell(options: ExploreOptions, cell: Cell) -> CellResult:
-    """Start the system, run the cell's experiment, stop the system; never raises."""
+    """Run the cell's experiment on this process's kept system (or a fresh one, see
+    `harness.explore.systems`); never raises."""
+    from harness.chaos.journal import write_journal
+    from harness.chaos.report import write_html_report
     from harness.chaos.runner import run_experiment
-    from harness.chaos.systems import start_for
+    from harness.chaos.systems import env_key, start_for
     from harness.runtime import StartupError
 
     started = time.time()
     journal_dir = options.out / "cells" / cell.id.replace(">", "").replace(":", "_")
+    kept = kept_system()
+    after_cells = 0
     try:
         topology = load_topology(options.topology)
         base_dir = options.topology.resolve().parent
         traffic = explore_traffic(topology.explore, base_dir)
         experiment = cell_experiment(cell, topology, seed=cell.seed(options.seed), traffic=traffic)
-        result = None
+        key = (options.topology, options.backend, env_key(experiment))
         for attempt in range(1, STARTS + 1):
             try:
-                with start_for(topology, experiment.env, backend=options.backend) as system:
-                    result = run_experiment(experiment, system, journal_dir=journal_dir, live=False)
+                system = kept.get(
+                    key, lambda: start_for(topology, experiment.env, backend=options.backend)
+                )
                 break
             except StartupError:
                 # another cell's system may take a free port between its pick and the bind:
                 # the system's start is retried, the cell's verdict is not
                 if attempt == STARTS:
                     raise
-        assert result is not None
+        after_cells = kept.cells
+        result = run_experiment(experiment, system, live=False)
+        kept.ran_cell(keep=result.status == "passed" and not options.fresh)
+        result.journal_path = write_journal(result, journal_dir)
+        if result.status != "passed":  # the page a person opens; a passing cell's is not
+            result.report_path = write_html_report(result, journal_dir)
     except Exception as exc:  # a system that did not start is this cell's failure
+        kept.close()
         return CellResult(
             cell=cell.id,
             edge=cell.edge,
@@ -76,6 +90,7 @@ def run_cell(options: ExploreOptions, cell: Cell) -> CellResult:
             journal=None,
             replay=replay_command(options, cell),
             duration=time.time() - started,
+            after_cells=after_cells,
         )
     checks: list[dict[str, Any]] = [
         {
@@ -102,11 +117,13 @@ def run_cell(options: ExploreOptions, cell: Cell) -> CellResult:
         report=str(result.report_path) if result.report_path else None,
         replay=replay_command(options, cell),
         duration=time.time() - started,
+        after_cells=after_cells,
     )
 
 
 def _check_topology(options: ExploreOptions) -> Topology:
     topology = load_topology(options.topology)
+    check_settings(topology)
     explore_traffic(topology.explore, options.topology.resolve().parent)  # fail before starting
     entry = topology.explore.entry
     if entry is not None and entry not in topology.services:
@@ -124,11 +141,15 @@ def run_cells(
     """Run `cells` (`parallel` at once); returns the results in the cells' order and the
     cells the time budget left unrun."""
     _check_topology(options)
-    batch = run_each(
-        partial(run_cell, options),
-        cells,
-        parallel=options.parallel,
-        time_budget=options.time_budget or None,
-        on_result=None if on_result is None else lambda _cell, result: on_result(result),
-    )
+    try:
+        batch = run_each(
+            partial(run_cell, options),
+            cells,
+            parallel=options.parallel,
+            time_budget=options.time_budget or None,
+            on_result=None if on_result is None else lambda _cell, result: on_result(result),
+        )
+    finally:
+        # In-process cells (parallel 1) keep their system here; workers stop theirs on exit.
+        kept_system().close()
     return batch.results, batch.not_run

@@ -358,7 +358,9 @@ def run_explore(ctx: StageContext) -> StageResult:
 
     topology_path = ctx.options.topology.resolve()
     seed = ctx.inputs.seed if ctx.inputs.seed is not None else 0
-    options = ExploreOptions(topology=topology_path, out=ctx.out_dir, seed=seed)
+    options = ExploreOptions(
+        topology=topology_path, out=ctx.out_dir, seed=seed, parallel=ctx.topology.explore.parallel
+    )
     results, not_run = run_cells(options, generate_cells(ctx.topology, seed=seed))
     write_matrix(ctx.out_dir, results, seed=seed, not_run=[c.id for c in not_run])
     page = write_heatmap(ctx.out_dir, results, seed=seed)

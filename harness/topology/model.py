@@ -221,6 +221,9 @@ class PipelineSettings(_Model):
         return None if value is None else (base_dir / value).resolve()
 
 
+Ratio = Annotated[float, Field(ge=0, le=1, strict=False)]
+
+
 class ExploreSettings(_Model):
     """The `[explore]` table: what `harness explore` needs to judge every edge x fault class.
 
@@ -244,6 +247,16 @@ class ExploreSettings(_Model):
     fault_seconds: float = Field(default=4.0, gt=0, strict=False)  # how long each fault lasts
     faults: tuple[str, ...] = Field(default=(), strict=False)  # fault classes (empty: all)
     env: Env = Field(default_factory=dict)  # service settings while exploring
+    parallel: int = Field(default=1, ge=1, le=64)  # cells at once (`--parallel` overrides)
+    # Tighter error-ratio bounds for some fault classes (`{transient_503 = 0}`) or edges
+    # (`{"a -> b" = 0}`): a cell's bound is the lowest that applies to each of its faults.
+    max_error_ratio_by_fault: dict[str, Ratio] = Field(default_factory=dict)
+    max_error_ratio_by_edge: dict[str, Ratio] = Field(default_factory=dict)
+    # Edges whose caller makes several calls per request of its own (fan-out) need a higher
+    # bound on the average than `max_amplification`, which stays the bound per call.
+    max_amplification_by_edge: dict[str, Annotated[float, Field(gt=0, strict=False)]] = Field(
+        default_factory=dict
+    )
 
     @field_validator("graceful")
     @classmethod
@@ -252,6 +265,11 @@ class ExploreSettings(_Model):
         if wrong:
             raise ValueError(f"expected 5xx statuses, got {', '.join(map(str, wrong))}")
         return graceful
+
+    @field_validator("max_error_ratio_by_edge", "max_amplification_by_edge")
+    @classmethod
+    def _edges_named(cls, bounds: dict[str, float]) -> dict[str, float]:
+        return {normalize_edge_name(edge): bound for edge, bound in bounds.items()}
 
     @field_validator("invariants")
     @classmethod

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from harness.explore import FAULT_CLASSES, ExploreInputError, generate_cells, parse_only
-from harness.topology import TopologyError, load_topology, parse_topology
+from harness.explore.cells import check_settings
+from harness.topology import Topology, TopologyError, load_topology, parse_topology
 
 ROOT = Path(__file__).resolve().parents[2]
 SHOP = ROOT / "target-system" / "system.toml"
@@ -73,3 +74,33 @@ def test_the_explore_table_is_validated() -> None:
     settings = load_topology(FIXTURE).explore
     assert settings.graceful == (503,)
     assert settings.max_amplification == 1.5
+
+
+def test_error_ratio_bounds_name_fault_classes_and_edges_that_exist() -> None:
+    topology = load_topology(FIXTURE)
+    settings = topology.explore
+
+    def with_bounds(**bounds: dict[str, float]) -> Topology:
+        return topology.model_copy(update={"explore": settings.model_copy(update=bounds)})
+
+    check_settings(with_bounds(max_error_ratio_by_fault={"transient_503": 0.0}))
+    with pytest.raises(ExploreInputError, match="unknown fault class 'flood'"):
+        check_settings(with_bounds(max_error_ratio_by_fault={"flood": 0.0}))
+    with pytest.raises(ExploreInputError, match="unknown edge 'a->b'"):
+        check_settings(with_bounds(max_error_ratio_by_edge={"a->b": 0.0}))
+    with pytest.raises(ExploreInputError, match="max_amplification_by_edge: unknown edge"):
+        check_settings(with_bounds(max_amplification_by_edge={"a->b": 4.0}))
+    with pytest.raises(TopologyError, match="max_error_ratio_by_fault"):
+        parse_topology(
+            {
+                "services": {"a": {"app": "a:app"}},
+                "explore": {"max_error_ratio_by_fault": {"partition": 1.5}},
+            }
+        )
+    edge_named = parse_topology(
+        {
+            "services": {"a": {"app": "a:app"}},
+            "explore": {"max_error_ratio_by_edge": {"a  ->  b": 0.1}},
+        }
+    )
+    assert edge_named.explore.max_error_ratio_by_edge == {"a->b": 0.1}

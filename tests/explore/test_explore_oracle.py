@@ -13,6 +13,7 @@ from harness.assertions import Anchors, EvaluationContext, TrafficView, parse_as
 from harness.assertions.probing import ProbeContext
 from harness.chaos.model import Experiment
 from harness.explore import Cell, CellFault, cell_experiment, explore_traffic
+from harness.explore.oracle import error_ratio_bound
 from harness.faults import RequestCount, RequestCounts
 from harness.topology import load_topology
 from harness.traffic import TrafficRecord
@@ -161,3 +162,40 @@ def test_requests_counts_each_call_of_one_request_apart() -> None:
     anchors.set("end", 101.0)
     result = check.evaluate(_context(faults, anchors, 102.0))
     assert result.status == "passed", result.summary
+
+
+def test_a_cells_error_ratio_bound_is_the_tightest_declared_for_each_fault() -> None:
+    settings = load_topology(FIXTURE).explore.model_copy(
+        update={
+            "max_error_ratio": 0.9,
+            "max_error_ratio_by_fault": {"transient_503": 0.1, "latency": 0.95},
+            "max_error_ratio_by_edge": {"a->b": 0.0},
+        }
+    )
+    one = Cell((CellFault("front->store", "transient_503"),))
+    assert error_ratio_bound(one, settings) == 0.1
+    assert error_ratio_bound(Cell((CellFault("front->store", "latency"),)), settings) == 0.9
+    assert error_ratio_bound(Cell((CellFault("a->b", "latency"),)), settings) == 0.0
+    # two faults at once: the looser of their bounds
+    two = Cell((CellFault("a->b", "partition"), CellFault("front->store", "transient_503")))
+    assert error_ratio_bound(two, settings) == 0.1
+    topology = load_topology(FIXTURE)
+    topology = topology.model_copy(update={"explore": settings})
+    traffic = explore_traffic(settings, FIXTURE.parent)
+    experiment = cell_experiment(one, topology, seed=1, traffic=traffic)
+    ratio = experiment.assertions[1]
+    assert ratio.name == "error ratio during the fault <= 0.1"
+
+
+def test_an_edge_with_fan_out_gets_its_declared_amplification_bound() -> None:
+    topology = load_topology(FIXTURE)
+    settings = topology.explore.model_copy(
+        update={"max_amplification_by_edge": {"front->store": 4.5}}
+    )
+    topology = topology.model_copy(update={"explore": settings})
+    traffic = explore_traffic(settings, FIXTURE.parent)
+    cell = Cell((CellFault("front->store", "partition"),))
+    experiment = cell_experiment(cell, topology, seed=1, traffic=traffic)
+    amplification, requests = experiment.assertions[-2:]
+    assert amplification.at_most == 4.5
+    assert requests.at_most == 1  # per call: still floor(max_amplification)

@@ -45,6 +45,11 @@ def test_explore_finds_the_retried_unkeyed_post_and_its_replay_finds_it_again(
     assert partition["verdict"] == "pass", partition["checks"]
     assert partition["edge"] == "front->store"
 
+    # the system is kept after a passing cell, never after a failed one
+    first, second = matrix["cells"]
+    assert first["after_cells"] == 0
+    assert second["after_cells"] == (1 if first["verdict"] == "pass" else 0)
+
     dropped = cells["http_drop"]
     assert dropped["verdict"] == "fail"
     failed = {check["kind"] for check in dropped["checks"] if check["status"] != "passed"}
@@ -64,6 +69,10 @@ def test_explore_finds_the_retried_unkeyed_post_and_its_replay_finds_it_again(
     again = json.loads((out / "matrix.json").read_text())
     assert [cell["cell"] for cell in again["cells"]] == ["front->store:http_drop"]
     assert again["cells"][0]["verdict"] == "fail"
+    # a failed cell's HTML report is written (a passing cell has its journal only)
+    assert again["cells"][0]["report"].endswith(".html")
+    assert partition["report"] is None
+    assert Path(partition["journal"]).is_file()
 
 
 def test_bad_input_exits_2_naming_it(tmp_path: Path) -> None:

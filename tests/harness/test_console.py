@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-REPLAY = "replay: harness chaos run chaos/05_kill_orders_mid_saga.yaml -t " + "/x" * 60 + " --seed 7"
+REPLAY = "replay: harness chaos run chaos/05_kill.yaml -t " + "/x" * 60 + " --seed 7"
 
 
 def _printed(env_columns: str | None) -> str:

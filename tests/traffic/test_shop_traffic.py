@@ -88,3 +88,37 @@ def test_unknown_paths_in_the_mix_are_refused() -> None:
     )
     with pytest.raises(Exception, match="unknown paths in `mix`: checkout"):
         traffic_source(spec, base_dir=CHAOS)
+
+
+class _System:
+    def url(self, service: str) -> str:
+        return f"http://{service}.test"
+
+
+def test_a_replay_of_an_order_that_failed_before_it_existed_may_place_it() -> None:
+    """Users down at the original's user check: nothing was written, so the replay (users
+    back) is the first placement, a 201, not a repeat of the failure (seen by explore)."""
+    keys: Counter[str] = Counter()
+
+    def shop(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/api/orders":
+            key = request.headers["Idempotency-Key"]
+            keys[key] += 1
+            if keys[key] == 1:  # every original fails before its order exists
+                return httpx.Response(503, json={"error": "dependency_unavailable"})
+            return httpx.Response(201, json={"id": len(keys), "status": "confirmed"})
+        return httpx.Response(201, json={"id": 1})
+
+    spec = ClassTraffic.model_validate(
+        {
+            "class": "shop_traffic.py:ShopTraffic",
+            "options": {"mix": {"place_order": 4, "place_order_replay": 1}},
+        }
+    )
+    source: Any = traffic_source(spec, base_dir=CHAOS)
+    with httpx.Client(transport=httpx.MockTransport(shop)) as client:
+        source.setup(_System(), 1, client)
+        records = [source.request(index, client) for index in range(15)]
+    replays = [r for r in records if r.name == "place_order_replay"]
+    assert replays, [r.name for r in records]
+    assert all(r.status == 201 and r.expected for r in replays), replays

@@ -4,8 +4,10 @@ Per logical request: bulkhead (held for the whole call, retries included) -> ret
 per attempt: breaker permit -> HTTP attempt with connect/read timeouts. Every attempt,
 outcome, retry, breaker transition and rejection is counted in the metrics contract.
 
-Responses >= 500 count as breaker failures and are retried when the request is retryable;
-after the last attempt they raise `DependencyUnavailable`. Responses < 500 (4xx included)
+Responses >= 500 count as breaker failures and are retried when the request is retryable,
+except those marked `X-Do-Not-Retry`: the dependency already retried its own dependency, and
+retries at two layers multiply (retries happen at one layer: the deepest caller's). After the
+last attempt they raise `DependencyUnavailable`. Responses < 500 (4xx included)
 are returned as they are. Transport errors raise `DependencyUnavailable`, whose
 `outcome_unknown` says whether the request may have reached the dependency in ANY of its
 attempts: a reset after sending followed by a refused retry is still unknown.
@@ -26,7 +28,7 @@ from shop.common import metrics
 from shop.common.breaker import BreakerOpen, BreakerState, CircuitBreaker
 from shop.common.bulkhead import Bulkhead
 from shop.common.context import REQUEST_ID_HEADER, get_request_id
-from shop.common.errors import DependencyUnavailable
+from shop.common.errors import DO_NOT_RETRY_HEADER, DependencyUnavailable
 from shop.common.retry import RetryBudget, RetryPolicy, Sleep, build_retrying, is_retryable_request
 from shop.common.settings import ServiceSettings
 
@@ -58,8 +60,16 @@ def classify_transport_error(exc: httpx.TransportError) -> tuple[str, bool]:
     return metrics.OUTCOME_RESET, True
 
 
+class _RetriedDownstream(DependencyUnavailable):
+    """A 5xx marked `X-Do-Not-Retry`: the dependency retried its own dependency already."""
+
+
 def _should_retry(exc: BaseException) -> bool:
-    return isinstance(exc, DependencyUnavailable) and exc.outcome in _RETRYABLE_OUTCOMES
+    return (
+        isinstance(exc, DependencyUnavailable)
+        and not isinstance(exc, _RetriedDownstream)
+        and exc.outcome in _RETRYABLE_OUTCOMES
+    )
 
 
 class _StickyUnknown:
@@ -278,7 +288,8 @@ class ResilientClient:
         if response.status_code >= 500:
             permit.failure(duration)
             self._count(method, metrics.OUTCOME_HTTP_ERROR)
-            raise DependencyUnavailable(
+            final = DO_NOT_RETRY_HEADER in response.headers
+            raise (_RetriedDownstream if final else DependencyUnavailable)(
                 self.dependency,
                 f"HTTP {response.status_code}",
                 outcome_unknown=True,

@@ -64,6 +64,12 @@ class Conflict(ApiError):
         super().__init__(409, error, detail, extra=extra)
 
 
+# On a 503 a service answers because a dependency is unavailable: it already retried that
+# dependency (or its breaker refused the call), so a caller must not retry on top; retries at
+# two layers multiply (3 x 3 calls at the provider). `ResilientClient` respects it.
+DO_NOT_RETRY_HEADER = "X-Do-Not-Retry"
+
+
 class DependencyUnavailable(ApiError):
     """A dependency could not answer: breaker open, bulkhead full, timeout, refused, reset, 5xx.
 
@@ -88,6 +94,7 @@ class DependencyUnavailable(ApiError):
             "dependency_unavailable",
             f"{dependency}: {reason}",
             extra={"dependency": dependency},
+            headers={DO_NOT_RETRY_HEADER: "dependency-unavailable"},
         )
         self.dependency = dependency
         self.reason = reason

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from shop.common import metrics
-from shop.common.errors import ApiError, Conflict
+from shop.common.errors import DO_NOT_RETRY_HEADER, ApiError, Conflict
 from shop.orders.models import IN_FLIGHT_STATES, Order, Saga, SagaState, Step
 from shop.orders.ports import Refused, SagaPorts
 from shop.orders.saga import SagaRunner
@@ -132,7 +132,7 @@ class OrderPlacement:
         if not replayed:
             return answer
         status = 200 if answer.status_code == 201 else answer.status_code
-        return PlacementAnswer(status, answer.body, {REPLAYED_HEADER: "true"})
+        return PlacementAnswer(status, answer.body, {**answer.headers, REPLAYED_HEADER: "true"})
 
     def _answer_for(self, saga: Saga) -> PlacementAnswer:
         order = self.store.get_order(saga.order_id)
@@ -141,7 +141,10 @@ class OrderPlacement:
             return PlacementAnswer(201, order.to_json())
         if saga.failure_status is None:
             body = ApiError(503, "saga_in_progress", "the order is still being processed").body()
-            return PlacementAnswer(503, {**body, "order": order.to_json()})
+            # Its answer budget is spent and the saga goes on: a retry on top would only
+            # wait again; the same key later gives the outcome.
+            headers = {DO_NOT_RETRY_HEADER: "in-progress"}
+            return PlacementAnswer(503, {**body, "order": order.to_json()}, headers)
         # From here: compensated, or compensating / failed / paused (the order still pending).
         extra: dict[str, Any] = {"order": order.to_json()}
         if saga.failure_dependency is not None:
@@ -152,7 +155,12 @@ class OrderPlacement:
             saga.failure_detail,
             extra=extra,
         )
-        return PlacementAnswer(saga.failure_status, error.body())
+        # A dependency still unavailable after the saga's own retries: the caller must not
+        # retry on top (its replay would drive the saga's retries once more).
+        headers = (
+            {DO_NOT_RETRY_HEADER: "dependency-unavailable"} if saga.failure_status == 503 else {}
+        )
+        return PlacementAnswer(saga.failure_status, error.body(), headers)
 
 
 def _left(deadline: float) -> float:

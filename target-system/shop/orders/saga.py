@@ -25,7 +25,7 @@ import asyncio
 import logging
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from shop.common import metrics
@@ -103,6 +103,9 @@ class _Context:
     items: list[LineItem]
     total_cents: int
     card_token: str
+    # Keys this run tried to settle and could not: compensation settles them on a later run,
+    # not at once (the same call again, right after its client's retries, is a second layer).
+    unsettled: set[str] = field(default_factory=set)
 
     def key(self, purpose: str) -> str:
         return f"saga-{self.uid}-{purpose}"
@@ -317,8 +320,9 @@ class SagaRunner:
         try:
             found = await self.ports.payments.void_unless_charged(key)
         except (DependencyUnavailable, Refused):
-            # Still unknown (charge stays pending): compensation resolves it again, retried
-            # until payments answers.
+            # Still unknown (charge stays pending): compensation resolves it again on a later
+            # run, retried until payments answers.
+            ctx.unsettled.add(key)
             return self._fail(ctx, step, failure)
         if found is None:
             return self._fail(ctx, step, failure, charge=Effect.NONE)
@@ -487,6 +491,10 @@ class SagaRunner:
         if not self.options.send_idempotency_key or saga.charge_key is None:
             detail = "unsafe mode: unknown charge assumed not made"
             return self._record(ctx, step, "skipped", detail, charge=Effect.NONE)
+        if saga.charge_key in ctx.unsettled:
+            raise CompensationError(
+                step, "charge still unknown: settled on a later run", permanent=False
+            )
         try:
             found = await self.ports.payments.void_unless_charged(saga.charge_key)
         except DependencyUnavailable as exc:

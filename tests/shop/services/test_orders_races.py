@@ -159,19 +159,25 @@ async def test_a_declined_order_replays_as_declined(shop: Shop) -> None:
     assert again.json()["error"] == "card_declined"
 
 
-async def test_the_gateway_retrying_a_failed_order_reports_the_failure(shop: Shop) -> None:
-    """The gateway retries a 503 from orders with the same key; the replay must not be 200
-    (with every answer a 503, the gateway gives up with its own 503)."""
+async def test_a_failed_order_is_not_retried_by_the_gateway_and_its_replay_reports_it(
+    shop: Shop,
+) -> None:
+    """Orders' 503 comes after its own retries (`X-Do-Not-Retry`): the gateway passes it on
+    at once instead of multiplying them; the client's own retry with the same key gets the
+    failure again, never a 200."""
     user_id = await shop.add_user()
     shop.edges["payments"].refuse("POST", "/payments")
     shop.edges["inventory"].refuse("POST", r"/reservations/\d+/cancel")
+    headers = {"Idempotency-Key": "k-gateway", "Authorization": "Bearer demo-token"}
 
-    response = await shop.gateway.post(
-        "/api/orders",
-        json={**ORDER, "user_id": user_id},
-        headers={"Idempotency-Key": "k-gateway", "Authorization": "Bearer demo-token"},
+    first = await shop.gateway.post(
+        "/api/orders", json={**ORDER, "user_id": user_id}, headers=headers
+    )
+    posts = [r for r in shop.gateway_edges["orders"].requests if r[0] == "POST"]
+    again = await shop.gateway.post(
+        "/api/orders", json={**ORDER, "user_id": user_id}, headers=headers
     )
 
-    assert response.status_code == 503, response.text
-    assert response.json()["error"] == "dependency_unavailable"
-    assert len([r for r in shop.gateway_edges["orders"].requests if r[0] == "POST"]) > 1
+    assert (first.status_code, again.status_code) == (503, 503), again.text
+    assert len(posts) == 1
+    assert again.json()["error"] == "dependency_unavailable"

@@ -11,7 +11,7 @@ import pytest
 from shop.common.breaker import BreakerState
 from shop.common.client import ResilientClient
 from shop.common.context import reset_request_id, set_request_id
-from shop.common.errors import DependencyUnavailable
+from shop.common.errors import DO_NOT_RETRY_HEADER, DependencyUnavailable
 from shop.common.metrics import sample_value
 from shop.common.settings import ServiceSettings
 from shop_fakes import FakeClock
@@ -124,6 +124,28 @@ async def test_5xx_on_a_safe_method_is_retried_then_raises_dependency_unavailabl
     assert h.outcomes("http_error") == 3
     assert h.metric("shop_outbound_retries_total") == 2
     assert len(h.sleeps) == 2
+
+
+@pytest.mark.anyio
+async def test_a_5xx_marked_do_not_retry_is_not_retried_even_when_keyed(
+    unique_service: str,
+) -> None:
+    """The dependency retried its own dependency already: retries at one layer only."""
+    requests: list[httpx.Request] = []
+
+    async def retried_downstream(request: httpx.Request) -> httpx.Response:
+        requests.append(request)
+        return httpx.Response(
+            503, json={"error": "dependency_unavailable"}, headers={DO_NOT_RETRY_HEADER: "x"}
+        )
+
+    h = Harness(unique_service, retried_downstream, breaker_min_calls=10)
+    with pytest.raises(DependencyUnavailable) as raised:
+        await h.client.post("/orders", json={}, idempotency_key="k-1")
+    assert len(requests) == 1
+    assert raised.value.upstream_status == 503
+    assert h.outcomes("http_error", "POST") == 1
+    assert h.metric("shop_outbound_retries_total") == 0
 
 
 @pytest.mark.anyio

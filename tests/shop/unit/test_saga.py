@@ -257,6 +257,21 @@ async def test_unknown_charge_with_payments_down_is_resolved_by_a_later_compensa
     assert_cancelled_cleanly(world, order.id, "dependency_unavailable")
 
 
+async def test_a_charge_the_saga_could_not_settle_is_settled_again_on_a_later_run_only(
+    world: SagaWorld,
+) -> None:
+    """Settling it again at once would repeat the client's retries: one call reaching
+    payments 6 times for one order (found by `harness explore`)."""
+    world.payments.fail_next("charge", lost_answer("payments"))
+    world.payments.take_down("void_key")
+    _, saga = world.new_saga()
+    stuck = await world.runner.run(saga.id)
+    assert (stuck.state, stuck.charge) == (SagaState.COMPENSATING, Effect.PENDING)
+    assert world.payments.calls.count("void_key") == 1
+    await world.runner.run(saga.id)
+    assert world.payments.calls.count("void_key") == 2
+
+
 async def test_a_refund_refused_for_good_marks_the_saga_failed(world: SagaWorld) -> None:
     failed_before = saga_total("failed")
     world.inventory.fail_next("confirm", unavailable("inventory"))
