@@ -56,11 +56,17 @@ def tests(session: nox.Session) -> None:
     `nox -s tests -- -m "not containers"`.
     """
     _install(session)
+    # Most tests wait on real processes (the suite keeps a 2-core machine at load 1 when
+    # run serially): three workers, each taking whole files, so a module's system starts once.
     args = session.posargs or [
         "-m",
         "not containers and not experiment and not kill",
         "-p",
         "no:cacheprovider",
+        "-n",
+        "3",
+        "--dist",
+        "loadfile",
     ]
     session.run("pytest", *args, env=QUIET_ENV)
 
