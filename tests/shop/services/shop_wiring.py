@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import anyio
 import httpx
 from fastapi import FastAPI
 from flask import Flask
@@ -132,6 +133,10 @@ def wsgi_transport(app: Flask) -> httpx.AsyncBaseTransport:
     return httpx.MockTransport(handle)
 
 
+# An order of two SKU-1 (the product the order tests add first), paid by a good card.
+ORDER = {"items": [{"sku": "SKU-1", "quantity": 2}], "card_token": "tok_visa"}
+
+
 @dataclass
 class Shop:
     users: httpx.AsyncClient
@@ -175,6 +180,19 @@ class Shop:
             if len(types) >= count:
                 return types
             await asyncio.sleep(0.02)
+
+    async def place(self, key: str, body: dict[str, Any]) -> httpx.Response:
+        """POST /orders straight to orders, under the Idempotency-Key `key`."""
+        return await self.orders.post("/orders", json=body, headers={"Idempotency-Key": key})
+
+    async def wait_for_order(self, order_id: int, status: str) -> dict[str, Any]:
+        """The order once it has `status` (fails after 10 s)."""
+        with anyio.fail_after(10):
+            while True:
+                order: dict[str, Any] = (await self.orders.get(f"/orders/{order_id}")).json()
+                if order["status"] == status:
+                    return order
+                await anyio.sleep(0.02)
 
     async def reservations_of(self, order_id: int) -> list[dict[str, Any]]:
         response = await self.inventory.get("/reservations", params={"order_id": order_id})

@@ -11,13 +11,12 @@ import pytest
 from shop.common.metrics import sample_value
 from shop.gateway.ratelimit import RateLimiter
 from shop.gateway.settings import GatewaySettings
-from shop_wiring import Shop, running_shop
+from shop_wiring import ORDER, Shop, running_shop
 
 pytestmark = pytest.mark.anyio
 
 DEMO = {"Authorization": "Bearer demo-token"}
 READER = {"Authorization": "Bearer readonly-token"}
-ORDER = {"items": [{"sku": "SKU-1", "quantity": 2}], "card_token": "tok_visa"}
 
 
 class ManualClock:

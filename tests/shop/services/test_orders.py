@@ -9,11 +9,9 @@ from typing import Any
 import anyio
 import pytest
 from shop.common.metrics import sample_value
-from shop_wiring import Shop, running_shop
+from shop_wiring import ORDER, Shop, running_shop
 
 pytestmark = pytest.mark.anyio
-
-ORDER = {"items": [{"sku": "SKU-1", "quantity": 2}], "card_token": "tok_visa"}
 
 
 @pytest.fixture
@@ -21,19 +19,6 @@ async def shop(tmp_path: Path) -> AsyncIterator[Shop]:
     async with running_shop(tmp_path) as shop:
         await shop.add_product("SKU-1", price_cents=250, stock=10)
         yield shop
-
-
-async def place(shop: Shop, key: str, body: dict[str, Any]) -> Any:
-    return await shop.orders.post("/orders", json=body, headers={"Idempotency-Key": key})
-
-
-async def wait_for_order(shop: Shop, order_id: int, status: str) -> dict[str, Any]:
-    with anyio.fail_after(10):
-        while True:
-            order: dict[str, Any] = (await shop.orders.get(f"/orders/{order_id}")).json()
-            if order["status"] == status:
-                return order
-            await anyio.sleep(0.02)
 
 
 async def wait_for_notifications(shop: Shop, order_id: int, count: int) -> list[str]:
@@ -45,7 +30,7 @@ async def test_order_is_confirmed_with_stock_taken_one_charge_and_one_notificati
     shop: Shop,
 ) -> None:
     user_id = await shop.add_user()
-    response = await place(shop, "k-1", {**ORDER, "user_id": user_id})
+    response = await shop.place("k-1", {**ORDER, "user_id": user_id})
     assert response.status_code == 201, response.text
     order = response.json()
     assert (order["status"], order["total_cents"], order["reason"]) == ("confirmed", 500, None)
@@ -63,8 +48,8 @@ async def test_order_is_confirmed_with_stock_taken_one_charge_and_one_notificati
 
 async def test_replaying_the_key_returns_the_same_order_and_creates_nothing(shop: Shop) -> None:
     user_id = await shop.add_user()
-    first = await place(shop, "k-1", {**ORDER, "user_id": user_id})
-    again = await place(shop, "k-1", {**ORDER, "user_id": user_id})
+    first = await shop.place("k-1", {**ORDER, "user_id": user_id})
+    again = await shop.place("k-1", {**ORDER, "user_id": user_id})
     assert again.status_code == 200
     assert again.headers["Idempotent-Replayed"] == "true"
     assert again.json()["id"] == first.json()["id"]
@@ -75,15 +60,15 @@ async def test_replaying_the_key_returns_the_same_order_and_creates_nothing(shop
 
 async def test_reusing_a_key_with_another_body_is_a_409(shop: Shop) -> None:
     user_id = await shop.add_user()
-    await place(shop, "k-1", {**ORDER, "user_id": user_id})
-    response = await place(shop, "k-1", {**ORDER, "user_id": user_id, "card_token": "tok_x"})
+    await shop.place("k-1", {**ORDER, "user_id": user_id})
+    response = await shop.place("k-1", {**ORDER, "user_id": user_id, "card_token": "tok_x"})
     assert response.status_code == 409
     assert response.json()["error"] == "idempotency_key_reused"
 
 
 async def test_declined_card_cancels_the_order_and_releases_the_stock(shop: Shop) -> None:
     user_id = await shop.add_user()
-    response = await place(shop, "k-1", {**ORDER, "user_id": user_id, "card_token": "tok_declined"})
+    response = await shop.place("k-1", {**ORDER, "user_id": user_id, "card_token": "tok_declined"})
     assert response.status_code == 402
     body = response.json()
     assert body["error"] == "card_declined"
@@ -98,7 +83,7 @@ async def test_declined_card_cancels_the_order_and_releases_the_stock(shop: Shop
 async def test_insufficient_stock_is_a_409_with_the_cancelled_order(shop: Shop) -> None:
     user_id = await shop.add_user()
     body = {**ORDER, "user_id": user_id, "items": [{"sku": "SKU-1", "quantity": 11}]}
-    response = await place(shop, "k-1", body)
+    response = await shop.place("k-1", body)
     assert response.status_code == 409
     assert response.json()["error"] == "insufficient_stock"
     assert response.json()["order"]["status"] == "cancelled"
@@ -106,7 +91,7 @@ async def test_insufficient_stock_is_a_409_with_the_cancelled_order(shop: Shop) 
 
 
 async def test_unknown_user_is_a_422_and_touches_nothing(shop: Shop) -> None:
-    response = await place(shop, "k-1", {**ORDER, "user_id": 999})
+    response = await shop.place("k-1", {**ORDER, "user_id": 999})
     assert response.status_code == 422
     assert response.json()["error"] == "unknown_user"
     assert (await shop.orders.get("/orders")).json()["total"] == 0
@@ -118,7 +103,7 @@ async def test_unknown_user_is_a_422_and_touches_nothing(shop: Shop) -> None:
 async def test_unknown_product_is_a_422_and_touches_nothing(shop: Shop) -> None:
     user_id = await shop.add_user()
     body = {**ORDER, "user_id": user_id, "items": [{"sku": "SKU-404", "quantity": 1}]}
-    response = await place(shop, "k-1", body)
+    response = await shop.place("k-1", body)
     assert response.status_code == 422
     assert response.json()["error"] == "unknown_product"
     assert (await shop.orders.get("/orders")).json()["total"] == 0
@@ -127,7 +112,7 @@ async def test_unknown_product_is_a_422_and_touches_nothing(shop: Shop) -> None:
 async def test_users_unavailable_is_a_503_and_creates_nothing(shop: Shop) -> None:
     user_id = await shop.add_user()
     shop.edges["users"].refuse("GET", r"/users/\d+")
-    response = await place(shop, "k-1", {**ORDER, "user_id": user_id})
+    response = await shop.place("k-1", {**ORDER, "user_id": user_id})
     assert response.status_code == 503
     assert response.json()["dependency"] == "users"
     assert (await shop.orders.get("/orders")).json()["total"] == 0
@@ -138,7 +123,7 @@ async def test_lost_charge_answers_are_resolved_by_key_and_the_order_charged_onc
 ) -> None:
     user_id = await shop.add_user()
     shop.edges["payments"].lose_answer("POST", "/payments")
-    response = await place(shop, "k-1", {**ORDER, "user_id": user_id})
+    response = await shop.place("k-1", {**ORDER, "user_id": user_id})
     assert response.status_code == 201, response.text
     order = response.json()
     assert [p["status"] for p in await shop.payments_of(order["id"])] == ["captured"]
@@ -151,7 +136,7 @@ async def test_payments_down_answers_503_then_recovery_cancels_the_order(shop: S
     user_id = await shop.add_user()
     shop.edges["payments"].refuse("POST", "/payments")
     shop.edges["payments"].refuse("POST", "/payment-voids")
-    response = await place(shop, "k-1", {**ORDER, "user_id": user_id})
+    response = await shop.place("k-1", {**ORDER, "user_id": user_id})
     assert response.status_code == 503
     body = response.json()
     assert (body["error"], body["dependency"]) == ("dependency_unavailable", "payments")
@@ -162,7 +147,7 @@ async def test_payments_down_answers_503_then_recovery_cancels_the_order(shop: S
     in_flight = (await shop.orders.get("/sagas", params={"state": "in_flight"})).json()
     assert in_flight["total"] == 1
     shop.edges["payments"].heal()
-    cancelled = await wait_for_order(shop, order_id, "cancelled")
+    cancelled = await shop.wait_for_order(order_id, "cancelled")
     assert cancelled["reason"] == "dependency_unavailable"
     assert (await shop.orders.get("/sagas", params={"state": "in_flight"})).json()["total"] == 0
     assert await shop.payments_of(order_id) == []
@@ -170,8 +155,8 @@ async def test_payments_down_answers_503_then_recovery_cancels_the_order(shop: S
 
 async def test_sagas_are_listed_by_state_with_their_step_log(shop: Shop) -> None:
     user_id = await shop.add_user()
-    await place(shop, "k-1", {**ORDER, "user_id": user_id})
-    await place(shop, "k-2", {**ORDER, "user_id": user_id, "card_token": "tok_declined"})
+    await shop.place("k-1", {**ORDER, "user_id": user_id})
+    await shop.place("k-2", {**ORDER, "user_id": user_id, "card_token": "tok_declined"})
     completed = (await shop.orders.get("/sagas", params={"state": "completed"})).json()
     compensated = (await shop.orders.get("/sagas", params={"state": "compensated"})).json()
     assert (completed["total"], compensated["total"]) == (1, 1)
@@ -190,8 +175,8 @@ async def test_sagas_are_listed_by_state_with_their_step_log(shop: Shop) -> None
 
 async def test_orders_are_listed_and_fetched(shop: Shop) -> None:
     user_id = await shop.add_user()
-    await place(shop, "k-1", {**ORDER, "user_id": user_id})
-    await place(shop, "k-2", {**ORDER, "user_id": user_id, "card_token": "tok_declined"})
+    await shop.place("k-1", {**ORDER, "user_id": user_id})
+    await shop.place("k-2", {**ORDER, "user_id": user_id, "card_token": "tok_declined"})
     cancelled = (await shop.orders.get("/orders", params={"status": "cancelled"})).json()
     assert [o["reason"] for o in cancelled["items"]] == ["card_declined"]
     order_id = cancelled["items"][0]["id"]
@@ -225,7 +210,7 @@ async def test_bad_order_requests_are_422_and_touch_nothing(
 async def test_repeated_lines_of_a_sku_add_up(shop: Shop) -> None:
     user_id = await shop.add_user()
     lines = [{"sku": "SKU-1", "quantity": 1}, {"sku": "SKU-1", "quantity": 2}]
-    response = await place(shop, "k-1", {**ORDER, "user_id": user_id, "items": lines})
+    response = await shop.place("k-1", {**ORDER, "user_id": user_id, "items": lines})
     assert response.status_code == 201
     assert response.json()["items"] == [{"sku": "SKU-1", "quantity": 3}]
     assert (await shop.stock("SKU-1"))["stock"] == 7
@@ -253,7 +238,7 @@ async def test_saga_and_outbox_metrics_are_exposed(shop: Shop) -> None:
 
     before = completed()
     user_id = await shop.add_user()
-    await place(shop, "k-1", {**ORDER, "user_id": user_id})
+    await shop.place("k-1", {**ORDER, "user_id": user_id})
     assert completed() == before + 1
     text = (await shop.orders.get("/metrics")).text
     for name in ("shop_sagas_in_flight", "shop_outbox_backlog", "shop_saga_step_total"):
@@ -274,7 +259,7 @@ async def test_unsafe_switch_sends_a_fresh_key_per_charge_attempt(tmp_path: Path
         # Every attempt of the first charge call is served but its answer lost; the client
         # retries under one key, then the saga tries again under a new key.
         shop.edges["payments"].lose_answer("POST", "/payments", times=3)
-        response = await place(shop, "k-1", {**ORDER, "user_id": user_id})
+        response = await shop.place("k-1", {**ORDER, "user_id": user_id})
         assert response.status_code == 201
         charged = await shop.payments_of(response.json()["id"])
         assert [p["status"] for p in charged] == ["captured", "captured"]  # charged twice
@@ -284,7 +269,7 @@ async def test_outbox_switch_off_sends_events_directly(tmp_path: Path) -> None:
     async with running_shop(tmp_path, outbox_enabled=False) as shop:
         await shop.add_product("SKU-1", price_cents=250, stock=10)
         user_id = await shop.add_user()
-        response = await place(shop, "k-1", {**ORDER, "user_id": user_id})
+        response = await shop.place("k-1", {**ORDER, "user_id": user_id})
         order_id = response.json()["id"]
         # Sent before the answer, not by the relay.
         assert await shop.notified(order_id) == ["order.confirmed"]

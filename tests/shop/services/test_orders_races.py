@@ -13,15 +13,12 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
-import anyio
 import pytest
-from shop_wiring import Shop, running_shop
+from shop_wiring import ORDER, Shop, running_shop
 
 pytestmark = pytest.mark.anyio
 
-ORDER = {"items": [{"sku": "SKU-1", "quantity": 2}], "card_token": "tok_visa"}
 # Every way the saga can ask payments what became of a charge: a look-up by key, or voiding
 # the key (the answer that also stops a late charge).
 LOOKUPS = (("GET", "/payments"), ("POST", "/payment-voids"))
@@ -34,19 +31,6 @@ async def shop(tmp_path: Path) -> AsyncIterator[Shop]:
         yield shop
 
 
-async def place(shop: Shop, key: str, body: dict[str, Any]) -> Any:
-    return await shop.orders.post("/orders", json=body, headers={"Idempotency-Key": key})
-
-
-async def wait_for_order(shop: Shop, order_id: int, status: str) -> dict[str, Any]:
-    with anyio.fail_after(10):
-        while True:
-            order: dict[str, Any] = (await shop.orders.get(f"/orders/{order_id}")).json()
-            if order["status"] == status:
-                return order
-            await anyio.sleep(0.02)
-
-
 async def test_a_charge_that_reaches_payments_after_the_saga_gave_up_is_never_kept(
     shop: Shop,
 ) -> None:
@@ -54,10 +38,10 @@ async def test_a_charge_that_reaches_payments_after_the_saga_gave_up_is_never_ke
     payments = shop.edges["payments"]
     payments.hold("POST", "/payments")  # every charge attempt queues in a stalled payments
 
-    response = await place(shop, "k-late", {**ORDER, "user_id": user_id})
+    response = await shop.place("k-late", {**ORDER, "user_id": user_id})
 
     assert response.status_code == 503, response.text
-    order = await wait_for_order(shop, response.json()["order"]["id"], "cancelled")
+    order = await shop.wait_for_order(response.json()["order"]["id"], "cancelled")
     payments.heal()
     late = await payments.deliver_held()  # payments gets going again and serves its queue
     assert late, "the charge attempts were held back"
@@ -76,10 +60,10 @@ async def test_a_reservation_that_reaches_inventory_after_the_saga_gave_up_holds
     inventory = shop.edges["inventory"]
     inventory.hold("POST", "/reservations")
 
-    response = await place(shop, "k-late-reserve", {**ORDER, "user_id": user_id})
+    response = await shop.place("k-late-reserve", {**ORDER, "user_id": user_id})
 
     assert response.status_code == 503, response.text
-    order = await wait_for_order(shop, response.json()["order"]["id"], "cancelled")
+    order = await shop.wait_for_order(response.json()["order"]["id"], "cancelled")
     inventory.heal()
     late = await inventory.deliver_held()
     assert late, "the reserve attempts were held back"
@@ -98,13 +82,13 @@ async def test_a_declined_card_whose_answer_was_lost_cancels_the_order_as_declin
     for method, path in LOOKUPS:
         payments.refuse(method, path)  # ...and payments unreachable while the saga asks
 
-    response = await place(
-        shop, "k-declined", {**ORDER, "user_id": user_id, "card_token": "tok_declined"}
+    response = await shop.place(
+        "k-declined", {**ORDER, "user_id": user_id, "card_token": "tok_declined"}
     )
 
     assert response.status_code == 503, response.text
     payments.heal()
-    order = await wait_for_order(shop, response.json()["order"]["id"], "cancelled")
+    order = await shop.wait_for_order(response.json()["order"]["id"], "cancelled")
     assert order["reason"] == "card_declined"
     [payment] = await shop.payments_of(order["id"])
     assert payment["status"] == "declined"
@@ -118,8 +102,8 @@ async def test_a_replay_of_an_order_whose_compensation_is_unfinished_is_not_a_su
     shop.edges["inventory"].refuse("POST", r"/reservations/\d+/cancel")
     body = {**ORDER, "user_id": user_id}
 
-    first = await place(shop, "k-unfinished", body)
-    again = await place(shop, "k-unfinished", body)
+    first = await shop.place("k-unfinished", body)
+    again = await shop.place("k-unfinished", body)
 
     assert first.status_code == 503, first.text
     assert first.json()["order"]["status"] == "pending"
@@ -136,12 +120,12 @@ async def test_a_replay_after_the_compensation_finished_answers_the_failure(shop
     shop.edges["payments"].refuse("POST", "/payments")
     shop.edges["inventory"].refuse("POST", r"/reservations/\d+/cancel")
     body = {**ORDER, "user_id": user_id}
-    first = await place(shop, "k-finished", body)
+    first = await shop.place("k-finished", body)
     shop.edges["payments"].heal()
     shop.edges["inventory"].heal()
-    await wait_for_order(shop, first.json()["order"]["id"], "cancelled")
+    await shop.wait_for_order(first.json()["order"]["id"], "cancelled")
 
-    again = await place(shop, "k-finished", body)
+    again = await shop.place("k-finished", body)
 
     assert again.status_code == 503, again.text
     assert again.headers["Idempotent-Replayed"] == "true"
@@ -152,8 +136,8 @@ async def test_a_replay_after_the_compensation_finished_answers_the_failure(shop
 async def test_a_declined_order_replays_as_declined(shop: Shop) -> None:
     user_id = await shop.add_user()
     body = {**ORDER, "user_id": user_id, "card_token": "tok_declined"}
-    first = await place(shop, "k-402", body)
-    again = await place(shop, "k-402", body)
+    first = await shop.place("k-402", body)
+    again = await shop.place("k-402", body)
     assert (first.status_code, again.status_code) == (402, 402)
     assert again.json()["order"] == first.json()["order"]
     assert again.json()["error"] == "card_declined"
