@@ -27,7 +27,7 @@ class RecordingSession:
     def __init__(self) -> None:
         self.commands: list[tuple[str, ...]] = []
 
-    def install(self, *args: str) -> None:
+    def install(self, *args: str, **_: Any) -> None:
         pass
 
     def run(self, *args: str, **_: Any) -> None:
