@@ -41,11 +41,15 @@ def run_each(
     time_budget: float | None = None,
     on_start: Callable[[T], None] | None = None,
     on_result: Callable[[T, R], None] | None = None,
+    longest: Callable[[T], float] | None = None,
 ) -> Batch[T, R]:
     """Call `work(item)` for every item, at most `parallel` at once.
 
     Args:
         parallel: units at once; 1 (default) runs them in this process, in order.
+        longest: with `parallel` > 1, an estimate of each unit's length: the longest start
+            first, so that the short ones fill the gaps at the end instead of one long unit
+            running alone (results still come back in the items' order).
         time_budget: seconds from now after which no further unit starts (those running
             finish); None: no limit.
         on_start / on_result: called in this process as each unit starts and ends (in the
@@ -70,6 +74,8 @@ def run_each(
             if on_result is not None:
                 on_result(item, results[index])
     else:
+        if longest is not None:
+            pending.sort(key=lambda entry: -longest(entry[1]))  # stable: ties keep their order
         context = multiprocessing.get_context("spawn")
         with ProcessPoolExecutor(max_workers=parallel, mp_context=context) as pool:
             running: dict[Future[R], tuple[int, T]] = {}
@@ -97,5 +103,5 @@ def run_each(
     return Batch(
         ran=[items[i] for i in order],
         results=[results[i] for i in order],
-        not_run=[item for _, item in pending],
+        not_run=[item for _, item in sorted(pending, key=lambda entry: entry[0])],
     )

@@ -172,7 +172,7 @@ def run(
         int | None,
         typer.Option(
             min=1,
-            help="Experiments at once, each on its own system (default: the topology's "
+            help="Experiments at once, a system per worker (default: the topology's "
             "\\[pipeline] chaos_parallel, else 1). Above 1: a line per start and end, no "
             "live view.",
             show_default=False,

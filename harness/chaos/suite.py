@@ -2,9 +2,10 @@
 
 One at a time, experiments needing the same service settings (`env`) share one system,
 started from the topology with those settings added and torn down after the group. With
-`parallel` > 1 each experiment gets a system of its own (own ports, proxies and run
-directory) in a worker process (`harness.parallel`), so experiments that mostly wait for
-faults and recoveries wait together.
+`parallel` > 1 experiments run at once, each worker process (`harness.parallel`) with a system
+of its own (own ports, proxies and run directory), so experiments that mostly wait for
+faults and recoveries wait together. A worker keeps its system for its next experiment
+after a passing one (faults undone), as the one-at-a-time suite shares one system.
 """
 
 from __future__ import annotations
@@ -21,14 +22,14 @@ from harness.chaos.loader import check_against_topology
 from harness.chaos.model import Experiment
 from harness.chaos.result import ExperimentResult
 from harness.chaos.runner import run_experiment
-from harness.chaos.systems import group_by_env, start_for
+from harness.chaos.systems import env_key, group_by_env, start_for
 from harness.parallel import run_each
 from harness.topology import Topology
 
 __all__ = ["expand_paths", "run_suite"]
 
 EXPERIMENT_SUFFIXES = (".yaml", ".yml")
-STARTS = 2  # tries to start an experiment's own system (parallel systems pick ports at once)
+STARTS = 2  # tries to start a worker's system (parallel systems pick ports at once)
 
 
 def expand_paths(paths: Iterable[Path]) -> list[Path]:
@@ -59,7 +60,8 @@ def run_suite(
     """Run `experiments`; results in run order (with `parallel` > 1: in the order given).
 
     One at a time (`parallel` 1, the default), experiments are grouped by `env`, one system
-    per group. With `parallel` > 1, up to that many run at once, each on its own system;
+    per group. With `parallel` > 1, up to that many run at once, each worker on its own system
+    (kept for its next experiment after a pass, see `_Job.run`);
     `console` then gets one line as each starts and `on_result` is called as each ends (no
     live view), and a system that does not start makes that experiment `aborted`.
 
@@ -74,7 +76,7 @@ def run_suite(
         backend: runtime backend, "process" (default) or "attach".
         fail_fast: stop each experiment at its first failed assertion.
         on_result: called with each result as soon as its experiment ends.
-        parallel: experiments at once, each on its own system (default 1).
+        parallel: experiments at once, each worker on its own system (default 1).
     """
     from harness.runtime.backends import backend_named
 
@@ -110,6 +112,7 @@ def run_suite(
             parallel=parallel,
             on_start=started,
             on_result=None if on_result is None else lambda _e, result: on_result(result),
+            longest=lambda experiment: experiment.method.effective_duration,
         )
         return batch.results
     results: list[ExperimentResult] = []
@@ -148,31 +151,40 @@ class _Job:
     fail_fast: bool
 
     def run(self, experiment: Experiment) -> ExperimentResult:
-        """Start a system for `experiment` alone, run it, stop the system; a system that does
-        not start gives an `aborted` result rather than an exception."""
-        from harness.runtime import HarnessRuntimeError, StartupError
+        """Run `experiment` on this worker's kept system (`harness.runtime.kept`): the one the
+        worker's last experiment passed on, if it was started with the same settings, its
+        faults undone; else a fresh one. A system that does not start gives an `aborted`
+        result rather than an exception."""
+        from harness.runtime import HarnessRuntimeError
+        from harness.runtime.kept import kept_system
 
-        for attempt in range(1, STARTS + 1):
-            try:
-                with start_for(self.topology, dict(experiment.env), backend=self.backend) as system:
-                    return run_experiment(
-                        experiment,
-                        system,
-                        seed=self.seed,
-                        journal_dir=self.journal_dir,
-                        live=False,
-                        fail_fast=self.fail_fast,
-                        topology=self.topology.path,
-                        backend=self.backend,
-                    )
-            except StartupError as exc:
-                # another experiment's system may take a free port between our pick and the
-                # bind: the start is retried, the experiment's verdict is not
-                if attempt == STARTS:
-                    return _not_started(experiment, self, exc)
-            except HarnessRuntimeError as exc:
-                return _not_started(experiment, self, exc)
-        raise AssertionError("unreachable")
+        kept = kept_system()
+        key = (self.topology.path, self.backend, env_key(experiment))
+        try:
+            system = kept.get(
+                key,
+                lambda: start_for(self.topology, dict(experiment.env), backend=self.backend),
+                tries=STARTS,
+            )
+        except HarnessRuntimeError as exc:
+            kept.close()
+            return _not_started(experiment, self, exc)
+        try:
+            result = run_experiment(
+                experiment,
+                system,
+                seed=self.seed,
+                journal_dir=self.journal_dir,
+                live=False,
+                fail_fast=self.fail_fast,
+                topology=self.topology.path,
+                backend=self.backend,
+            )
+        except BaseException:
+            kept.close()
+            raise
+        kept.ran_cell(keep=result.passed)
+        return result
 
 
 def _not_started(experiment: Experiment, job: _Job, error: Exception) -> ExperimentResult:

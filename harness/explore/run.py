@@ -14,8 +14,8 @@ from typing import Any
 from harness.explore.cells import Cell, ExploreInputError, check_settings
 from harness.explore.matrix import CellResult
 from harness.explore.oracle import cell_experiment, explore_traffic
-from harness.explore.systems import kept_system
 from harness.parallel import run_each
+from harness.runtime.kept import kept_system
 from harness.topology import Topology, load_topology
 
 __all__ = ["ExploreOptions", "replay_command", "run_cell", "run_cells"]
@@ -45,12 +45,11 @@ def replay_command(options: ExploreOptions, cell: Cell) -> str:
 
 def run_cell(options: ExploreOptions, cell: Cell) -> CellResult:
     """Run the cell's experiment on this process's kept system (or a fresh one, see
-    `harness.explore.systems`); never raises."""
+    `harness.runtime.kept`); never raises."""
     from harness.chaos.journal import write_journal
     from harness.chaos.report import write_html_report
     from harness.chaos.runner import run_experiment
     from harness.chaos.systems import env_key, start_for
-    from harness.runtime import StartupError
 
     started = time.time()
     journal_dir = options.out / "cells" / cell.id.replace(">", "").replace(":", "_")
@@ -62,17 +61,9 @@ def run_cell(options: ExploreOptions, cell: Cell) -> CellResult:
         traffic = explore_traffic(topology.explore, base_dir)
         experiment = cell_experiment(cell, topology, seed=cell.seed(options.seed), traffic=traffic)
         key = (options.topology, options.backend, env_key(experiment))
-        for attempt in range(1, STARTS + 1):
-            try:
-                system = kept.get(
-                    key, lambda: start_for(topology, experiment.env, backend=options.backend)
-                )
-                break
-            except StartupError:
-                # another cell's system may take a free port between its pick and the bind:
-                # the system's start is retried, the cell's verdict is not
-                if attempt == STARTS:
-                    raise
+        system = kept.get(
+            key, lambda: start_for(topology, experiment.env, backend=options.backend), tries=STARTS
+        )
         after_cells = kept.cells
         result = run_experiment(experiment, system, live=False)
         kept.ran_cell(keep=result.status == "passed" and not options.fresh)

@@ -136,7 +136,7 @@ def run(
         int | None,
         typer.Option(
             min=1,
-            help="Chaos experiments at once, each on its own system (default: \\[pipeline] "
+            help="Chaos experiments at once, a system per worker (default: \\[pipeline] "
             "chaos_parallel, else 1).",
             show_default=False,
         ),

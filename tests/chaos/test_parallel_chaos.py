@@ -1,5 +1,6 @@
-"""`harness chaos run --parallel N`: experiments at once, each on a system of its own, on the
-runtime tests' small topology (real processes, the real fault proxy)."""
+"""`harness chaos run --parallel N`: experiments at once, each worker on a system of its own
+(kept for its next experiment after a pass), on the runtime tests' small topology (real
+processes, the real fault proxy)."""
 
 from __future__ import annotations
 
@@ -55,7 +56,9 @@ def experiments(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return folder
 
 
-def test_experiments_run_at_once_each_on_its_own_system(experiments: Path, tmp_path: Path) -> None:
+def test_experiments_run_at_once_each_worker_on_its_own_system(
+    experiments: Path, tmp_path: Path
+) -> None:
     out, junit = tmp_path / "out", tmp_path / "junit.xml"
     options = ["--parallel", "3", "--seed", "1", "--out", str(out), "--junit-xml", str(junit)]
     outcome = CliRunner().invoke(
@@ -72,8 +75,8 @@ def test_experiments_run_at_once_each_on_its_own_system(experiments: Path, tmp_p
     journals = [json.loads(path.read_text()) for path in sorted(out.glob("*.json"))]
     assert [j["status"] for j in journals] == ["passed", "failed", "passed"]
     callers = {j["system"]["services"]["caller"] for j in journals}
-    assert len(callers) == 3  # three systems, three sets of ports (that they run at once is
-    # the pool's to show: tests/harness/test_parallel_pool.py, without timing)
+    assert len(callers) >= 2  # the workers' own systems, their own ports (that they run at
+    # once is the pool's to show: tests/harness/test_parallel_pool.py, without timing)
 
     # results in the order given, whatever order they ended in
     cases = ET.parse(junit).getroot().iter("testcase")
@@ -82,6 +85,25 @@ def test_experiments_run_at_once_each_on_its_own_system(experiments: Path, tmp_p
         "legacy cut off",
         "echo answers again",
     ]
+
+
+def test_a_worker_keeps_its_system_for_its_next_experiment_after_a_pass(
+    experiments: Path, tmp_path: Path
+) -> None:
+    (experiments / "b.yaml").unlink()
+    for name in ("d", "e"):
+        (experiments / f"{name}.yaml").write_text(PASSES.format(title=f"echo answers ({name})"))
+    out = tmp_path / "out"
+    outcome = CliRunner().invoke(
+        app,
+        ["run", str(experiments), "-t", str(MINI), "--parallel", "2", "--out", str(out)],
+    )
+    assert outcome.exit_code == 0, outcome.output
+    journals = [json.loads(path.read_text()) for path in sorted(out.glob("*.json"))]
+    assert [j["status"] for j in journals] == ["passed"] * 4
+    systems = {j["system"]["services"]["caller"] for j in journals}
+    assert len(systems) <= 2, systems  # four experiments, two workers: a system each, reused
+    assert all(j["faults"] and j["status"] == "passed" for j in journals)
 
 
 def test_parallel_is_refused_below_one(experiments: Path) -> None:

@@ -85,3 +85,14 @@ def test_no_unit_starts_once_the_time_budget_is_spent(parallel: int) -> None:
 def test_an_exception_in_a_unit_reaches_the_caller(parallel: int) -> None:
     with pytest.raises(ValueError, match="three"):
         run_each(_fail_on_three, [1, 2, 3, 4], parallel=parallel)
+
+
+def test_the_longest_units_start_first_and_results_keep_the_items_order() -> None:
+    started: list[int] = []
+    lengths = {1: 5.0, 2: 30.0, 3: 5.0, 4: 20.0}
+    batch = run_each(
+        _square, [1, 2, 3, 4], parallel=2, on_start=started.append, longest=lengths.__getitem__
+    )
+    assert started == [2, 4, 1, 3]  # longest first; equal estimates keep the items' order
+    assert [square for square, _pid in batch.results] == [1, 4, 9, 16]
+    assert batch.ran == [1, 2, 3, 4]

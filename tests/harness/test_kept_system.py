@@ -8,7 +8,7 @@ from contextlib import contextmanager
 
 import pytest
 
-from harness.explore.systems import KeptSystem
+from harness.runtime.kept import KeptSystem
 
 
 class FakeSystem:
