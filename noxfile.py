@@ -26,14 +26,14 @@ INSTALL = ("-e", ".[pipeline,dev,interop]", "-e", "target-system")
 # set (CI machines here set it), each one compiled every module it imports again: 3.1 s of
 # CPU for `harness --help` instead of 0.9 s, and a third of the tests session's CPU.
 RUN_ENV: dict[str, str | None] = {"PACT_DO_NOT_TRACK": "true", "PYTHONDONTWRITEBYTECODE": None}
-# uv installs without compiling bytecode unless asked: compiled once at install, in parallel.
-INSTALL_ENV = {"UV_COMPILE_BYTECODE": "1"}
 # The reference shop, named explicitly: the harness itself knows no default system.
 SHOP = ("-t", "target-system/system.toml")
 
 
 def _install(session: nox.Session) -> None:
-    session.install(*INSTALL, env=INSTALL_ENV)
+    # Not UV_COMPILE_BYTECODE: compiling all of site-packages costs 18 CPU-s per session's
+    # venv; what a session imports is compiled on first import and kept (RUN_ENV).
+    session.install(*INSTALL)
 
 
 @nox.session(python=PYTHON)

@@ -1,13 +1,18 @@
 """Run the stages in order, each in its own output folder, and write one report.
 
 Stages named `concurrent` (`[pipeline] concurrent`, `harness run --concurrent`) run at the
-same time, each on the system it starts for itself; the others run one by one.
+same time, each on the system it starts for itself; the others run one by one. Beside a stage
+that measures time (chaos, explore, load), the stages that judge only answers (contracts,
+fuzz) run at a lower CPU priority, they and the systems they start: they take the cores the
+timing stages leave idle instead of slowing the answers those stages time.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import platform
+import threading
 import time
 import traceback
 from collections.abc import Callable, Mapping
@@ -119,17 +124,49 @@ def run_pipeline(
     return run
 
 
+TIMED_STAGES: frozenset[StageName] = frozenset({"chaos", "explore", "load"})
+"""Stages whose checks measure time (latencies, how soon a breaker opens); the others judge
+answers only, and yield the CPU to these when they run beside them."""
+YIELDING_NICENESS = 10  # a CPU share of about a tenth against a nice-0 process that wants it
+
+
 def _at_once(
     run_one: Callable[[StageName], StageResult], step: list[StageName]
 ) -> list[StageResult]:
-    """Run the stages of `step` at the same time: the first in this thread (it keeps Ctrl-C
-    and SIGTERM handling), the others in threads; results in `step`'s order."""
+    """Run the stages of `step` at the same time, results in `step`'s order.
+
+    A timed stage, if the step has one, runs in this thread (it keeps Ctrl-C and SIGTERM
+    handling), the others in threads; beside a timed stage, an untimed one lowers its
+    thread's CPU priority first (see `yield_cpu`)."""
     if len(step) == 1:
         return [run_one(step[0])]
-    with ThreadPoolExecutor(max_workers=len(step) - 1, thread_name_prefix="stage") as pool:
-        others = [pool.submit(run_one, name) for name in step[1:]]
-        first = run_one(step[0])
-        return [first, *(future.result() for future in others)]
+    timed = [name for name in step if name in TIMED_STAGES]
+    first = timed[0] if timed else step[0]
+    rest = [name for name in step if name != first]
+
+    def beside(name: StageName) -> StageResult:
+        if timed and name not in TIMED_STAGES:
+            yield_cpu()
+        return run_one(name)
+
+    with ThreadPoolExecutor(max_workers=len(rest), thread_name_prefix="stage") as pool:
+        others = {name: pool.submit(beside, name) for name in rest}
+        done = {first: run_one(first)}
+        done.update((name, future.result()) for name, future in others.items())
+    return [done[name] for name in step]
+
+
+def yield_cpu() -> bool:
+    """Lower the calling thread's CPU priority to `YIELDING_NICENESS` (Linux keeps a nice
+    value per thread, and the processes the thread starts inherit it: the stage's system
+    too). False where the platform cannot (the stage then runs at normal priority)."""
+    try:
+        thread = threading.get_native_id()
+        current = os.getpriority(os.PRIO_PROCESS, thread)
+        os.setpriority(os.PRIO_PROCESS, thread, max(current, YIELDING_NICENESS))
+    except (AttributeError, OSError):
+        return False
+    return True
 
 
 _VERDICT = {"passed": "[green]PASS", "failed": "[red]FAIL", "skipped": "[yellow]SKIPPED"}

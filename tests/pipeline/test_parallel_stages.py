@@ -3,6 +3,9 @@ parallelism (`[pipeline] chaos_parallel`, `--parallel`)."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -13,6 +16,7 @@ from typer.testing import CliRunner
 from harness.cli import app
 from harness.pipeline import PipelineOptions, StageResult, run_pipeline
 from harness.pipeline.inputs import StageInputs
+from harness.pipeline.run import YIELDING_NICENESS
 from harness.pipeline.stages import StageContext
 from harness.topology import load_topology
 
@@ -89,4 +93,48 @@ def test_concurrent_stages_overlap_and_report_in_pipeline_order(tmp_path: Path) 
     assert spans["chaos"][0] < spans["fuzz"][1]  # chaos began before fuzz ended
     assert spans["contracts"][1] <= min(spans["fuzz"][0], spans["chaos"][0])
     assert spans["load"][0] >= max(spans["fuzz"][1], spans["chaos"][1])
-    assert spans["fuzz"][2] == threading.main_thread().name  # keeps Ctrl-C and SIGTERM
+    # the timed stage runs in the main thread, which keeps Ctrl-C and SIGTERM
+    assert spans["chaos"][2] == threading.main_thread().name
+    assert spans["fuzz"][2] != threading.main_thread().name
+
+
+def _niceness_seen(tmp_path: Path, concurrent: str) -> dict[str, tuple[int, int]]:
+    """Each stage's thread niceness and that of a process it starts, run with `concurrent`."""
+    seen: dict[str, tuple[int, int]] = {}
+
+    def stage(ctx: StageContext) -> StageResult:
+        name = ctx.out_dir.name
+        child = subprocess.run(
+            [sys.executable, "-c", "import os; print(os.nice(0))"],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        own = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+        seen[name] = (own, int(child.stdout))
+        return StageResult(name=name, passed=True, headline="ran")  # type: ignore[arg-type]
+
+    path = write_topology(tmp_path / "system", f"concurrent = {concurrent}\n")
+    stages = dict.fromkeys(("contracts", "fuzz", "chaos", "load"), stage)
+    result = run_pipeline(PipelineOptions(topology=path, out_dir=tmp_path / "out"), stages=stages)  # type: ignore[arg-type]
+    assert result.passed
+    return seen
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="a nice value per thread is Linux's")
+def test_beside_a_timed_stage_the_untimed_ones_and_their_processes_yield_the_cpu(
+    tmp_path: Path,
+) -> None:
+    normal = os.nice(0)
+    seen = _niceness_seen(tmp_path, '["contracts", "fuzz", "chaos", "load"]')
+    lowered = max(normal, YIELDING_NICENESS)
+    assert seen["chaos"] == seen["load"] == (normal, normal)  # what they time is not slowed
+    assert seen["contracts"] == seen["fuzz"] == (lowered, lowered)
+    assert os.nice(0) == normal  # the run's own thread is as it was
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="a nice value per thread is Linux's")
+def test_untimed_stages_side_by_side_or_alone_keep_their_priority(tmp_path: Path) -> None:
+    normal = os.nice(0)
+    seen = _niceness_seen(tmp_path, '["contracts", "fuzz"]')
+    assert set(seen.values()) == {(normal, normal)}
