@@ -25,6 +25,7 @@ from harness.chaos.model import (
     MetricProbe,
     Probe,
 )
+from harness.observe.breakers import read_breaker
 from harness.observe.metrics import MetricsError, scrape
 from harness.system import RunningSystemLike
 
@@ -69,17 +70,13 @@ def _check_breaker(probe: BreakerProbe, ctx: ProbeContext) -> ProbeResult:
     convention = ctx.conventions(source).breaker
     if convention is None:
         return ProbeResult(False, missing_convention(source))
-    url = _metrics_url(source, ctx)
     try:
-        snapshot = scrape(url, client=ctx.client)
+        reading = read_breaker(
+            _metrics_url(source, ctx), convention, source, target, client=ctx.client
+        )
     except MetricsError as exc:
         return ProbeResult(False, str(exc))
-    labels = convention.labels_for(source, target)
-    value = snapshot.value(convention.metric, **labels)
-    if value is None:
-        # A breaker that has never been used may not have exported its gauge yet: closed.
-        value = convention.state_value("closed")
-    state = convention.state_name(value)
+    state, value, labels = reading.state, reading.value, reading.labels
     ok = state == probe.state
     return ProbeResult(
         ok,

@@ -36,9 +36,10 @@ class FuzzOptions:
       expected statuses); the harness's seed, budget and checks override it.
     - `idempotency_header` ("Idempotency-Key"): the header whose requests must replay.
     - `outage_statuses` ((503,)): the 5xx a caller may answer while a dependency is down.
-    - `settle_seconds` (0): how long to wait after healing a partition before the next pass,
-      so that the caller's circuit breakers close again (otherwise the next pass only sees
-      the previous edge's open breaker).
+    - `settle_seconds` (0): how long at most to wait after healing a partition before the
+      next pass (the wait ends once the caller's breaker, read as its convention declares,
+      no longer reads open), so that the next pass does not only see the previous edge's
+      open breaker.
     - `env` ({}): environment added to every service when the run starts the system (e.g.
       a shorter breaker open time, to settle faster).
     - `prepare` (None): puts test data in place once the system is up, before any pass: a

@@ -58,6 +58,9 @@ CONFIG_BESIDE_TOPOLOGY = "schemathesis.toml"
 DEFAULT_RUNS_DIR = Path("runs/fuzz")
 
 
+SETTLE_POLL = 0.1  # seconds between reads of a healed edge's breaker
+
+
 class FuzzRunError(ValueError):
     """Bad input for a fuzzing run (unknown service, unusable config); nothing was fuzzed."""
 
@@ -275,9 +278,35 @@ def _fault_pass(
     except FaultProxyError as exc:
         outcome = PassResult(service=probe.service, name=name, skipped=f"cannot partition: {exc}")
     else:
-        time.sleep(options.settle_seconds)  # healed: let the caller's breakers close again
+        _settle(system, edge, options.settle_seconds)
     _note(console, outcome)
     return outcome
+
+
+def _settle(system: RunningSystem, edge: str, seconds: float) -> None:
+    """After healing `edge`: up to `seconds` for the caller's breaker to stop refusing calls.
+
+    Where the caller declares a breaker convention, its state is polled and the wait ends
+    as soon as it reads anything but open (closed, or half-open: the next pass's first
+    calls are its trial calls); else, or when its metrics cannot be read, all of `seconds`."""
+    from harness.observe.breakers import read_breaker
+    from harness.observe.metrics import MetricsError
+    from harness.topology.edge import Edge
+
+    deadline = time.monotonic() + seconds
+    parsed = Edge.parse(edge)
+    conventions = system.topology.conventions_for(parsed.source)
+    if conventions.breaker is not None:
+        url = str(system.url(parsed.source)).rstrip("/") + (conventions.metrics or "/metrics")
+        while time.monotonic() < deadline:
+            try:
+                reading = read_breaker(url, conventions.breaker, parsed.source, parsed.target)
+            except MetricsError:
+                break  # cannot tell: wait it out
+            if reading.state != "open":
+                return
+            time.sleep(SETTLE_POLL)
+    time.sleep(max(0.0, deadline - time.monotonic()))
 
 
 def _no_document(location: DocumentLocation, *, explicit: bool) -> PassResult:

@@ -27,7 +27,7 @@ Format (every key: docs/topology.md)::
 
     [fuzz]                                  # optional: how `harness fuzz` / `harness run` fuzz it
     prepare = "fixtures:seed_data"          # test data: "module:function" or "file.py:function"
-    settle = 1.5                            # seconds after each partition pass
+    settle = 1.5                            # at most, after each partition pass
     env = { BREAKER_OPEN_SECONDS = "1" }    # extra service env while fuzzing
 
 Placeholders in `env`, `command` and `cwd`: `{run_dir}`, `{port}`, `{host}`, `{name}`,
