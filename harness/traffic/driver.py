@@ -69,6 +69,13 @@ class _Pacer:
             return index, at
 
 
+# An idle connection is dropped by the client before a server's keep-alive timeout can close
+# it under a request being sent (uvicorn and Node.js close after 5 s, gunicorn after 2 s;
+# httpx keeps one 5 s): that race answers a request with no response at all, which an
+# experiment then counts as the system's error.
+KEEPALIVE_EXPIRY = 1.0
+
+
 class TrafficRun:
     """One run of a source: `setup`, `start`, then `request_stop`/`stop`.
 
@@ -91,7 +98,9 @@ class TrafficRun:
         self._client = httpx.Client(
             transport=transport,
             timeout=pacing.timeout,
-            limits=httpx.Limits(max_connections=pacing.concurrency + 2),
+            limits=httpx.Limits(
+                max_connections=pacing.concurrency + 2, keepalive_expiry=KEEPALIVE_EXPIRY
+            ),
         )
         self._records: list[TrafficRecord] = []
         self._in_flight: dict[int, float] = {}
