@@ -8,13 +8,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
 from typer.core import TyperCommand, TyperGroup, TyperOption
 
 from harness.console import make_console
-from harness.topology import TOPOLOGY_ENV, TopologyError, find_topology
+from harness.topology.lookup import TOPOLOGY_ENV
 
 if TYPE_CHECKING:  # typer's own copy of click, which its classes use
+    from rich.console import Console
     from typer._click.core import Command, Context
     from typer._click.formatting import HelpFormatter
 
@@ -68,6 +68,8 @@ VerboseOption = Annotated[
 
 def resolve_topology(option: Path | None, *, command: str) -> Path:
     """`-t`, else $HARNESS_TOPOLOGY, else ./system.toml; exit 2 saying what was looked for."""
+    from harness.topology import TopologyError, find_topology
+
     try:
         return find_topology(option)
     except TopologyError as exc:
