@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from harness.cli.render import edges_table, services_table, system_json
 from harness.command_options import TopologyOption
 from harness.console import make_console
 from harness.runtime.embedded_proxy import FAULT_PROXY_LOG, FAULT_PROXY_NAME
@@ -112,6 +111,7 @@ def up(
     json_output: JsonOption = False,
 ) -> None:
     """Bring a topology up, with a fault proxy on every edge, and print where everything is."""
+    from harness.cli.render import system_json
     from harness.faults import FaultProxyError
     from harness.runtime import (
         HarnessRuntimeError,
@@ -177,6 +177,8 @@ def _print_stale_cleanup(report: StopReport, console: Console = out) -> None:
 
 
 def _print_system(system: RunningSystem) -> None:
+    from harness.cli.render import edges_table, services_table
+
     out.print(services_table(system))
     if system.edges:
         out.print(edges_table(system))
@@ -211,6 +213,7 @@ def _open(home: Path | None) -> RunningSystem:
 
 def status(home: HomeOption = None, json_output: JsonOption = False) -> None:
     """Show the system `harness up` started: services, health, edges, proxies and toxics."""
+    from harness.cli.render import edges_table, services_table, system_json
     from harness.faults import FaultProxyError
 
     system = _open(home)

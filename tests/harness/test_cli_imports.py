@@ -13,6 +13,11 @@ import subprocess
 import sys
 
 import pytest
+import typer
+from typer.testing import CliRunner
+
+from harness.cli import SUBCOMMANDS
+from harness.command_options import HarnessGroup
 
 # Libraries only a stage's run needs (and the harness models that pull pydantic in).
 STAGE_LIBRARIES = frozenset(
@@ -152,3 +157,38 @@ def test_every_name_a_package_exports_is_there_on_first_use(package: str) -> Non
         assert getattr(module, name) is not None, f"{package}.{name}"
     with pytest.raises(AttributeError, match="no attribute 'not_exported'"):
         _ = module.not_exported
+
+
+def test_a_sub_command_imports_no_other_areas_commands() -> None:
+    _, code, modules = _modules_after("chaos", "run", "--help")
+    assert code == 0
+    area_commands = {module for _, module in SUBCOMMANDS}
+    assert modules & area_commands == {"harness.chaos.cli"}
+
+
+class _WithAnAreaNotLandedYet(HarnessGroup):
+    lazy_commands = (
+        ("later", "harness.not_landed_yet.cli"),
+        ("chaos", "harness.chaos.cli"),
+    )
+
+
+def test_an_area_whose_module_is_not_there_is_left_out_and_the_rest_works() -> None:
+    app = typer.Typer(name="harness", cls=_WithAnAreaNotLandedYet, add_completion=False)
+
+    @app.callback()
+    def _harness() -> None:
+        """A harness."""
+
+    @app.command()
+    def up() -> None:
+        """Bring it up."""
+
+    listed = CliRunner().invoke(app, ["--help"], terminal_width=120)
+    assert listed.exit_code == 0, listed.output
+    assert re.findall(r"^│ (\w+) ", listed.output, flags=re.MULTILINE) == ["up", "chaos"]
+    unknown = CliRunner().invoke(app, ["later"])
+    assert unknown.exit_code == 2
+    assert "No such command 'later'" in unknown.output
+    typo = CliRunner().invoke(app, ["chaoss"])
+    assert "Did you mean 'chaos'?" in typo.output
