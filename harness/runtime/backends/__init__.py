@@ -2,8 +2,8 @@
 already running) and `containers` (a container per service; needs a Docker-API engine).
 
 Start-up and teardown ask `backend_named(...)`; a new backend is one module here that
-implements `Backend` and one line in `BACKENDS`. None imports testcontainers or the Docker
-SDK at import time.
+implements `Backend` and one line in `_registered` (`BACKENDS`, made on first use). None
+imports testcontainers or the Docker SDK at import time.
 """
 
 from __future__ import annotations
