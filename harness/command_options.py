@@ -3,18 +3,20 @@
 
 from __future__ import annotations
 
+import importlib
 import logging
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, ClassVar
 
 import typer
-from rich.console import Console
+import typer.main
 from typer.core import TyperCommand, TyperGroup, TyperOption
 
 from harness.console import make_console
-from harness.topology import TOPOLOGY_ENV, TopologyError, find_topology
+from harness.topology.lookup import TOPOLOGY_ENV
 
 if TYPE_CHECKING:  # typer's own copy of click, which its classes use
+    from rich.console import Console
     from typer._click.core import Command, Context
     from typer._click.formatting import HelpFormatter
 
@@ -68,6 +70,8 @@ VerboseOption = Annotated[
 
 def resolve_topology(option: Path | None, *, command: str) -> Path:
     """`-t`, else $HARNESS_TOPOLOGY, else ./system.toml; exit 2 saying what was looked for."""
+    from harness.topology import TopologyError, find_topology
+
     try:
         return find_topology(option)
     except TopologyError as exc:
@@ -101,9 +105,44 @@ def _without_flag_types(command: TyperCommand | TyperGroup, ctx: Context) -> Non
 
 
 class HarnessGroup(TyperGroup):
-    """The `harness` command groups: help without stray types on flags."""
+    """The `harness` command groups: help without stray types on flags.
+
+    `lazy_commands` are (name, module holding `app: typer.Typer`) pairs whose module is
+    imported only when that command is called or a help lists it, so that `harness chaos run`
+    does not build (nor import) every other area's commands. A module that is not there is
+    skipped: an area that has not landed yet leaves the others working.
+    """
+
+    lazy_commands: ClassVar[tuple[tuple[str, str], ...]] = ()
+
+    def _mount(self, name: str) -> None:
+        module_name = dict(self.lazy_commands).get(name)
+        if module_name is None or name in self.commands:
+            return
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name is not None and module_name.startswith(exc.name):
+                return
+            raise
+        self.add_command(typer.main.get_group(module.app), name)
+
+    def list_commands(self, ctx: Context) -> list[str]:
+        lazy = [name for name, _ in self.lazy_commands]
+        for name in lazy:
+            self._mount(name)
+        eager = [name for name in super().list_commands(ctx) if name not in lazy]
+        return [*eager, *(name for name in lazy if name in self.commands)]
+
+    def resolve_command(
+        self, ctx: Context, args: list[str]
+    ) -> tuple[str | None, Command | None, list[str]]:
+        if args and args[0] not in self.commands and args[0] not in dict(self.lazy_commands):
+            self.list_commands(ctx)  # an unknown name: the suggestions then see every command
+        return super().resolve_command(ctx, args)
 
     def get_command(self, ctx: Context, cmd_name: str) -> Command | None:
+        self._mount(cmd_name)
         command = super().get_command(ctx, cmd_name)
         if isinstance(command, (TyperCommand, TyperGroup)):
             _without_flag_types(command, ctx)

@@ -6,18 +6,25 @@ result = run_experiment(load_experiment("chaos/01_payments_latency.yaml"), syste
 assert result.passed, result.summary()
 """
 
-from harness.assertions.invariants import InvariantReport, Violation
-from harness.chaos.loader import (
-    ExperimentError,
-    check_against_system,
-    load_experiment,
-    parse_experiment,
-)
-from harness.chaos.model import Experiment
-from harness.chaos.result import AssertionResult, ExperimentResult
-from harness.chaos.runner import run_experiment
-from harness.chaos.suite import expand_paths, run_suite
-from harness.chaos.systems import group_by_env, start_for
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from harness.lazy_exports import lazy_exports
+
+if TYPE_CHECKING:
+    from harness.assertions.invariants import InvariantReport, Violation
+    from harness.chaos.loader import (
+        ExperimentError,
+        check_against_system,
+        load_experiment,
+        parse_experiment,
+    )
+    from harness.chaos.model import Experiment
+    from harness.chaos.result import AssertionResult, ExperimentResult
+    from harness.chaos.runner import run_experiment
+    from harness.chaos.suite import expand_paths, run_suite
+    from harness.chaos.systems import group_by_env, start_for
 
 __all__ = [
     "AssertionResult",
@@ -35,3 +42,21 @@ __all__ = [
     "run_suite",
     "start_for",
 ]
+
+__getattr__ = lazy_exports(
+    __name__,
+    {
+        "harness.assertions.invariants": ("InvariantReport", "Violation"),
+        "harness.chaos.loader": (
+            "ExperimentError",
+            "check_against_system",
+            "load_experiment",
+            "parse_experiment",
+        ),
+        "harness.chaos.model": ("Experiment",),
+        "harness.chaos.result": ("AssertionResult", "ExperimentResult"),
+        "harness.chaos.runner": ("run_experiment",),
+        "harness.chaos.suite": ("expand_paths", "run_suite"),
+        "harness.chaos.systems": ("group_by_env", "start_for"),
+    },
+)

@@ -10,16 +10,10 @@ is 0 when every experiment passed, 1 when any failed or was aborted, 2 for bad i
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
 
-from harness.chaos.loader import ExperimentError, check_against_topology, load_experiment
-from harness.chaos.model import Experiment
-from harness.chaos.report import render_text, summary_table
-from harness.chaos.result import ExperimentResult
-from harness.chaos.suite import expand_paths, run_suite
 from harness.command_options import (
     JUnitOption,
     QuietOption,
@@ -30,7 +24,13 @@ from harness.command_options import (
     resolve_topology,
 )
 from harness.console import make_console
-from harness.topology import Topology
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from harness.chaos.model import Experiment
+    from harness.chaos.result import ExperimentResult
+    from harness.topology import Topology
 
 __all__ = ["app"]
 
@@ -45,6 +45,9 @@ DEFAULT_OUT = Path("runs/chaos")
 
 
 def _load_all(paths: list[Path], console: Console) -> list[Experiment]:
+    from harness.chaos.loader import ExperimentError, load_experiment
+    from harness.chaos.suite import expand_paths
+
     experiments, problems = [], []
     for path in expand_paths(paths):
         try:
@@ -77,6 +80,8 @@ def _topology_experiments(topology: Topology) -> list[Path]:
 def _print_result(console: Console, result: ExperimentResult, *, whole: bool) -> None:
     """The experiment's text report; in parallel runs one line (the whole report of a
     failure), so experiments ending together do not interleave."""
+    from harness.chaos.report import render_text
+
     if whole or not result.passed:
         console.print(render_text(result), highlight=False, markup=False, soft_wrap=True)
     else:
@@ -109,6 +114,7 @@ def validate(
     ] = None,
 ) -> None:
     """Parse experiment files and check them against the topology, without running anything."""
+    from harness.chaos.loader import ExperimentError, check_against_topology
     from harness.topology import TopologyError, find_topology, load_topology
 
     console = make_console(stderr=True)
@@ -180,6 +186,9 @@ def run(
     ] = None,
 ) -> None:
     """Run experiments; exit non-zero when any assertion failed."""
+    from harness.chaos.loader import ExperimentError, check_against_topology
+    from harness.chaos.report import summary_table
+    from harness.chaos.suite import run_suite
     from harness.pipeline.junit import write_junit
     from harness.pipeline.stages import chaos_stage
     from harness.runtime import HarnessRuntimeError

@@ -1,13 +1,13 @@
 """The `harness` command: `up`, `status`, `down`, `logs`, plus each area's own sub-commands.
 
 Each area exposes `app: typer.Typer` in `harness/<area>/cli.py`; `SUBCOMMANDS` lists the ones
-mounted here (an area whose module is not there yet is skipped, so the CLI always starts).
+mounted here, each imported only when it is called or a help lists it (an area whose module
+is not there yet is skipped, so the CLI always starts). Command modules import what their
+commands run inside the commands: building the CLI, or printing a help, imports none of it.
 """
 
 from __future__ import annotations
 
-import importlib
-from importlib import metadata
 from typing import Annotated
 
 import typer
@@ -20,18 +20,36 @@ from harness.pipeline import cli as pipeline_commands
 
 __all__ = ["SUBCOMMANDS", "app", "main"]
 
+# (command name, module holding `app: typer.Typer`)
+SUBCOMMANDS: tuple[tuple[str, str], ...] = (
+    ("chaos", "harness.chaos.cli"),
+    ("load", "harness.load.cli"),
+    ("fuzz", "harness.fuzz.cli"),
+    ("contracts", "harness.contracts.cli"),
+    ("containers", "harness.runtime.backends.containers.cli"),
+)
+
+
+class _HarnessCommand(HarnessGroup):
+    """The root group: the areas' groups are mounted when called or listed."""
+
+    lazy_commands = SUBCOMMANDS
+
+
 app = typer.Typer(
     name="harness",
     help="Contract and chaos testing harness for HTTP microservices.",
     no_args_is_help=True,
     rich_markup_mode="rich",
     add_completion=False,
-    cls=HarnessGroup,
+    cls=_HarnessCommand,
 )
 
 
 def _print_version(value: bool) -> None:
     if value:
+        from importlib import metadata
+
         typer.echo(f"harness {metadata.version('harness')}")
         raise typer.Exit()
 
@@ -52,29 +70,6 @@ system_commands.register(app)
 pipeline_commands.register(app)
 toxiproxy_command.register(app)
 explore_command.register(app)
-
-# (command name, module holding `app: typer.Typer`)
-SUBCOMMANDS: tuple[tuple[str, str], ...] = (
-    ("chaos", "harness.chaos.cli"),
-    ("load", "harness.load.cli"),
-    ("fuzz", "harness.fuzz.cli"),
-    ("contracts", "harness.contracts.cli"),
-    ("containers", "harness.runtime.backends.containers.cli"),
-)
-
-
-def _mount_subcommands() -> None:
-    for name, module_name in SUBCOMMANDS:
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if exc.name is not None and module_name.startswith(exc.name):
-                continue  # that area has not landed yet
-            raise
-        app.add_typer(module.app, name=name)
-
-
-_mount_subcommands()
 
 
 def main() -> None:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.table import Table
 
-from harness.runtime import RunningSystem
+if TYPE_CHECKING:
+    from harness.runtime import RunningSystem
 
 __all__ = ["edges_table", "services_table", "system_json"]
 

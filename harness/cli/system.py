@@ -11,32 +11,19 @@ import json
 import time
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
 
-from harness.cli.render import edges_table, services_table, system_json
 from harness.command_options import TopologyOption
 from harness.console import make_console
-from harness.faults import FaultProxyError
-from harness.runtime import (
-    HarnessRuntimeError,
-    RunningSystem,
-    RunNotFoundError,
-    StartupError,
-    StopReport,
-    clean_stale_runs,
-    harness_home,
-    launch,
-    open_run,
-    run_is_stale,
-)
 from harness.runtime.embedded_proxy import FAULT_PROXY_LOG, FAULT_PROXY_NAME
-from harness.runtime.processes import tail_lines
-from harness.runtime.rundir import read_state, set_current_run
-from harness.runtime.start import terminate_on_sigterm
-from harness.topology import Topology, TopologyError, find_topology, load_topology
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from harness.runtime import RunningSystem, StopReport
+    from harness.topology import Topology
 
 __all__ = ["register"]
 
@@ -80,6 +67,8 @@ def _fail(message: str, code: int = 1) -> typer.Exit:
 
 
 def _topology(path: Path | None) -> Topology:
+    from harness.topology import TopologyError, find_topology, load_topology
+
     try:
         return load_topology(find_topology(path))
     except TopologyError as exc:
@@ -89,6 +78,8 @@ def _topology(path: Path | None) -> Topology:
 
 
 def _refuse_if_up(home: Path) -> None:
+    from harness.runtime import RunNotFoundError, open_run, run_is_stale
+
     try:
         current = open_run(home=home)
     except RunNotFoundError:
@@ -120,6 +111,18 @@ def up(
     json_output: JsonOption = False,
 ) -> None:
     """Bring a topology up, with a fault proxy on every edge, and print where everything is."""
+    from harness.cli.render import system_json
+    from harness.faults import FaultProxyError
+    from harness.runtime import (
+        HarnessRuntimeError,
+        StartupError,
+        clean_stale_runs,
+        harness_home,
+        launch,
+    )
+    from harness.runtime.rundir import set_current_run
+    from harness.runtime.start import terminate_on_sigterm
+
     spec = _topology(topology)
     home = home or harness_home()
     for report in clean_stale_runs(home):
@@ -155,6 +158,8 @@ def up(
 
 def _wait_until_stopped(run_dir: Path) -> None:
     """Until Ctrl-C (SIGTERM raises SystemExit) or a `harness down` from another shell."""
+    from harness.runtime.rundir import read_state
+
     try:
         while True:
             time.sleep(0.5)
@@ -172,6 +177,8 @@ def _print_stale_cleanup(report: StopReport, console: Console = out) -> None:
 
 
 def _print_system(system: RunningSystem) -> None:
+    from harness.cli.render import edges_table, services_table
+
     out.print(services_table(system))
     if system.edges:
         out.print(edges_table(system))
@@ -196,6 +203,8 @@ def _print_stop(report: StopReport) -> None:
 
 
 def _open(home: Path | None) -> RunningSystem:
+    from harness.runtime import RunNotFoundError, harness_home, open_run
+
     try:
         return open_run(home=home or harness_home())
     except RunNotFoundError as exc:
@@ -204,6 +213,9 @@ def _open(home: Path | None) -> RunningSystem:
 
 def status(home: HomeOption = None, json_output: JsonOption = False) -> None:
     """Show the system `harness up` started: services, health, edges, proxies and toxics."""
+    from harness.cli.render import edges_table, services_table, system_json
+    from harness.faults import FaultProxyError
+
     system = _open(home)
     state = system.state
     health = system.health()
@@ -227,6 +239,8 @@ def status(home: HomeOption = None, json_output: JsonOption = False) -> None:
 
 def down(home: HomeOption = None) -> None:
     """Stop the system `harness up` started (and any stale run left by a crash)."""
+    from harness.runtime import RunNotFoundError, clean_stale_runs, harness_home, open_run
+
     home = home or harness_home()
     for report in clean_stale_runs(home):
         _print_stale_cleanup(report)
@@ -253,6 +267,8 @@ def logs(
     home: HomeOption = None,
 ) -> None:
     """Print the last lines of a service's log (stdout and stderr of its process)."""
+    from harness.runtime.processes import tail_lines
+
     system = _open(home)
     path = _log_path(system, service)
     if not path.is_file():

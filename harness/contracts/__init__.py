@@ -16,25 +16,39 @@ The consumer side (writing pacts from pytest) is `harness.contracts.consumer`, a
 plugin a consumer test suite turns on in its conftest (not imported here: it needs pytest).
 """
 
-from harness.contracts.broker import (
-    BrokerConfig,
-    BrokerError,
-    BrokerVerification,
-    DeployVerdict,
-    EnvironmentRecord,
-    PublishReceipt,
-    VersionInfo,
-    can_i_deploy,
-    publish_pacts,
-    record_deployment,
-    record_release,
-    version_from_git,
-)
-from harness.contracts.coverage import EdgeCoverage, edge_coverage, pacts_without_edge
-from harness.contracts.pactfiles import Interaction, PactFile, PactFileError, load_pacts, read_pact
-from harness.contracts.results import ContractsResult, InteractionResult, ProviderResult
-from harness.contracts.run import DEFAULT_PACT_DIR, in_test_mode, options_for, run_contracts
-from harness.contracts.verify import VerifyOptions, missing_route_message, verify_provider
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from harness.lazy_exports import lazy_exports
+
+if TYPE_CHECKING:
+    from harness.contracts.broker import (
+        BrokerConfig,
+        BrokerError,
+        BrokerVerification,
+        DeployVerdict,
+        EnvironmentRecord,
+        PublishReceipt,
+        VersionInfo,
+        can_i_deploy,
+        publish_pacts,
+        record_deployment,
+        record_release,
+        version_from_git,
+    )
+    from harness.contracts.coverage import EdgeCoverage, edge_coverage, pacts_without_edge
+    from harness.contracts.defaults import DEFAULT_PACT_DIR
+    from harness.contracts.pactfiles import (
+        Interaction,
+        PactFile,
+        PactFileError,
+        load_pacts,
+        read_pact,
+    )
+    from harness.contracts.results import ContractsResult, InteractionResult, ProviderResult
+    from harness.contracts.run import in_test_mode, options_for, run_contracts
+    from harness.contracts.verify import VerifyOptions, missing_route_message, verify_provider
 
 __all__ = [
     "DEFAULT_PACT_DIR",
@@ -68,3 +82,39 @@ __all__ = [
     "verify_provider",
     "version_from_git",
 ]
+
+__getattr__ = lazy_exports(
+    __name__,
+    {
+        "harness.contracts.broker": (
+            "BrokerConfig",
+            "BrokerError",
+            "BrokerVerification",
+            "DeployVerdict",
+            "EnvironmentRecord",
+            "PublishReceipt",
+            "VersionInfo",
+            "can_i_deploy",
+            "publish_pacts",
+            "record_deployment",
+            "record_release",
+            "version_from_git",
+        ),
+        "harness.contracts.coverage": ("EdgeCoverage", "edge_coverage", "pacts_without_edge"),
+        "harness.contracts.pactfiles": (
+            "Interaction",
+            "PactFile",
+            "PactFileError",
+            "load_pacts",
+            "read_pact",
+        ),
+        "harness.contracts.results": ("ContractsResult", "InteractionResult", "ProviderResult"),
+        "harness.contracts.defaults": ("DEFAULT_PACT_DIR",),
+        "harness.contracts.run": (
+            "in_test_mode",
+            "options_for",
+            "run_contracts",
+        ),
+        "harness.contracts.verify": ("VerifyOptions", "missing_route_message", "verify_provider"),
+    },
+)

@@ -11,10 +11,9 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.markup import escape
 
 from harness.command_options import (
     JUnitOption,
@@ -26,24 +25,11 @@ from harness.command_options import (
     resolve_topology,
 )
 from harness.console import make_console
-from harness.contracts.broker import (
-    BrokerConfig,
-    BrokerError,
-    BrokerVerification,
-    EnvironmentRecord,
-    VersionInfo,
-    can_i_deploy,
-    publish_pacts,
-    record_deployment,
-    record_release,
-    version_from_git,
-)
-from harness.contracts.pactfiles import PactFileError, load_pacts
-from harness.contracts.render import print_result
-from harness.contracts.run import DEFAULT_PACT_DIR, run_contracts
-from harness.contracts.verify import VerifyOptions
-from harness.runtime.errors import HarnessRuntimeError
-from harness.topology import EnvValue, TopologyError, load_topology
+from harness.contracts.defaults import DEFAULT_PACT_DIR
+
+if TYPE_CHECKING:
+    from harness.contracts.broker import BrokerConfig, EnvironmentRecord, VersionInfo
+    from harness.topology import EnvValue
 
 __all__ = ["app"]
 
@@ -80,6 +66,8 @@ def _env(pairs: list[str]) -> dict[str, EnvValue]:
 
 
 def _broker(url: str | None) -> BrokerConfig | None:
+    from harness.contracts.broker import BrokerConfig
+
     config = BrokerConfig.from_env()
     if url:
         config = BrokerConfig(
@@ -92,6 +80,8 @@ def _broker(url: str | None) -> BrokerConfig | None:
 
 
 def _version(number: str | None, branch: str | None) -> VersionInfo:
+    from harness.contracts.broker import BrokerError, VersionInfo, version_from_git
+
     if number is not None:
         return VersionInfo(number=number, branch=branch)
     try:
@@ -118,6 +108,7 @@ def _pact_dir(option: Path | None, topology: Path, *, broker: bool) -> Path | No
     finds them); None when the broker's pacts are verified and there are none here."""
     from harness.pipeline import PipelineOptions
     from harness.pipeline.inputs import StageInputs
+    from harness.topology import TopologyError, load_topology
 
     if option is not None:  # the contracts layer says what is wrong with it, if anything
         return option if not broker or option.is_dir() else None
@@ -215,8 +206,15 @@ def verify_command(
     ] = None,
 ) -> None:
     """Start the topology, verify every provider some pact names, print each interaction."""
+    from harness.contracts.broker import BrokerVerification
+    from harness.contracts.pactfiles import PactFileError
+    from harness.contracts.render import print_result
+    from harness.contracts.run import run_contracts
+    from harness.contracts.verify import VerifyOptions
     from harness.pipeline.junit import write_junit
     from harness.pipeline.stages import contracts_stage
+    from harness.runtime.errors import HarnessRuntimeError
+    from harness.topology import TopologyError
 
     console = make_console(quiet=quiet)
     progress = progress_console(quiet=quiet, verbose=verbose)
@@ -274,6 +272,9 @@ def publish_command(
     broker_url: BrokerUrlOption = None,
 ) -> None:
     """Publish the pact files to the broker with the consumer version and branch."""
+    from harness.contracts.broker import BrokerError, publish_pacts
+    from harness.contracts.pactfiles import PactFileError, load_pacts
+
     broker = _configured_broker(broker_url)
     try:
         files = load_pacts(pacts)
@@ -342,6 +343,10 @@ def can_i_deploy_command(
 ) -> None:
     """Ask the broker whether this version may be deployed; exit 0 only when it may
     (1 when it may not or the broker still does not know)."""
+    from rich.markup import escape
+
+    from harness.contracts.broker import BrokerError, can_i_deploy
+
     broker = _configured_broker(broker_url)
     number = version or _version(None, None).number
     try:
@@ -402,6 +407,8 @@ def record_deployment_command(
 ) -> None:
     """Record that this version is now deployed to an environment (it replaces the one
     deployed there before); run it after the deployment succeeded."""
+    from harness.contracts.broker import BrokerError, record_deployment
+
     broker = _configured_broker(broker_url)
     number = version or _version(None, None).number
     try:
@@ -426,6 +433,8 @@ def record_release_command(
 ) -> None:
     """Record that this version is released to an environment (earlier releases stay
     supported: mobile apps, libraries)."""
+    from harness.contracts.broker import BrokerError, record_release
+
     broker = _configured_broker(broker_url)
     number = version or _version(None, None).number
     try:

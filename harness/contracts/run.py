@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from harness.contracts.coverage import EdgeCoverage, edge_coverage, pacts_without_edge
+from harness.contracts.defaults import DEFAULT_PACT_DIR
 from harness.contracts.pactfiles import PactFile, load_pacts
 from harness.contracts.results import ContractsResult, ProviderResult
 from harness.contracts.verify import VerifyOptions, verify_provider
@@ -22,7 +23,6 @@ if TYPE_CHECKING:
 
 __all__ = ["DEFAULT_PACT_DIR", "REPORT_NAME", "in_test_mode", "options_for", "run_contracts"]
 
-DEFAULT_PACT_DIR = Path("contracts/pacts")
 REPORT_NAME = "contracts.json"
 
 Progress = Callable[[str], None]

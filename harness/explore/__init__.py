@@ -9,17 +9,22 @@ judged by a generic oracle (see `harness.explore.oracle`); the result is a matri
 
 from __future__ import annotations
 
-from harness.explore.cells import (
-    FAULT_CLASSES,
-    Cell,
-    CellFault,
-    ExploreInputError,
-    generate_cells,
-    parse_only,
-)
-from harness.explore.matrix import CellResult, matrix_table, write_heatmap, write_matrix
-from harness.explore.oracle import cell_experiment, explore_traffic
-from harness.explore.run import ExploreOptions, replay_command, run_cell, run_cells
+from typing import TYPE_CHECKING
+
+from harness.lazy_exports import lazy_exports
+
+if TYPE_CHECKING:
+    from harness.explore.cells import (
+        FAULT_CLASSES,
+        Cell,
+        CellFault,
+        ExploreInputError,
+        generate_cells,
+        parse_only,
+    )
+    from harness.explore.matrix import CellResult, matrix_table, write_heatmap, write_matrix
+    from harness.explore.oracle import cell_experiment, explore_traffic
+    from harness.explore.run import ExploreOptions, replay_command, run_cell, run_cells
 
 __all__ = [
     "FAULT_CLASSES",
@@ -39,3 +44,20 @@ __all__ = [
     "write_heatmap",
     "write_matrix",
 ]
+
+__getattr__ = lazy_exports(
+    __name__,
+    {
+        "harness.explore.cells": (
+            "FAULT_CLASSES",
+            "Cell",
+            "CellFault",
+            "ExploreInputError",
+            "generate_cells",
+            "parse_only",
+        ),
+        "harness.explore.matrix": ("CellResult", "matrix_table", "write_heatmap", "write_matrix"),
+        "harness.explore.oracle": ("cell_experiment", "explore_traffic"),
+        "harness.explore.run": ("ExploreOptions", "replay_command", "run_cell", "run_cells"),
+    },
+)

@@ -7,9 +7,10 @@ import random
 import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from harness.topology import ExploreSettings, Topology, normalize_edge_name
+if TYPE_CHECKING:  # `harness explore --help` lists FAULT_CLASSES without loading topologies
+    from harness.topology import ExploreSettings, Topology
 
 __all__ = [
     "FAULT_CLASSES",
@@ -153,6 +154,8 @@ def parse_only(value: str, edges: Sequence[str]) -> Cell:
             raise ExploreInputError(
                 f"--only: expected EDGE:FAULT (e.g. a->b:partition), got {part.strip()!r}"
             )
+        from harness.topology import normalize_edge_name
+
         try:
             name = normalize_edge_name(edge)
         except ValueError as exc:

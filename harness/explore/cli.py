@@ -9,22 +9,16 @@ from __future__ import annotations
 import random
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from harness.command_options import TopologyOption
 from harness.console import make_console
-from harness.explore.cells import FAULT_CLASSES, ExploreInputError, generate_cells, parse_only
-from harness.explore.matrix import (
-    CellResult,
-    failed_checks,
-    matrix_table,
-    write_heatmap,
-    write_matrix,
-)
-from harness.explore.run import ExploreOptions, run_cells
-from harness.topology import TopologyError, find_topology, load_topology
+from harness.explore.cells import FAULT_CLASSES
+
+if TYPE_CHECKING:
+    from harness.explore.matrix import CellResult
 
 __all__ = ["explore", "register"]
 
@@ -73,6 +67,11 @@ def explore(
 ) -> None:
     """Every edge x every fault class, each a short generated experiment judged by a
     generic oracle; prints the matrix and writes DIR/matrix.json and DIR/matrix.html."""
+    from harness.explore.cells import ExploreInputError, generate_cells, parse_only
+    from harness.explore.matrix import failed_checks, matrix_table, write_heatmap, write_matrix
+    from harness.explore.run import ExploreOptions, run_cells
+    from harness.topology import TopologyError, find_topology, load_topology
+
     console = make_console(stderr=True)
     chosen_seed = seed if seed is not None else random.SystemRandom().randrange(2**31)
     try:

@@ -19,8 +19,9 @@ bandwidth rate; see those toxics' modules) and at start (a bad `--config` is an 
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from harness.lazy_exports import lazy_exports
 
 if TYPE_CHECKING:
     from harness.faultproxy.api import TOXIPROXY_VERSION
@@ -43,14 +44,16 @@ __all__ = [
 
 # Imported on first use: `harness.faults` reads the toxic registry (`harness.faultproxy.toxics`)
 # and should not pay for the server it does not run.
-_LAZY = {"TOXIPROXY_VERSION": "harness.faultproxy.api"} | dict.fromkeys(
-    ("ConfigError", "FaultProxyServer", "ServerHandle", "serve", "start_in_thread"),
-    "harness.faultproxy.server",
+__getattr__ = lazy_exports(
+    __name__,
+    {
+        "harness.faultproxy.api": ("TOXIPROXY_VERSION",),
+        "harness.faultproxy.server": (
+            "ConfigError",
+            "FaultProxyServer",
+            "ServerHandle",
+            "serve",
+            "start_in_thread",
+        ),
+    },
 )
-
-
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)

@@ -11,7 +11,8 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from harness.faultproxy.server import DEFAULT_HOST, DEFAULT_PORT, ConfigError, serve
+from harness.faultproxy.netaddr import DEFAULT_HOST, DEFAULT_PORT
+from harness.faultproxy.server import ConfigError, serve
 
 __all__ = ["main", "parse_args"]
 

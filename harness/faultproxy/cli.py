@@ -13,7 +13,7 @@ from typing import Annotated
 
 import typer
 
-from harness.faultproxy.server import DEFAULT_HOST, DEFAULT_PORT, ConfigError, serve
+from harness.faultproxy.netaddr import DEFAULT_HOST, DEFAULT_PORT
 
 __all__ = ["app", "register", "toxiproxy"]
 
@@ -33,6 +33,8 @@ def toxiproxy(
     ] = None,
 ) -> None:
     """Serve a Toxiproxy-compatible API (v2.8.0) until Ctrl-C or SIGTERM."""
+    from harness.faultproxy.server import ConfigError, serve
+
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     try:
         serve(host=host, port=port, config=config, seed=seed)

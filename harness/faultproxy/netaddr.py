@@ -18,6 +18,8 @@ import os
 import socket
 
 __all__ = [
+    "DEFAULT_HOST",
+    "DEFAULT_PORT",
     "AddressError",
     "ListenError",
     "format_addr",
@@ -27,6 +29,10 @@ __all__ = [
 ]
 
 LISTEN_BACKLOG = 4096
+
+# Where the API listens unless told otherwise: Toxiproxy's own default port, on loopback.
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8474
 
 
 class AddressError(ValueError):

@@ -24,7 +24,7 @@ from typing import Self
 from harness.faultproxy.api import ToxiproxyApi
 from harness.faultproxy.collection import ProxyCollection
 from harness.faultproxy.httpserver import serve_connection
-from harness.faultproxy.netaddr import format_addr, listen_tcp
+from harness.faultproxy.netaddr import DEFAULT_HOST, DEFAULT_PORT, format_addr, listen_tcp
 
 __all__ = [
     "ConfigError",
@@ -36,9 +36,6 @@ __all__ = [
 ]
 
 log = logging.getLogger("harness.faultproxy")
-
-DEFAULT_HOST = "127.0.0.1"
-DEFAULT_PORT = 8474
 
 
 class ConfigError(ValueError):

@@ -26,9 +26,7 @@ from harness.command_options import (
     resolve_topology,
 )
 from harness.console import make_console
-from harness.fuzz.config import ALL_PHASES
-from harness.fuzz.options import DEFAULT_MAX_EXAMPLES, DEFAULT_SEED, FuzzOptions
-from harness.fuzz.report import print_summary
+from harness.fuzz.defaults import ALL_PHASES, DEFAULT_MAX_EXAMPLES, DEFAULT_SEED
 
 __all__ = ["EXIT_BAD_INPUT", "EXIT_FAILED", "EXIT_RUN_ERROR", "app"]
 
@@ -134,6 +132,8 @@ def fuzz(
 ) -> None:
     """Start the system, fuzz each service (then each again with each dependency cut),
     print the figures and every failure with the command that reproduces it."""
+    from harness.fuzz.options import FuzzOptions
+    from harness.fuzz.report import print_summary
     from harness.fuzz.runner import FuzzRunError, run_fuzz
     from harness.runtime import HarnessRuntimeError
     from harness.topology import TopologyError

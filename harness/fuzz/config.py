@@ -18,6 +18,7 @@ from typing import Any
 from schemathesis.config import ChecksConfig, ConfigError, SchemathesisConfig
 
 from harness.fuzz import checks as harness_checks
+from harness.fuzz.defaults import ALL_PHASES
 
 __all__ = [
     "ALL_PHASES",
@@ -29,8 +30,6 @@ __all__ = [
     "service_checks",
     "standard_checks",
 ]
-
-ALL_PHASES = ("examples", "coverage", "fuzzing", "stateful")
 
 # Reproduction commands must carry the exact request (idempotency keys, card tokens); only
 # credentials stay hidden in reports.

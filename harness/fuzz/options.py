@@ -8,13 +8,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from harness.fuzz.checks import DEFAULT_IDEMPOTENCY_HEADER, DEFAULT_OUTAGE_STATUSES
-from harness.fuzz.config import ALL_PHASES
+from harness.fuzz.defaults import ALL_PHASES, DEFAULT_MAX_EXAMPLES, DEFAULT_SEED
 from harness.fuzz.prepare import Prepare
 
 __all__ = ["DEFAULT_MAX_EXAMPLES", "DEFAULT_SEED", "FuzzOptions"]
-
-DEFAULT_SEED = 20261121
-DEFAULT_MAX_EXAMPLES = 25
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -10,10 +10,17 @@ Locust itself is never imported here (it monkey-patches the process with gevent)
 `locust_plugin.py`, which runs inside the Locust processes.
 """
 
-from harness.load.profile import LoadProfile, ProfileError, load_profile, parse_profile
-from harness.load.runner import LoadRunError, render_saved_report, run_load, run_profile
-from harness.load.summary import LoadSummary
-from harness.load.verdict import Check
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from harness.lazy_exports import lazy_exports
+
+if TYPE_CHECKING:
+    from harness.load.profile import LoadProfile, ProfileError, load_profile, parse_profile
+    from harness.load.runner import LoadRunError, render_saved_report, run_load, run_profile
+    from harness.load.summary import LoadSummary
+    from harness.load.verdict import Check
 
 __all__ = [
     "Check",
@@ -27,3 +34,13 @@ __all__ = [
     "run_load",
     "run_profile",
 ]
+
+__getattr__ = lazy_exports(
+    __name__,
+    {
+        "harness.load.profile": ("LoadProfile", "ProfileError", "load_profile", "parse_profile"),
+        "harness.load.runner": ("LoadRunError", "render_saved_report", "run_load", "run_profile"),
+        "harness.load.summary": ("LoadSummary",),
+        "harness.load.verdict": ("Check",),
+    },
+)

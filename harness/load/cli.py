@@ -7,11 +7,9 @@ Exit codes: 0 every check passed; 1 an SLO, assertion or invariant failed; 2 bad
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
 from harness.command_options import (
     JUnitOption,
@@ -22,15 +20,11 @@ from harness.command_options import (
     progress_console,
 )
 from harness.console import make_console
-from harness.load.profile import load_profile, override
-from harness.load.runner import (
-    EXIT_RUN_ERROR,
-    LoadRunError,
-    check_against_its_topology,
-    render_saved_report,
-    run_profile,
-)
-from harness.load.summary import LoadSummary
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from harness.load.summary import LoadSummary
 
 __all__ = ["app", "print_summary"]
 
@@ -124,6 +118,8 @@ def run_command(
     The topology is -t, else the profile's `topology:`, else $HARNESS_TOPOLOGY, else
     ./system.toml. Without a profile, the topology's own is run (as `harness run` finds it).
     """
+    from harness.load.profile import load_profile, override
+    from harness.load.runner import EXIT_RUN_ERROR, LoadRunError, run_profile
     from harness.pipeline.junit import write_junit
     from harness.pipeline.stages import load_stage
     from harness.topology import TopologyError, find_topology
@@ -177,6 +173,8 @@ def report_command(
     out: Annotated[Path, typer.Argument(help="A finished run's output directory.")],
 ) -> None:
     """Re-render report.html from a finished run's files; the verdict stays the recorded one."""
+    from harness.load.runner import LoadRunError, render_saved_report
+
     console = make_console(stderr=True)
     try:
         path = render_saved_report(out)
@@ -200,6 +198,9 @@ def validate_command(
     ] = None,
 ) -> None:
     """Parse profiles and check them against their topology, without running anything."""
+    from harness.load.profile import load_profile
+    from harness.load.runner import check_against_its_topology
+
     console = make_console(stderr=True)
     bad = 0
     for path in profiles:
@@ -220,6 +221,8 @@ def validate_command(
 
 def print_summary(summary: LoadSummary, *, console: Console) -> None:
     """The verdict table, the benchmark figures and where the report is."""
+    from rich.table import Table
+
     table = Table(title=f"load profile {summary.profile}", title_justify="left")
     table.add_column("kind", style="dim")
     table.add_column("check")

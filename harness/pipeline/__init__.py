@@ -14,14 +14,21 @@ suite per stage, one case per check) for `harness run` and every stage command a
 `harness run` is the command-line face of `run_pipeline`.
 """
 
-from harness.pipeline.model import (
-    STAGE_NAMES,
-    PipelineOptions,
-    PipelineResult,
-    StageCheck,
-    StageResult,
-)
-from harness.pipeline.run import run_pipeline
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from harness.lazy_exports import lazy_exports
+
+if TYPE_CHECKING:
+    from harness.pipeline.model import (
+        STAGE_NAMES,
+        PipelineOptions,
+        PipelineResult,
+        StageCheck,
+        StageResult,
+    )
+    from harness.pipeline.run import run_pipeline
 
 __all__ = [
     "STAGE_NAMES",
@@ -31,3 +38,17 @@ __all__ = [
     "StageResult",
     "run_pipeline",
 ]
+
+__getattr__ = lazy_exports(
+    __name__,
+    {
+        "harness.pipeline.model": (
+            "STAGE_NAMES",
+            "PipelineOptions",
+            "PipelineResult",
+            "StageCheck",
+            "StageResult",
+        ),
+        "harness.pipeline.run": ("run_pipeline",),
+    },
+)

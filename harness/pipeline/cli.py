@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
-from rich.markup import escape
-from rich.table import Table
 
 from harness.command_options import (
     JUnitOption,
@@ -21,9 +18,12 @@ from harness.command_options import (
     resolve_topology,
 )
 from harness.console import make_console
-from harness.pipeline.model import PipelineOptions, PipelineResult, StageName, parse_stages
-from harness.pipeline.run import run_pipeline
-from harness.topology import TopologyError
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.table import Table
+
+    from harness.pipeline.model import PipelineResult, StageName
 
 __all__ = ["register", "run"]
 
@@ -34,6 +34,8 @@ _VERDICT = {"passed": "[green]PASS", "failed": "[red]FAIL", "skipped": "[yellow]
 
 
 def _parse_stage_list(value: str | None, option: str) -> list[StageName] | None:
+    from harness.pipeline.model import parse_stages
+
     if not value:
         return None
     try:
@@ -43,6 +45,9 @@ def _parse_stage_list(value: str | None, option: str) -> list[StageName] | None:
 
 
 def _verdict_table(result: PipelineResult) -> Table:
+    from rich.markup import escape
+    from rich.table import Table
+
     table = Table(title="harness run", title_justify="left")
     table.add_column("stage")
     table.add_column("verdict")
@@ -149,6 +154,10 @@ def run(
     says why. Exits 0 only when every stage that ran passed; 1 when a stage failed; 2 for
     bad input.
     """
+    from harness.pipeline.model import PipelineOptions
+    from harness.pipeline.run import run_pipeline
+    from harness.topology import TopologyError
+
     console = progress_console(quiet=quiet, verbose=verbose)
     errors = make_console(stderr=True, highlight=False)
     stages = _parse_stage_list(only, "--only")

@@ -11,12 +11,14 @@ import os
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from harness.faults import ToxiproxyClient
 from harness.runtime.errors import StartupError
 from harness.runtime.ports import LOOPBACK, port_is_listening
-from harness.runtime.processes import ManagedProcess, tail_lines
-from harness.runtime.rundir import RUN_ID_ENV
+
+if TYPE_CHECKING:  # `harness logs` names the proxy without importing what runs it
+    from harness.faults import ToxiproxyClient
+    from harness.runtime.processes import ManagedProcess
 
 __all__ = ["FAULT_PROXY_LOG", "FAULT_PROXY_NAME", "SEED_ENV", "spawn_fault_proxy", "wait_api"]
 
@@ -26,6 +28,9 @@ SEED_ENV = "HARNESS_FAULT_SEED"  # seeds toxicity draws and jitter, for reproduc
 
 
 def spawn_fault_proxy(*, run_dir: Path, port: int, run_id: str) -> ManagedProcess:
+    from harness.runtime.processes import ManagedProcess
+    from harness.runtime.rundir import RUN_ID_ENV
+
     argv = [sys.executable, "-m", "harness.faultproxy", "--host", LOOPBACK, "--port", str(port)]
     seed = os.environ.get(SEED_ENV)
     if seed:
@@ -36,6 +41,8 @@ def spawn_fault_proxy(*, run_dir: Path, port: int, run_id: str) -> ManagedProces
 
 def wait_api(client: ToxiproxyClient, process: ManagedProcess | None, *, timeout: float) -> None:
     """Wait until the proxy's API answers; raises `StartupError` with its log tail."""
+    from harness.runtime.processes import tail_lines
+
     deadline = time.monotonic() + timeout
     while not (port_is_listening(client.port, host=client.host) and client.is_up()):
         reason = None

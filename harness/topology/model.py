@@ -61,6 +61,7 @@ from pydantic import (
 from harness.references import split_reference
 from harness.topology.conventions import Conventions, ResolvedConventions
 from harness.topology.edge import Edge
+from harness.topology.lookup import DEFAULT_TOPOLOGY_FILE, TOPOLOGY_ENV
 from harness.topology.validation import describe_validation_error
 
 __all__ = [
@@ -660,9 +661,6 @@ def _allowed_keys(loc: Sequence[int | str]) -> str:
 
 
 # ---------------------------------------------------------------------------------- lookup
-
-TOPOLOGY_ENV = "HARNESS_TOPOLOGY"
-DEFAULT_TOPOLOGY_FILE = "system.toml"
 
 
 def find_topology(option: Path | str | None = None) -> Path:

@@ -16,11 +16,6 @@ import typer
 
 from harness.command_options import TopologyOption, command_group
 from harness.console import make_console
-from harness.runtime.backends.containers.cleanup import clean_stale_containers
-from harness.runtime.backends.containers.engine import EngineUnavailable, engine_unavailable_reason
-from harness.runtime.backends.containers.images import build_images, plan_images
-from harness.runtime.errors import HarnessRuntimeError
-from harness.topology import TopologyError, find_topology, load_topology
 
 __all__ = ["app"]
 
@@ -39,6 +34,8 @@ def _fail(message: str, code: int = 1) -> typer.Exit:
 
 
 def _require_engine() -> None:
+    from harness.runtime.backends.containers.engine import engine_unavailable_reason
+
     reason = engine_unavailable_reason()
     if reason is not None:
         raise _fail(reason)
@@ -56,6 +53,11 @@ def build(
     topology: TopologyOption = None,
 ) -> None:
     """Build (or find up to date) the app image and every service's image of a topology."""
+    from harness.runtime.backends.containers.engine import EngineUnavailable
+    from harness.runtime.backends.containers.images import build_images, plan_images
+    from harness.runtime.errors import HarnessRuntimeError
+    from harness.topology import TopologyError, find_topology, load_topology
+
     try:
         spec = load_topology(find_topology(topology))
         plan = plan_images(spec)
@@ -77,6 +79,8 @@ def build(
 @app.command()
 def clean() -> None:
     """Remove the containers and networks of runs nobody will stop any more."""
+    from harness.runtime.backends.containers.cleanup import clean_stale_containers
+
     _require_engine()
     cleaned = clean_stale_containers()
     for run_id, left in cleaned.items():
