@@ -8,12 +8,12 @@ series) live in one place.
 from __future__ import annotations
 
 import math
+import re
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 import httpx
-from prometheus_client.parser import text_string_to_metric_families
 
 __all__ = ["MetricSnapshot", "MetricsError", "Sample", "merged", "parse_metrics", "scrape"]
 
@@ -66,23 +66,69 @@ class MetricSnapshot:
         return sorted(self.samples_by_name)
 
 
+_SAMPLE = re.compile(
+    r"(?P<name>[a-zA-Z_:][a-zA-Z0-9_:]*)(?:\s*\{(?P<labels>.*)\}\s*|\s+)(?P<value>\S+)"
+    r"(?:\s+-?\d+)?"
+)
+_LABEL = re.compile(r'\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*=\s*"((?:[^"\\]|\\.)*)"\s*(?:,|$)')
+_ESCAPE = re.compile(r"\\(.)")
+_UNESCAPED = {"n": "\n", "\\": "\\", '"': '"'}
+
+
+def _unescape(value: str) -> str:
+    if "\\" not in value:
+        return value
+    return _ESCAPE.sub(lambda m: _UNESCAPED.get(m.group(1), "\\" + m.group(1)), value)
+
+
+def _labels(text: str, line: str) -> dict[str, str]:
+    labels: dict[str, str] = {}
+    end = 0
+    for match in _LABEL.finditer(text):
+        if match.start() != end:
+            break
+        labels[match.group(1)] = _unescape(match.group(2))
+        end = match.end()
+    if end != len(text) and text[end:].strip():
+        raise ValueError(f"bad labels in {line!r}")
+    return labels
+
+
 def parse_metrics(
     text: str, *, source: str = "", scraped_at: float | None = None
 ) -> MetricSnapshot:
     """Parse Prometheus text exposition format into a snapshot.
 
-    Raises MetricsError naming the source when the text is not valid exposition format.
+    By hand, line by line with two regular expressions: prometheus_client's parser reads
+    label text a character at a time, about 70 ms of CPU for one scrape of a service with a
+    few histograms, and a chaos run scrapes every service every second (tests check that
+    both read the same samples). Raises MetricsError naming the source when the text is not
+    valid exposition format.
     """
     grouped: dict[str, list[Sample]] = {}
     declared: set[str] = set()
     try:
-        for family in text_string_to_metric_families(text):
-            declared.add(family.name)
-            if family.type == "counter":
-                declared.add(f"{family.name}_total")
-            for raw in family.samples:
-                sample = Sample(name=raw.name, labels=dict(raw.labels), value=float(raw.value))
-                grouped.setdefault(sample.name, []).append(sample)
+        for raw_line in text.splitlines():
+            line = raw_line.strip()
+            if not line:
+                continue
+            if line[0] == "#":
+                parts = line.split(None, 3)
+                if len(parts) >= 4 and parts[1] == "TYPE":
+                    name = parts[2]
+                    declared.add(name)
+                    if parts[3].strip() == "counter":  # `x` and its sample name `x_total`
+                        declared.add(name[: -len("_total")] if name.endswith("_total") else name)
+                        declared.add(name if name.endswith("_total") else f"{name}_total")
+                continue
+            match = _SAMPLE.fullmatch(line)
+            if match is None:
+                raise ValueError(f"not a sample: {line!r}")
+            labels = _labels(match.group("labels"), line) if match.group("labels") else {}
+            name = match.group("name")
+            grouped.setdefault(name, []).append(
+                Sample(name=name, labels=labels, value=float(match.group("value")))
+            )
     except ValueError as exc:
         raise MetricsError(f"{source or 'metrics'}: not Prometheus text format: {exc}") from exc
     return MetricSnapshot(
