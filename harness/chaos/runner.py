@@ -21,6 +21,7 @@ from typing import Any
 import httpx
 from rich.console import Console
 
+from harness import http_clients
 from harness.assertions import Anchors, TrafficView
 from harness.chaos.evaluate import Judge, conventions_of, describe_assertion
 from harness.chaos.live import EventLog, LiveState, Reporter, make_reporter
@@ -140,7 +141,7 @@ class _Run:
         self.phase = "starting"
         self.base_dir = Path(experiment.source).parent if experiment.source else Path.cwd()
         self.transport = transport
-        self.client = httpx.Client(timeout=5.0, transport=transport)
+        self.client = http_clients.client(timeout=5.0, transport=transport)
         self.known_conventions = conventions_of(system)
         self.conventions = self.known_conventions or _no_conventions
         self.ctx = ProbeContext(

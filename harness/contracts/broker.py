@@ -28,6 +28,7 @@ from urllib.parse import quote
 import httpx
 from pydantic import BaseModel
 
+from harness import http_clients
 from harness.contracts.pactfiles import PactFile
 
 if TYPE_CHECKING:
@@ -85,7 +86,7 @@ class BrokerConfig:
             headers["Authorization"] = f"Bearer {self.token}"
         elif self.username:
             auth = httpx.BasicAuth(self.username, self.password or "")
-        return httpx.Client(base_url=self.url, headers=headers, auth=auth, timeout=timeout)
+        return http_clients.client(base_url=self.url, headers=headers, auth=auth, timeout=timeout)
 
 
 @dataclass(frozen=True, kw_only=True)

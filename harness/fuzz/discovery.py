@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import httpx
 
+from harness import http_clients
 from harness.topology import Topology
 
 __all__ = [
@@ -87,7 +88,7 @@ def probe_document(
     """GET `base_url + path`: found when it answers 200 with an OpenAPI (or Swagger) object."""
     url = base_url.rstrip("/") + path
     try:
-        response = httpx.get(url, timeout=timeout)
+        response = http_clients.get(url, timeout=timeout)
     except httpx.HTTPError as exc:
         return DocumentProbe(service, url, found=False, reason=f"no answer: {exc}")
     if response.status_code != 200:

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 
 import httpx
 
+from harness import http_clients
+
 __all__ = ["MetricSnapshot", "MetricsError", "Sample", "merged", "parse_metrics", "scrape"]
 
 
@@ -146,7 +148,7 @@ def scrape(url: str, *, client: httpx.Client | None = None, timeout: float = 2.0
     """
     try:
         if client is None:
-            response = httpx.get(url, timeout=timeout)
+            response = http_clients.get(url, timeout=timeout)
         else:
             response = client.get(url, timeout=timeout)
     except httpx.HTTPError as exc:

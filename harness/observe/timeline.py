@@ -27,6 +27,7 @@ from typing import Any
 
 import httpx
 
+from harness import http_clients
 from harness.observe.metrics import MetricsError, MetricSnapshot, Sample, scrape
 from harness.system import SystemView
 from harness.topology import BreakerConvention, Edge, Topology
@@ -468,7 +469,7 @@ class TimelineRecorder:
 
     def _ensure_client(self) -> httpx.Client:
         if self._client is None:
-            self._client = httpx.Client()
+            self._client = http_clients.client()
         return self._client
 
     def _ensure_pool(self) -> ThreadPoolExecutor:

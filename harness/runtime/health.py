@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from harness import http_clients
 from harness.runtime.ports import LOOPBACK, port_is_listening
 
 __all__ = ["HealthTarget", "probe", "probe_all", "wait_all_healthy"]
@@ -65,7 +66,7 @@ def _accepts(url: str) -> bool:
 
 def _wait_one(target: HealthTarget, deadline: float, stop: threading.Event) -> str | None:
     reason = "not polled"
-    with httpx.Client(timeout=1.0, trust_env=False) as client:
+    with http_clients.client(timeout=1.0, trust_env=False) as client:
         while not stop.is_set():
             died = target.exit_status()
             if died is not None:
@@ -112,7 +113,7 @@ def probe_all(targets: Sequence[HealthTarget]) -> dict[str, str | None]:
         died = target.exit_status()
         if died is not None:
             return died
-        with httpx.Client(timeout=1.0, trust_env=False) as client:
+        with http_clients.client(timeout=1.0, trust_env=False) as client:
             return probe(client, target.url, any_answer=target.any_answer)
 
     if not targets:

@@ -18,6 +18,7 @@ from typing import Any
 
 import httpx
 
+from harness import http_clients
 from harness.references import resolve_function
 from harness.traffic.declared import DeclaredTrafficSource
 from harness.traffic.record import TrafficRecord, request_counts
@@ -95,7 +96,7 @@ class TrafficRun:
         self.source = source
         self.pacing = pacing
         self.duration = pacing.duration
-        self._client = httpx.Client(
+        self._client = http_clients.client(
             transport=transport,
             timeout=pacing.timeout,
             limits=httpx.Limits(
