@@ -67,6 +67,9 @@ CONTAINER_RUN_DIR = "/harness/run"  # the run directory, bind-mounted
 CONTAINER_TOPOLOGY_DIR = "/harness/topology"  # the topology file's directory, read-only
 FAULT_PROXY_IMAGE_NAME = "fault-proxy"
 FAULT_PROXY_PACKAGE = "harness.faultproxy"
+# The modules of `harness` outside its package that the fault proxy imports (checked by
+# tests/harness/test_fault_proxy_image_files.py, which runs it from just these files).
+FAULT_PROXY_NEEDS = ("lazy_exports.py",)
 _TEMPLATES = Path(__file__).parent
 Progress = Callable[[str], None]
 
@@ -270,13 +273,15 @@ def _base_image_id(engine: docker.DockerClient, base: str) -> str:
 
 def _source_items(plan: ImagePlan) -> list[tuple[Path, str]]:
     """(source, destination under src/) for what goes into the app image: whole packages,
-    but of `harness` only its marker and the fault proxy (so the app image is not rebuilt
-    whenever another part of the harness changes)."""
+    but of `harness` only its marker, the fault proxy and the modules it imports
+    (`FAULT_PROXY_NEEDS`), so the app image is not rebuilt whenever another part of the
+    harness changes."""
     items = []
     for module, path in sorted(plan.sources.items()):
         if module == "harness":
             items += [(path / "__init__.py", "harness/__init__.py")]
             items += [(path / "faultproxy", "harness/faultproxy")]
+            items += [(path / name, f"harness/{name}") for name in FAULT_PROXY_NEEDS]
         else:
             items.append((path, module if path.is_dir() else path.name))
     return items
