@@ -32,6 +32,10 @@ FREEZE_AFTER_SECONDS = 1.0
 # Longer than orders' three attempts at 1 s each, with backoff, and its settling call.
 FROZEN_SECONDS = 5.0
 FLOW_SECONDS = FREEZE_AFTER_SECONDS + FROZEN_SECONDS + 1.0
+# Between a client's answer and its next order: with none, the fast 503s of an open breaker
+# came back to back (thousands of orders, each then replayed and checked: 40 s of CPU)
+# while a handful in flight at the freeze is what the scenario needs.
+PAUSE_SECONDS = 0.05
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(240)]
 
@@ -60,6 +64,7 @@ def _frozen_while_orders_flow(driver: ShopDriver, service: str) -> list[httpx.Re
             while time.monotonic() < stop_at:
                 key = {"Idempotency-Key": f"frozen-{uuid.uuid4().hex}"}
                 answers.append(orders.post("/orders", json=body, headers=key))
+                time.sleep(PAUSE_SECONDS)
         return answers
 
     with ThreadPoolExecutor(max_workers=CLIENTS) as pool:
