@@ -289,23 +289,27 @@ def _settle(system: RunningSystem, edge: str, seconds: float) -> None:
     Where the caller declares a breaker convention, its state is polled and the wait ends
     as soon as it reads anything but open (closed, or half-open: the next pass's first
     calls are its trial calls); else, or when its metrics cannot be read, all of `seconds`."""
+    from harness import http_clients
     from harness.observe.breakers import read_breaker
     from harness.observe.metrics import MetricsError
     from harness.topology.edge import Edge
 
     deadline = time.monotonic() + seconds
     parsed = Edge.parse(edge)
-    conventions = system.topology.conventions_for(parsed.source)
-    if conventions.breaker is not None:
-        url = str(system.url(parsed.source)).rstrip("/") + (conventions.metrics or "/metrics")
-        while time.monotonic() < deadline:
-            try:
-                reading = read_breaker(url, conventions.breaker, parsed.source, parsed.target)
-            except MetricsError:
-                break  # cannot tell: wait it out
-            if reading.state != "open":
-                return
-            time.sleep(SETTLE_POLL)
+    source, target = parsed.source, parsed.target
+    conventions = system.topology.conventions_for(source)
+    breaker = conventions.breaker
+    if breaker is not None:
+        url = str(system.url(source)).rstrip("/") + (conventions.metrics or "/metrics")
+        with http_clients.client(timeout=2.0) as client:
+            while time.monotonic() < deadline:
+                try:
+                    reading = read_breaker(url, breaker, source, target, client=client)
+                except MetricsError:
+                    break  # cannot tell: wait it out
+                if reading.state != "open":
+                    return
+                time.sleep(SETTLE_POLL)
     time.sleep(max(0.0, deadline - time.monotonic()))
 
 
