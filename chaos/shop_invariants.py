@@ -32,6 +32,7 @@ from typing import Any, Protocol
 
 import httpx
 
+from harness import http_clients
 from harness.assertions.invariants import InvariantReport, Violation
 
 __all__ = ["RULES", "ShopState", "check_shop_invariants", "evaluate_shop_state", "read_shop_state"]
@@ -94,7 +95,7 @@ def check_shop_invariants(
     """
     urls = _urls(system_or_urls)
     own = client is None
-    http = client or httpx.Client(timeout=10.0)
+    http = client or http_clients.client(timeout=10.0)
     try:
         state = read_shop_state(urls, client=http, page_size=page_size)
     finally:

@@ -10,19 +10,29 @@ from __future__ import annotations
 
 import functools
 import ssl
+import threading
 from typing import Any
 
 import httpx
 
-__all__ = ["client", "get", "tls_context"]
+__all__ = ["async_client", "client", "get", "post", "tls_context"]
+
+
+_BUILDING = threading.Lock()
 
 
 @functools.cache
-def tls_context() -> ssl.SSLContext:
-    """One verifying context per process, on the CA bundle httpx itself would load."""
+def _context() -> ssl.SSLContext:
     import certifi
 
     return ssl.create_default_context(cafile=certifi.where())
+
+
+def tls_context() -> ssl.SSLContext:
+    """One verifying context per process, on the CA bundle httpx itself would load (built
+    once even when several threads ask at the same time, as health waits do)."""
+    with _BUILDING:
+        return _context()
 
 
 def client(**kwargs: Any) -> httpx.Client:
@@ -31,7 +41,23 @@ def client(**kwargs: Any) -> httpx.Client:
     return httpx.Client(**kwargs)
 
 
+def async_client(**kwargs: Any) -> httpx.AsyncClient:
+    """`httpx.AsyncClient(**kwargs)` on the shared TLS context (unless `verify` is given)."""
+    kwargs.setdefault("verify", tls_context())
+    return httpx.AsyncClient(**kwargs)
+
+
+def _one(method: str, url: str, kwargs: dict[str, Any]) -> httpx.Response:
+    options = {key: kwargs.pop(key) for key in ("trust_env", "follow_redirects") if key in kwargs}
+    with client(timeout=kwargs.pop("timeout", 5.0), **options) as session:
+        return session.request(method, url, **kwargs)
+
+
 def get(url: str, **kwargs: Any) -> httpx.Response:
     """`httpx.get`, on a client of the shared TLS context."""
-    with client(timeout=kwargs.pop("timeout", 5.0)) as session:
-        return session.get(url, **kwargs)
+    return _one("GET", url, kwargs)
+
+
+def post(url: str, **kwargs: Any) -> httpx.Response:
+    """`httpx.post`, on a client of the shared TLS context."""
+    return _one("POST", url, kwargs)

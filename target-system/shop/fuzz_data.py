@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
+from shop.common.client import tls_context
+
 if TYPE_CHECKING:
     from harness.runtime import RunningSystem
 
@@ -36,7 +38,7 @@ def products() -> list[dict[str, Any]]:
 
 def seed_shop(system: RunningSystem) -> None:
     """Create the users and products on `system` (a fresh shop: the users get ids 1..10)."""
-    with httpx.Client(timeout=10.0) as client:
+    with httpx.Client(timeout=10.0, verify=tls_context()) as client:
         for user in shoppers():
             created = client.post(f"{system.url('users')}/users", json=user)
             created.raise_for_status()

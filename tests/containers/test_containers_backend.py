@@ -13,6 +13,7 @@ import httpx
 import pytest
 from containers_helpers import AUTH, run_objects, shop_subset
 
+from harness import http_clients
 from harness.runtime import RunningSystem, open_run, start_system
 from harness.runtime.backends.containers.system import ContainerServiceHandle, ContainerSystem
 
@@ -31,7 +32,7 @@ def system(engine: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[R
 @pytest.fixture
 def user_id(system: RunningSystem) -> int:
     """A user created through the gateway (so through the gateway->users proxy)."""
-    response = httpx.post(
+    response = http_clients.post(
         system.url("gateway") + "/api/users",
         json={"name": "Ada", "email": f"ada-{uuid.uuid4().hex[:8]}@example.com"},
         headers=AUTH,
@@ -42,7 +43,9 @@ def user_id(system: RunningSystem) -> int:
 
 
 def _get_user(system: RunningSystem, user_id: int) -> httpx.Response:
-    return httpx.get(f"{system.url('gateway')}/api/users/{user_id}", headers=AUTH, timeout=10)
+    return http_clients.get(
+        f"{system.url('gateway')}/api/users/{user_id}", headers=AUTH, timeout=10
+    )
 
 
 def _user_comes_back(system: RunningSystem, user_id: int, *, within: float = 20.0) -> int:
@@ -87,7 +90,7 @@ def test_every_edge_goes_through_the_fault_proxy_container(
         system.faults.heal("gateway->users")
     assert _get_user(system, user_id).status_code == 200
     # the host reaches the same proxy on the edge's published port
-    through_proxy = httpx.get(f"http://{edge.listen}/users/{user_id}", timeout=10)
+    through_proxy = http_clients.get(f"http://{edge.listen}/users/{user_id}", timeout=10)
     assert through_proxy.status_code == 200
 
 

@@ -8,11 +8,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import httpx
 import pytest
 from pact import Pact, match
 from typer.testing import CliRunner
 
+from harness import http_clients
 from harness.contracts import (
     ContractsResult,
     load_pacts,
@@ -45,8 +45,8 @@ def catalog_pacts(directory: Path, provider: str) -> None:
         .with_body({"id": match.int(7), "name": match.str("ink")}, content_type="application/json")
     )
     with pact.serve(addr="127.0.0.1") as server:
-        assert httpx.get(f"{server.url}/items").status_code == 200
-        assert httpx.get(f"{server.url}/items/7").status_code == 200
+        assert http_clients.get(f"{server.url}/items").status_code == 200
+        assert http_clients.get(f"{server.url}/items/7").status_code == 200
     pact.write_file(directory, overwrite=True)
 
 
@@ -119,7 +119,7 @@ def test_a_state_route_at_the_providers_own_path_gets_every_state(
     )
     assert result.passed, [i.summary for i in result.interactions]
     assert len(result.interactions) == 2
-    calls = httpx.get(f"{variants.url('catalog-stateful')}/pact/calls", timeout=5).json()
+    calls = http_clients.get(f"{variants.url('catalog-stateful')}/pact/calls", timeout=5).json()
     assert {"state": "an item exists", "params": {"id": 7, "name": "ink"}, "action": "setup"} in (
         calls
     )
@@ -135,7 +135,7 @@ def test_a_failed_verification_shows_the_first_mismatch_not_the_verifier_handle(
         .will_respond_with(200)
     )
     with pact.serve(addr="127.0.0.1") as server:
-        httpx.get(f"{server.url}/items/99")
+        http_clients.get(f"{server.url}/items/99")
     pact.write_file(tmp_path, overwrite=True)
     result = verify_provider(
         "catalog-plain", url=variants.url("catalog-plain"), pacts=load_pacts(tmp_path)

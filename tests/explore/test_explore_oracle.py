@@ -7,8 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import httpx
-
+from harness import http_clients
 from harness.assertions import Anchors, EvaluationContext, TrafficView, parse_assertion
 from harness.assertions.probing import ProbeContext
 from harness.chaos.model import Experiment
@@ -45,7 +44,9 @@ class CountingSystem:
 
 
 def _context(faults: CountingFaults, anchors: Anchors, now: float, **kw: Any) -> EvaluationContext:
-    probes = ProbeContext(system=CountingSystem(faults), client=httpx.Client(), base_dir=Path())
+    probes = ProbeContext(
+        system=CountingSystem(faults), client=http_clients.client(), base_dir=Path()
+    )
     return EvaluationContext(anchors=anchors, now=now, probes=probes, grace=0.5, **kw)
 
 

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from harness import http_clients
 from harness.faultproxy import start_in_thread
 
 from .http_upstream import HttpUpstream
@@ -29,7 +30,7 @@ def toxiproxy_url() -> Iterator[str]:
 @pytest.fixture(scope="session")
 def http_client(toxiproxy_url: str) -> Iterator[httpx.Client]:
     # One client for the session: building one (its TLS context) costs about 0.1 s.
-    with httpx.Client(base_url=toxiproxy_url, timeout=10.0) as client:
+    with http_clients.client(base_url=toxiproxy_url, timeout=10.0) as client:
         yield client
 
 

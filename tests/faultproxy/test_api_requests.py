@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import httpx
 
+from harness import http_clients
+
 from .http_upstream import HttpUpstream
 from .support import Api, embedded_only
 
@@ -20,7 +22,7 @@ def test_counts_forwarded_requests_by_method_path_and_header_value(
     proxy = api.create_proxy(http_server.address)
     assert counting(api, proxy.name, True).json()["enabled"] is True
     api.add_toxic(proxy, "http_error", attributes={"first": 1, "path": "^/payments"})
-    with httpx.Client(base_url=f"http://{proxy.listen}") as client:
+    with http_clients.client(base_url=f"http://{proxy.listen}") as client:
         # The caller retries with the same key: the first attempt is answered by the proxy.
         for _ in range(3):
             client.post("/payments", headers={"Idempotency-Key": "k1"}, content=b"{}")
@@ -46,7 +48,7 @@ def test_counting_alone_turns_parsing_on_and_delete_resets(
     api: Api, http_server: HttpUpstream
 ) -> None:
     proxy = api.create_proxy(http_server.address)
-    with httpx.Client(base_url=f"http://{proxy.listen}") as client:
+    with http_clients.client(base_url=f"http://{proxy.listen}") as client:
         client.get("/not-counted")
         counting(api, proxy.name, True)
         client.get("/a", headers={"X-Request-ID": "r1"})

@@ -13,6 +13,7 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
+from harness import http_clients
 from harness.faultproxy.__main__ import parse_args
 from harness.faultproxy.cli import app
 
@@ -63,13 +64,13 @@ def test_module_serves_its_config_and_stops_on_sigterm(tmp_path: Path) -> None:
 
         def answers() -> bool:
             try:
-                return httpx.get(f"{url}/version", timeout=1.0).status_code == 200
+                return http_clients.get(f"{url}/version", timeout=1.0).status_code == 200
             except httpx.TransportError:
                 assert process.poll() is None, process.stderr.read() if process.stderr else ""
                 return False
 
         wait_until(answers, timeout=15.0)
-        proxies = httpx.get(f"{url}/proxies", timeout=5.0).json()
+        proxies = http_clients.get(f"{url}/proxies", timeout=5.0).json()
         assert proxies["from-config"]["enabled"] is True
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=10.0) == 0

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-import httpx
 import pytest
 
+from harness import http_clients
 from harness.faultproxy import ServerHandle, start_in_thread
 from harness.faultproxy.proxy import Connection
 
@@ -29,11 +29,11 @@ def only_connection(handle: ServerHandle, name: str) -> Connection:
 def test_connection_parses_while_an_http_toxic_is_installed_and_then_takes_the_fast_path(
     own_server: ServerHandle, http_server: HttpUpstream
 ) -> None:
-    with httpx.Client(base_url=own_server.url) as api:
+    with http_clients.client(base_url=own_server.url) as api:
         proxy = api.post(
             "/proxies", json={"name": "p", "listen": "127.0.0.1:0", "upstream": http_server.address}
         ).json()
-        with httpx.Client(base_url=f"http://{proxy['listen']}") as client:
+        with http_clients.client(base_url=f"http://{proxy['listen']}") as client:
             client.get("/plain")
             conn = only_connection(own_server, "p")
             assert conn.flow is None

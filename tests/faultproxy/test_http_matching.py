@@ -7,7 +7,7 @@ import re
 import socket
 from collections.abc import Iterator
 
-import httpx
+from harness import http_clients
 
 from .http_upstream import HttpUpstream
 from .support import (
@@ -26,7 +26,7 @@ pytestmark = embedded_only
 
 
 def statuses(proxy_listen: str, requests: list[tuple[str, str]]) -> list[int]:
-    with httpx.Client(base_url=f"http://{proxy_listen}") as client:
+    with http_clients.client(base_url=f"http://{proxy_listen}") as client:
         return [client.request(method, path).status_code for method, path in requests]
 
 
@@ -82,7 +82,7 @@ def test_keep_alive_with_mixed_matches_and_chunked_request_bodies(
         yield b"chunked "
         yield b"world"
 
-    with httpx.Client(base_url=f"http://{proxy.listen}") as client:
+    with http_clients.client(base_url=f"http://{proxy.listen}") as client:
         ok = client.post("/ok", content=chunks())
         failed = client.post("/fail", content=chunks())
         ok_again = client.post("/ok2?chunked=1", content=chunks())
@@ -131,7 +131,7 @@ def test_a_toxic_added_while_a_pooled_connection_is_open_applies_to_it(
     api: Api, http_server: HttpUpstream
 ) -> None:
     proxy = api.create_proxy(http_server.address)
-    with httpx.Client(base_url=f"http://{proxy.listen}") as client:
+    with http_clients.client(base_url=f"http://{proxy.listen}") as client:
         assert client.get("/before").status_code == 200
         toxic = api.add_toxic(proxy, "http_error", attributes={"status": 500})
         assert client.get("/during").status_code == 500
@@ -147,7 +147,7 @@ def test_http_and_tcp_toxics_combine(api: Api, http_server: HttpUpstream) -> Non
     proxy = api.create_proxy(http_server.address)
     api.add_toxic(proxy, "latency", attributes={"latency": 50})
     api.add_toxic(proxy, "http_error", attributes={"path": "^/e"})
-    with httpx.Client(base_url=f"http://{proxy.listen}") as client:
+    with http_clients.client(base_url=f"http://{proxy.listen}") as client:
         assert client.get("/e").status_code == 503
         assert client.get("/ok").status_code == 200
     assert http_server.paths() == ["/ok"]

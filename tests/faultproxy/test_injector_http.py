@@ -8,9 +8,9 @@ import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
-import httpx
 import pytest
 
+from harness import http_clients
 from harness.faults import FaultInjector, FaultProxyUnsupported, ToxiproxyClient
 
 from .http_upstream import HttpUpstream
@@ -32,7 +32,7 @@ def test_http_toxic_and_request_counts_by_edge(
     faults.count_requests("orders -> payments")
     with (
         faults.toxic("orders->payments", "http_error", attributes={"first": 1, "status": 500}),
-        httpx.Client(base_url=url) as client,
+        http_clients.client(base_url=url) as client,
     ):
         codes = [
             client.post("/payments", headers={"Idempotency-Key": "k1"}).status_code

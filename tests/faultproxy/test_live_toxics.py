@@ -6,8 +6,7 @@ import os
 import threading
 import time
 
-import httpx
-
+from harness import http_clients
 from harness.faultproxy import start_in_thread
 
 from .support import (
@@ -94,7 +93,7 @@ def test_data_survives_toxics_changing_under_a_busy_connection(
 def test_removing_the_last_toxic_returns_links_to_the_fast_path(echo_server: TcpServer) -> None:
     with (
         start_in_thread(port=0) as handle,
-        httpx.Client(base_url=handle.url, timeout=10.0) as http,
+        http_clients.client(base_url=handle.url, timeout=10.0) as http,
     ):
         created = http.post(
             "/proxies",

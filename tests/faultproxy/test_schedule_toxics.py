@@ -3,9 +3,9 @@ with the type of each attribute."""
 
 from __future__ import annotations
 
-import httpx
 import pytest
 
+from harness import http_clients
 from harness.faultproxy.toxics import TOXICS
 from harness.faults import (
     EDGE_TOXICS,
@@ -101,11 +101,11 @@ def test_a_schedule_applies_an_http_toxic_and_rolls_it_back(
     executor.start()
     try:
         wait_until(lambda: bool(injector.toxics("orders->payments")))
-        with httpx.Client(base_url=f"http://{proxy.listen}") as client:
+        with http_clients.client(base_url=f"http://{proxy.listen}") as client:
             failed = client.post("/payments")
             assert (failed.status_code, failed.text) == (502, "scheduled")
             assert client.get("/payments").status_code == 200
     finally:
         executor.stop()
     assert injector.toxics("orders->payments") == []
-    assert httpx.post(f"http://{proxy.listen}/payments").status_code == 200
+    assert http_clients.post(f"http://{proxy.listen}/payments").status_code == 200

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import time
 
-import httpx
+from harness import http_clients
 
 from .http_upstream import HttpUpstream
 from .support import SLACK, Api, embedded_only, timed
@@ -18,7 +18,7 @@ def test_matching_responses_are_delayed_and_others_are_not(
 ) -> None:
     proxy = api.create_proxy(http_server.address)
     api.add_toxic(proxy, "http_delay", attributes={"latency": 200, "path": "^/slow"})
-    with httpx.Client(base_url=f"http://{proxy.listen}") as client:
+    with http_clients.client(base_url=f"http://{proxy.listen}") as client:
         client.get("/warm")
         slow, slow_s = timed(lambda: client.get("/slow"))
         fast, fast_s = timed(lambda: client.get("/fast"))
@@ -30,7 +30,7 @@ def test_matching_responses_are_delayed_and_others_are_not(
 def test_jitter_stays_within_latency_plus_jitter(api: Api, http_server: HttpUpstream) -> None:
     proxy = api.create_proxy(http_server.address)
     api.add_toxic(proxy, "http_delay", attributes={"latency": 50, "jitter": 100})
-    with httpx.Client(base_url=f"http://{proxy.listen}") as client:
+    with http_clients.client(base_url=f"http://{proxy.listen}") as client:
         for _ in range(5):
             _, elapsed = timed(lambda: client.get("/x"))
             assert 0.048 <= elapsed < 0.150 + 0.5
@@ -39,7 +39,7 @@ def test_jitter_stays_within_latency_plus_jitter(api: Api, http_server: HttpUpst
 def test_chunked_response_is_delayed_whole_and_intact(api: Api, http_server: HttpUpstream) -> None:
     proxy = api.create_proxy(http_server.address)
     api.add_toxic(proxy, "http_delay", attributes={"latency": 100})
-    with httpx.Client(base_url=f"http://{proxy.listen}") as client:
+    with http_clients.client(base_url=f"http://{proxy.listen}") as client:
         response, elapsed = timed(lambda: client.get("/c?chunked=1"))
         again = client.get("/d?chunked=1")
     assert response.json() == {"method": "GET", "path": "/c?chunked=1", "body_length": 0}
@@ -53,7 +53,7 @@ def test_removing_the_toxic_releases_a_response_it_holds(
     proxy = api.create_proxy(http_server.address)
     toxic = api.add_toxic(proxy, "http_delay", attributes={"latency": 20_000})
     result: list[float] = []
-    with httpx.Client(base_url=f"http://{proxy.listen}", timeout=SLACK * 2) as client:
+    with http_clients.client(base_url=f"http://{proxy.listen}", timeout=SLACK * 2) as client:
 
         def request() -> None:
             start = time.monotonic()

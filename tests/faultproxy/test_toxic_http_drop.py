@@ -7,6 +7,8 @@ import time
 import httpx
 import pytest
 
+from harness import http_clients
+
 from .http_upstream import HttpUpstream
 from .support import (
     Api,
@@ -25,7 +27,7 @@ def test_upstream_sees_the_request_and_the_client_loses_the_response(
 ) -> None:
     proxy = api.create_proxy(http_server.address)
     api.add_toxic(proxy, "http_drop", attributes={"method": "POST"})
-    with httpx.Client(base_url=f"http://{proxy.listen}") as client:
+    with http_clients.client(base_url=f"http://{proxy.listen}") as client:
         with pytest.raises(httpx.RemoteProtocolError):
             client.post("/payments", json={"amount": 5})
         assert client.get("/still-there").status_code == 200

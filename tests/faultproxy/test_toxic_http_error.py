@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import httpx
+from harness import http_clients
 
 from .http_upstream import HttpUpstream
 from .support import Api, connect, embedded_only, read_until_closed, recv_exactly
@@ -27,7 +27,7 @@ def test_answers_with_status_body_and_headers_and_upstream_never_sees_it(
         "body": "boom",
         "headers": {"X-Fault": "yes"},
     }
-    with httpx.Client(base_url=f"http://{proxy.listen}") as client:
+    with http_clients.client(base_url=f"http://{proxy.listen}") as client:
         response = client.post("/payments", json={"amount": 5})
     assert response.status_code == 500
     assert response.text == "boom"
@@ -38,7 +38,7 @@ def test_answers_with_status_body_and_headers_and_upstream_never_sees_it(
 def test_status_defaults_to_503_with_an_empty_body(api: Api, http_server: HttpUpstream) -> None:
     proxy = api.create_proxy(http_server.address)
     api.add_toxic(proxy, "http_error")
-    response = httpx.get(f"http://{proxy.listen}/x")
+    response = http_clients.get(f"http://{proxy.listen}/x")
     assert (response.status_code, response.content) == (503, b"")
 
 
@@ -47,7 +47,7 @@ def test_keep_alive_connection_serves_answered_and_forwarded_requests_in_turn(
 ) -> None:
     proxy = api.create_proxy(http_server.address)
     api.add_toxic(proxy, "http_error", attributes={"status": 502, "path": "^/fail"})
-    with httpx.Client(base_url=f"http://{proxy.listen}") as client:
+    with http_clients.client(base_url=f"http://{proxy.listen}") as client:
         statuses = [client.get(path).status_code for path in ["/ok", "/fail", "/ok2", "/fail/1"]]
         assert statuses == [200, 502, 200, 502]
     assert http_server.paths() == ["/ok", "/ok2"]
@@ -58,7 +58,7 @@ def test_keep_alive_connection_serves_answered_and_forwarded_requests_in_turn(
 def test_head_request_gets_no_body(api: Api, http_server: HttpUpstream) -> None:
     proxy = api.create_proxy(http_server.address)
     api.add_toxic(proxy, "http_error", attributes={"body": "not for HEAD"})
-    with httpx.Client(base_url=f"http://{proxy.listen}") as client:
+    with http_clients.client(base_url=f"http://{proxy.listen}") as client:
         head = client.head("/x")
         get = client.get("/x")
     assert (head.status_code, head.content, head.headers["content-length"]) == (503, b"", "12")

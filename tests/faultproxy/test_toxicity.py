@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import socket
 
-import httpx
-
+from harness import http_clients
 from harness.faultproxy import start_in_thread
 
 from .support import (
@@ -69,7 +68,7 @@ def test_draws_are_per_connection(api: Api, echo_server: TcpServer) -> None:
 
 def cut_pattern(url: str, upstream: str, *, connections: int) -> list[bool]:
     """Which of successive connections a 50 % limit_data toxic cut short."""
-    with httpx.Client(base_url=url, timeout=10.0) as http:
+    with http_clients.client(base_url=url, timeout=10.0) as http:
         created = http.post(
             "/proxies", json={"name": "seeded", "listen": "127.0.0.1:0", "upstream": upstream}
         ).json()

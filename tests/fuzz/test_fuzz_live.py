@@ -8,11 +8,11 @@ from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 from fuzz_budget import SEED, SHOP_CONFIG
 from rich.console import Console
 
+from harness import http_clients
 from harness.fuzz import FuzzOptions, FuzzResult, PassResult, print_summary, run_fuzz
 from harness.runtime import RunningSystem, start_system
 from harness.topology import load_topology
@@ -96,7 +96,7 @@ def test_with_a_dependency_partitioned_the_gateway_answers_503_or_degrades(
 
 
 def test_the_gateway_refuses_every_api_route_without_a_valid_token(shop: RunningSystem) -> None:
-    document = httpx.get(f"{shop.url('gateway')}/openapi.json", timeout=10).json()
+    document = http_clients.get(f"{shop.url('gateway')}/openapi.json", timeout=10).json()
     routes = [
         (method.upper(), path.replace("{user_id}", "1").replace("{order_id}", "1"))
         for path, operations in document["paths"].items()
@@ -104,7 +104,7 @@ def test_the_gateway_refuses_every_api_route_without_a_valid_token(shop: Running
         for method in operations
     ]
     assert len(routes) == 6
-    with httpx.Client(base_url=shop.url("gateway"), timeout=10) as client:
+    with http_clients.client(base_url=shop.url("gateway"), timeout=10) as client:
         for method, path in routes:
             path = path.replace("{sku}", "SKU-1")
             for headers in ({}, {"Authorization": "Bearer not-a-token"}):

@@ -11,6 +11,7 @@ import httpx
 import pytest
 from runtime_helpers import REFERENCE, needs_fault_proxy
 
+from harness import http_clients
 from harness.observe.metrics import scrape
 from harness.runtime import RunningSystem, start_system
 from harness.topology import load_topology
@@ -53,12 +54,12 @@ def faults_reset(shop: RunningSystem) -> Iterator[RunningSystem]:
 
 def place_order(shop: RunningSystem, sku: str) -> httpx.Response:
     """A user, a product with stock, and an order for it, through the gateway."""
-    with httpx.Client(base_url=shop.url("gateway"), headers=TOKEN, timeout=30) as gateway:
+    with http_clients.client(base_url=shop.url("gateway"), headers=TOKEN, timeout=30) as gateway:
         key = next(_keys)
         user = gateway.post("/api/users", json={"name": "Ann", "email": f"ann{key}@example.com"})
         assert user.status_code == 201, user.text
         product = {"sku": sku, "name": "Mug", "price_cents": 500, "stock": 5}
-        created = httpx.post(shop.url("inventory") + "/products", json=product, timeout=10)
+        created = http_clients.post(shop.url("inventory") + "/products", json=product, timeout=10)
         assert created.status_code == 201, created.text
         return gateway.post(
             "/api/orders",
@@ -93,7 +94,7 @@ def test_the_reference_system_comes_up_with_a_proxy_on_every_edge(shop: RunningS
     proxies = shop.faults.client.proxies()
     assert set(proxies) == set(shop.edges)
     for service in shop.services.values():
-        assert httpx.get(service.url + "/health", timeout=5).status_code == 200
+        assert http_clients.get(service.url + "/health", timeout=5).status_code == 200
     assert (Path(shop.run_dir) / "orders.db").is_file()  # its own SQLite file in the run dir
 
 

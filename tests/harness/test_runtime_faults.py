@@ -8,10 +8,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from runtime_helpers import alive, assert_nothing_left, harness_cli, needs_fault_proxy
 
+from harness import http_clients
 from harness.faults import FaultProxyUnavailable, ToxiproxyClient
 from harness.runtime import NotStartedByHarness, RunningSystem, open_run, start_system
 from harness.runtime.embedded_proxy import wait_api
@@ -37,7 +37,9 @@ def system(proxied: RunningSystem) -> Iterator[RunningSystem]:
 
 def call(system: RunningSystem, dependency: str) -> tuple[int, dict[str, Any]]:
     """What the caller service sees when it calls `dependency` through its env URL."""
-    response = httpx.get(f"{system.url('caller')}/call/{dependency}", timeout=30, trust_env=False)
+    response = http_clients.get(
+        f"{system.url('caller')}/call/{dependency}", timeout=30, trust_env=False
+    )
     return response.status_code, response.json()
 
 

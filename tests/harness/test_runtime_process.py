@@ -17,6 +17,7 @@ import psutil
 import pytest
 from runtime_helpers import APPS, alive, assert_nothing_left, variant
 
+from harness import http_clients
 from harness.runtime import (
     NotStartedByHarness,
     RunningSystem,
@@ -52,7 +53,7 @@ def system(running: RunningSystem) -> Iterator[RunningSystem]:
 
 
 def get(url: str, timeout: float = 5.0) -> httpx.Response:
-    return httpx.get(url, timeout=timeout, trust_env=False)
+    return http_clients.get(url, timeout=timeout, trust_env=False)
 
 
 def test_every_service_answers_on_its_own_port_with_its_env(system: RunningSystem) -> None:

@@ -7,10 +7,10 @@ from __future__ import annotations
 import math
 from typing import Any
 
-import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from harness import http_clients
 from harness.observe.metrics import MetricsError, parse_metrics
 
 CORNERS = r"""# HELP odd_total A counter whose samples carry every kind of label text
@@ -86,7 +86,7 @@ def test_what_is_not_exposition_format_is_refused(line: str) -> None:
 
 @pytest.mark.integration
 def test_every_shop_service_reads_the_same_through_both_parsers(system: Any) -> None:
-    with httpx.Client(timeout=5.0) as client:
+    with http_clients.client(timeout=5.0) as client:
         client.get(f"{system.url('gateway')}/api/products")  # some traffic in the histograms
         for service in system.topology.services:
             text = client.get(f"{system.url(service)}/metrics").text

@@ -5,8 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-import httpx
-
+from harness import http_clients
 from harness.topology import parse_topology
 
 
@@ -25,7 +24,7 @@ class FakeInjector:
     calls: list[tuple[str, str]] = field(default_factory=list)
 
     def _control(self, **state: int) -> None:
-        httpx.post(self.control_url, json=state, timeout=5).raise_for_status()
+        http_clients.post(self.control_url, json=state, timeout=5).raise_for_status()
 
     def add_toxic(
         self,

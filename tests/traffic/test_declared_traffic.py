@@ -7,12 +7,12 @@ import re
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 import yaml
 from pydantic import TypeAdapter, ValidationError
 from traffic_secrets import NOTES_TOKEN
 
+from harness import http_clients
 from harness.chaos import parse_experiment, run_experiment
 from harness.runtime import RunningSystem
 from harness.traffic import (
@@ -124,7 +124,7 @@ def test_declared_requests_are_sent_and_recorded_with_expected_statuses(
 
 def _sequence(system: RunningSystem, seed: int, count: int = 30) -> list[tuple[str, Any]]:
     source = DeclaredTrafficSource(_spec())
-    with httpx.Client(timeout=5) as client:
+    with http_clients.client(timeout=5) as client:
         source.setup(system, seed, client)
         records = [source.request(index, client) for index in range(count)]
     return [(r.name, _generated(r)) for r in records]
@@ -197,7 +197,7 @@ secrets: [owner]
 """
     )
     source = DeclaredTrafficSource(spec)
-    with httpx.Client(timeout=5) as client:
+    with http_clients.client(timeout=5) as client:
         source.setup(notes, 1, client)
         record = source.request(0, client)
     assert record.status == 404  # the route wants an int: the request was really sent

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import ssl
 from typing import Annotated, Any
 
 import httpx
@@ -19,6 +20,10 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException
+
+# One TLS context for the whole process: a client per request would otherwise read the CA
+# bundle each time (about 50 ms of CPU).
+TLS = ssl.create_default_context()
 
 _ERROR: dict[str, Any] = {
     "content": {
@@ -88,7 +93,9 @@ def health() -> dict[str, str]:
 )
 async def greet(name: Annotated[str, Path(pattern="^[a-z]{1,20}$")]) -> object:
     try:
-        async with httpx.AsyncClient(base_url=os.environ["BACK_URL"], timeout=2.0) as client:
+        async with httpx.AsyncClient(
+            base_url=os.environ["BACK_URL"], timeout=2.0, verify=TLS
+        ) as client:
             answer = await client.get(f"/names/{name}")
     except httpx.TransportError:
         if os.environ.get("TOY_OUTAGE_BUG"):

@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 
 import httpx
 
+from harness import http_clients
 from harness.chaos.invariants import InvariantReport, resolve_invariant
 from harness.runtime import RunningSystem
 
@@ -57,7 +58,7 @@ class ShopDriver:
     def client(self, service: str, *, timeout: float = 30.0) -> Iterator[httpx.Client]:
         """A client for `service`'s own port (the gateway's carries the demo token)."""
         headers = TOKEN if service == "gateway" else None
-        with httpx.Client(
+        with http_clients.client(
             base_url=self.system.url(service), headers=headers, timeout=timeout
         ) as client:
             yield client

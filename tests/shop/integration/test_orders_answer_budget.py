@@ -19,10 +19,10 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 from shop_process_driver import ShopDriver, wait_until
 
+from harness import http_clients
 from harness.runtime import start_system
 from harness.topology import load_topology
 
@@ -49,7 +49,7 @@ def test_an_order_whose_charge_hangs_is_answered_within_the_gateways_budget(
 
     with shop.faults.toxic("orders->payments", "timeout", attributes={"timeout": 0}):
         started = time.monotonic()
-        answer = httpx.post(f"{orders}/orders", json=body, headers=key, timeout=30)
+        answer = http_clients.post(f"{orders}/orders", json=body, headers=key, timeout=30)
         took = time.monotonic() - started
         assert took < GATEWAY_ORDERS_TIMEOUT, (
             f"orders answered after {took:.1f} s, later than the gateway waits for it "
@@ -66,7 +66,7 @@ def test_an_order_whose_charge_hangs_is_answered_within_the_gateways_budget(
         timeout=60,
         what=f"order {order_id} settled after the hang",
     )
-    replay = httpx.post(f"{orders}/orders", json=body, headers=key, timeout=30)
+    replay = http_clients.post(f"{orders}/orders", json=body, headers=key, timeout=30)
     expected = {"confirmed": 200, "cancelled": 503}[order["status"]]
     assert replay.status_code == expected, replay.text
     assert replay.headers.get("Idempotent-Replayed") == "true"

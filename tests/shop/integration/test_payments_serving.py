@@ -25,6 +25,8 @@ import httpx
 import pytest
 from shop_process_driver import wait_until
 
+from harness import http_clients
+
 ROOT = Path(__file__).parents[3]
 TOPOLOGY = ROOT / "target-system" / "system.toml"
 THREADS = 8
@@ -103,7 +105,7 @@ def payments_url(
 
 def _answers(url: str) -> bool:
     try:
-        return httpx.get(f"{url}/health", timeout=1.0).status_code == 200
+        return http_clients.get(f"{url}/health", timeout=1.0).status_code == 200
     except httpx.TransportError:
         return False
 
@@ -118,7 +120,7 @@ def test_payments_answers_promptly_with_more_idle_connections_than_threads(
         time.sleep(0.2)  # let the worker accept them all before asking
 
         started = time.monotonic()
-        with httpx.Client(base_url=payments_url, timeout=10.0) as client:
+        with http_clients.client(base_url=payments_url, timeout=10.0) as client:
             health = client.get("/health")
             charge = client.post(
                 "/payments",

@@ -17,6 +17,7 @@ import httpx
 import pytest
 from shop_process_driver import ShopDriver, wait_until
 
+from harness import http_clients
 from harness.observe.metrics import scrape
 from harness.runtime import RunningSystem, start_system
 from harness.topology import load_topology
@@ -148,7 +149,9 @@ def _saga_waiting_for_its_charge(driver: ShopDriver) -> dict[str, Any] | None:
 
 
 def _post_order_to_orders(url: str, body: dict[str, Any], key: str) -> httpx.Response:
-    return httpx.post(f"{url}/orders", json=body, headers={"Idempotency-Key": key}, timeout=60)
+    return http_clients.post(
+        f"{url}/orders", json=body, headers={"Idempotency-Key": key}, timeout=60
+    )
 
 
 def test_orders_killed_mid_saga_recovers_with_no_saga_in_flight_and_invariants_hold(
@@ -241,7 +244,7 @@ def test_bad_input_through_the_gateway_gets_a_json_4xx(
 
 
 def test_the_gateway_refuses_a_missing_token_with_a_json_401(driver: ShopDriver) -> None:
-    response = httpx.get(driver.system.url("gateway") + "/api/products", timeout=10)
+    response = http_clients.get(driver.system.url("gateway") + "/api/products", timeout=10)
     _assert_json_error(response, 401)
     assert response.headers["WWW-Authenticate"].startswith("Bearer")
 

@@ -14,6 +14,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from harness import http_clients
+
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 DEADLINE_SECONDS = 30.0
@@ -31,7 +33,7 @@ def wait_until_healthy(url: str, process: subprocess.Popen[bytes]) -> httpx.Resp
     while time.monotonic() < deadline:
         assert process.poll() is None, "the service exited before it became healthy"
         try:
-            return httpx.get(url, timeout=1.0)
+            return http_clients.get(url, timeout=1.0)
         except httpx.TransportError:
             time.sleep(0.05)
     raise AssertionError(f"{url} did not answer within {DEADLINE_SECONDS} s")
@@ -58,7 +60,7 @@ def test_service_runs_as_a_module_and_stops_cleanly(service: str, tmp_path: Path
         try:
             health = wait_until_healthy(f"http://127.0.0.1:{port}/health", process)
             assert health.json() == {"status": "ok", "service": service}
-            ready = httpx.get(
+            ready = http_clients.get(
                 f"http://127.0.0.1:{port}/ready", headers={"X-Request-ID": "run-1"}, timeout=5
             )
             assert ready.status_code == 200
