@@ -15,9 +15,16 @@ from rich.console import Console
 LOG_WIDTH = 200
 
 
-def make_console(*, stderr: bool = False, quiet: bool = False, highlight: bool = True) -> Console:
-    """A Console on stdout (or stderr) that does not hard-wrap lines outside a terminal."""
-    console = Console(stderr=stderr, quiet=quiet, highlight=highlight)
+def make_console(
+    *,
+    stderr: bool = False,
+    quiet: bool = False,
+    highlight: bool = True,
+    terminal: bool | None = None,
+) -> Console:
+    """A Console on stdout (or stderr) that does not hard-wrap lines outside a terminal;
+    `terminal=False` treats a terminal as a log (plain lines, no live display)."""
+    console = Console(stderr=stderr, quiet=quiet, highlight=highlight, force_terminal=terminal)
     if not console.is_terminal:
         console.soft_wrap = True
         if "COLUMNS" not in os.environ:

@@ -129,6 +129,15 @@ def fuzz(
     backend: Annotated[
         str, typer.Option(help="runtime backend: process, attach or containers")
     ] = "process",
+    parallel: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="services fuzzed at once, each on a system of its own (default: the "
+            "topology's \\[fuzz] parallel, else 1)",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Start the system, fuzz each service (then each again with each dependency cut),
     print the figures and every failure with the command that reproduces it."""
@@ -150,6 +159,7 @@ def fuzz(
             fault_passes=faults,
             fault_max_examples=fault_max_examples,
             settle_seconds=settle,
+            parallel=parallel,
             env=_pairs(env or [], option="--env", what="KEY=VALUE"),
             openapi_paths=_pairs(openapi_path or [], option="--openapi-path", what="SERVICE=/path"),
             schemathesis_config=config,

@@ -37,6 +37,9 @@ class FuzzOptions:
       next pass (the wait ends once the caller's breaker, read as its convention declares,
       no longer reads open), so that the next pass does not only see the previous edge's
       open breaker.
+    - `parallel` (None: the topology's `[fuzz] parallel`, else 1): services fuzzed at once
+      when the run starts the system, each worker process on a system of its own (a pass
+      runs on one core; its partitions cut only its own system).
     - `env` ({}): environment added to every service when the run starts the system (e.g.
       a shorter breaker open time, to settle faster).
     - `prepare` (None): puts test data in place once the system is up, before any pass: a
@@ -57,6 +60,7 @@ class FuzzOptions:
     idempotency_header: str = DEFAULT_IDEMPOTENCY_HEADER
     outage_statuses: Sequence[int] = DEFAULT_OUTAGE_STATUSES
     settle_seconds: float = 0.0
+    parallel: int | None = None
     env: Mapping[str, str] = field(default_factory=dict)
     prepare: str | Prepare | None = None
     out_dir: Path | None = None
@@ -74,6 +78,8 @@ class FuzzOptions:
             raise ValueError(
                 f"unknown phase(s) {', '.join(unknown)}; expected some of {', '.join(ALL_PHASES)}"
             )
+        if self.parallel is not None and self.parallel < 1:
+            raise ValueError(f"parallel must be at least 1, got {self.parallel}")
         if self.settle_seconds < 0:
             raise ValueError(f"settle_seconds must be >= 0, got {self.settle_seconds}")
         for service, path in self.openapi_paths.items():

@@ -56,12 +56,18 @@ class FuzzProgress:
             )
 
     def _describe(self, label: str, counts: PassCounts) -> str:
-        seen = len(self._seen)
+        seen = sum(map(_is_operation, self._seen))  # not "stateful_testing scenario"
         total = f"/{counts.operations_total}" if counts.operations_total else ""
         return (
             f"{label} ({seen}{total} operations, {counts.cases} cases, "
             f"{counts.failures} failures, {time.monotonic() - self.started:.1f}s)"
         )
+
+
+def _is_operation(label: str) -> bool:
+    """ "GET /users/{id}", not a scenario's label."""
+    method, _, path = label.partition(" ")
+    return method.isupper() and path.startswith("/")
 
 
 @contextmanager

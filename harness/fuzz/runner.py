@@ -10,12 +10,18 @@ For a running system (started here, or handed in by the caller):
    every edge `service -> dependency`, a fault pass with that edge partitioned through its
    fault proxy (`dependency_outage_answer` on);
 3. report.json and junit.xml are written, and a `FuzzResult` comes back.
+
+A pass is one schemathesis run in this process, on one core. With `parallel` > 1 (the
+topology's `[fuzz] parallel`, `--parallel`) and a system to start, services are fuzzed that
+many at once, each worker process (`harness.parallel`) on a system of its own, prepared
+once and kept for the worker's next service: a service's partitions cut only its worker's
+system. Results come back in the same order as one at a time.
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -59,6 +65,7 @@ DEFAULT_RUNS_DIR = Path("runs/fuzz")
 
 
 SETTLE_POLL = 0.1  # seconds between reads of a healed edge's breaker
+STARTS = 2  # tries to start a worker's system (parallel systems pick ports at once)
 
 
 class FuzzRunError(ValueError):
@@ -97,6 +104,17 @@ def run_fuzz(
         return fuzz_system(system, options=options, console=console)
     from harness.runtime import start_system
 
+    services = callers_first(topology, options.services)
+    if (options.parallel or 1) > 1 and len(services) > 1:
+        from harness.runtime.backends import backend_named
+
+        if backend_named(backend).independent:
+            return _fuzz_in_parallel(topology, services, options, backend, console)
+        console.print(
+            f"the {backend} backend has one system: fuzzing one service at a time",
+            style="dim",
+            highlight=False,
+        )
     console.print(f"starting {topology.system.name} ({len(topology.services)} services)")
     with start_system(topology.with_env(options.env), backend=backend) as started:
         return fuzz_system(started, options=options, console=console)
@@ -120,6 +138,7 @@ def _with_topology_defaults(topology: Topology, options: FuzzOptions) -> FuzzOpt
         options,
         prepare=prepare,
         settle_seconds=options.settle_seconds or fuzz.settle,
+        parallel=options.parallel or fuzz.parallel,
         env={**{k: env_text(v) for k, v in fuzz.env.items()}, **options.env},
     )
 
@@ -160,12 +179,25 @@ def fuzz_system(
     console = console or make_console(stderr=True)
     topology = system.topology
     started = time.monotonic()
-    result = FuzzResult(
+    result = _new_result(options, topology)
+    _prepare(system, options, console)
+    for service in callers_first(topology, options.services):
+        result.passes += _fuzz_service(system, service, options, console)
+    result.duration = time.monotonic() - started
+    _write_reports(result, options)
+    return result
+
+
+def _new_result(options: FuzzOptions, topology: Topology) -> FuzzResult:
+    return FuzzResult(
         passes=[],
         seed=options.seed,
         max_examples=options.max_examples,
         rerun=options.rerun_command(topology=topology.path),
     )
+
+
+def _prepare(system: RunningSystem, options: FuzzOptions, console: Console) -> None:
     prepare = _prepare_step(options)
     if prepare is not None:
         console.print("preparing the test data")
@@ -173,26 +205,98 @@ def fuzz_system(
             prepare(system)
         except Exception as exc:
             raise FuzzPrepareFailed(f"the prepare step failed: {exc!r}") from exc
-    for service in callers_first(topology, options.services):
-        location = document_location(topology, service, options.openapi_paths)
-        if not location.path:
-            result.passes.append(_no_document(location, explicit=bool(options.services)))
-            _note(console, result.passes[-1])
-            continue
-        probe = probe_document(service, system.url(service), path=location.path)
-        if not probe.found:
-            result.passes.append(_not_found(location, probe, explicit=bool(options.services)))
-            _note(console, result.passes[-1])
-            continue
-        with fuzz_progress(console, f"fuzzing {service}") as progress:
-            result.passes.append(_pass(probe, system, options, name=FUZZ_PASS, progress=progress))
-        _note(console, result.passes[-1])
-        if options.fault_passes:
-            for edge in topology.dependencies(service):
-                result.passes.append(_fault_pass(probe, system, options, edge.name, console))
+
+
+def _fuzz_service(
+    system: RunningSystem, service: str, options: FuzzOptions, console: Console
+) -> list[PassResult]:
+    """`service`'s ordinary pass, then a fault pass per dependency edge (or why none ran)."""
+    topology = system.topology
+    location = document_location(topology, service, options.openapi_paths)
+    if not location.path:
+        passes = [_no_document(location, explicit=bool(options.services))]
+        _note(console, passes[-1])
+        return passes
+    probe = probe_document(service, system.url(service), path=location.path)
+    if not probe.found:
+        passes = [_not_found(location, probe, explicit=bool(options.services))]
+        _note(console, passes[-1])
+        return passes
+    with fuzz_progress(console, f"fuzzing {service}") as progress:
+        passes = [_pass(probe, system, options, name=FUZZ_PASS, progress=progress)]
+    _note(console, passes[-1])
+    if options.fault_passes:
+        for edge in topology.dependencies(service):
+            passes.append(_fault_pass(probe, system, options, edge.name, console))
+    return passes
+
+
+def _fuzz_in_parallel(
+    topology: Topology,
+    services: list[str],
+    options: FuzzOptions,
+    backend: str,
+    console: Console,
+) -> FuzzResult:
+    """Services `options.parallel` at once, each worker on a system of its own (`_Job`)."""
+    from harness.parallel import run_each
+
+    workers = min(options.parallel or 1, len(services))
+    console.print(
+        f"fuzzing {len(services)} services, {workers} at once, each worker on a "
+        f"{topology.system.name} of its own ({len(topology.services)} services)",
+        highlight=False,
+    )
+    started = time.monotonic()
+    result = _new_result(options, topology)
+    job = _Job(topology=topology, options=options, backend=backend, quiet=console.quiet)
+    batch = run_each(
+        job.run,
+        services,
+        parallel=workers,
+        # a service with more dependencies has more fault passes: those start first
+        longest=lambda service: 1 + len(topology.dependencies(service)),
+    )
+    for passes in batch.results:
+        result.passes += passes
     result.duration = time.monotonic() - started
     _write_reports(result, options)
     return result
+
+
+@dataclass(frozen=True, slots=True)
+class _Job:
+    """What every service of a parallel run is fuzzed with; picklable for worker processes."""
+
+    topology: Topology
+    options: FuzzOptions
+    backend: str
+    quiet: bool
+
+    def run(self, service: str) -> list[PassResult]:
+        """Fuzz `service` on this worker's kept system (`harness.runtime.kept`), started and
+        prepared for its first service. Progress goes out as plain lines (several workers
+        share the terminal), each naming its service."""
+        from harness.runtime import start_system
+        from harness.runtime.kept import kept_system
+
+        console = make_console(stderr=True, quiet=self.quiet, terminal=False)
+        kept = kept_system()
+        key = ("fuzz", self.topology.path, self.backend, tuple(sorted(self.options.env.items())))
+        system = kept.get(
+            key,
+            lambda: start_system(self.topology.with_env(self.options.env), backend=self.backend),
+            tries=STARTS,
+        )
+        try:
+            if kept.cells == 0:
+                _prepare(system, self.options, console)
+            passes = _fuzz_service(system, service, self.options, console)
+        except BaseException:
+            kept.close()
+            raise
+        kept.ran_cell(keep=True)
+        return passes
 
 
 def _settings(

@@ -193,6 +193,8 @@ class FuzzSettings(_Model):
     settle: float = Field(default=0.0, ge=0, strict=False)
     # Extra service env while fuzzing (e.g. a short BREAKER_OPEN_SECONDS, to settle fast).
     env: Env = Field(default_factory=dict)
+    # Services fuzzed at once, each worker on a system of its own (a pass uses one core).
+    parallel: int = Field(default=1, ge=1, strict=False)
 
     @field_validator("prepare")
     @classmethod

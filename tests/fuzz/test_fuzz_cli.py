@@ -5,6 +5,8 @@ JUnit XML; without them the run passes."""
 from __future__ import annotations
 
 import json
+import os
+import re
 from pathlib import Path
 from xml.etree import ElementTree
 
@@ -115,3 +117,45 @@ def test_a_schemathesis_toml_beside_the_topology_is_the_systems_config(
     assert code == EXIT_BAD_INPUT, output
     assert f"{tmp_path / 'schemathesis.toml'}: not valid TOML" in " ".join(output.split())
     assert not (home / "runs").exists()
+
+
+PREPARE_RECORDING = """
+import os
+
+
+def prepare(system):
+    with open(os.environ["PREPARED_LOG"], "a") as log:
+        log.write(f"{os.getpid()} {system.url('front')}\\n")
+"""
+
+
+@pytest.mark.integration
+def test_services_fuzzed_at_once_each_on_a_prepared_system_of_its_own_report_as_one_by_one(
+    home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "seed.py").write_text(PREPARE_RECORDING)
+    prepared = tmp_path / "prepared.log"
+    monkeypatch.setenv("PREPARED_LOG", str(prepared))
+    code, output = fuzz(
+        "--topology", str(TOY_SYSTEM), "--max-examples", "8", "--out", str(tmp_path / "out"),
+        "--parallel", "2", "--prepare", f"{tmp_path / 'seed.py'}:prepare",
+    )  # fmt: skip
+    assert code == 0, output
+    assert "fuzzing 2 services, 2 at once, each worker on a toy of its own" in output
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    # the same passes in the same order as one at a time (the test above)
+    assert [(p["service"], p["pass"]) for p in report["passes"]] == [
+        ("front", "fuzz"),
+        ("front", "partition front->back"),
+        ("back", "fuzz"),
+    ]
+    # each worker started a system of its own and prepared it once, in its own process
+    lines = prepared.read_text().splitlines()
+    pids = {line.split()[0] for line in lines}
+    urls = {line.split()[1] for line in lines}
+    assert len(lines) == len(pids) == len(urls) == 2, lines
+    assert str(os.getpid()) not in pids
+    # the workers write their progress to the terminal themselves, as plain lines
+    workers = capfd.readouterr().err
+    assert re.search(r"^\[\d\d:\d\d:\d\d\] fuzzing front: GET ", workers, re.M), workers
+    assert "  ok front (partition front->back)" in workers

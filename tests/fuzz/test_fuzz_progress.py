@@ -66,3 +66,12 @@ def test_on_a_terminal_one_live_status_line_names_the_operation_and_counts() -> 
         + status.rsplit(", ", 1)[1]
     )
     assert not re.search(r"^\[\d\d:\d\d:\d\d\]", out.getvalue(), re.M)  # no log lines
+
+
+def test_a_stateful_scenario_is_not_counted_as_an_operation() -> None:
+    out = io.StringIO()
+    progress = FuzzProgress(Console(file=out, force_terminal=False), "fuzzing x", every_cases=10)
+    progress("GET /a", PassCounts(operations_total=2, cases=4, failures=0))
+    progress("POST /a", PassCounts(operations_total=2, cases=8, failures=0))
+    progress("stateful_testing scenario", PassCounts(operations_total=2, cases=12, failures=0))
+    assert "stateful_testing scenario (2/2 operations, 12 cases" in out.getvalue()
