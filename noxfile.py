@@ -233,6 +233,7 @@ def containers(session: nox.Session) -> None:
             "python", "-m", "harness.chaos", "run",
             "chaos/01_payments_latency.yaml", "chaos/05_kill_orders_mid_saga.yaml", *SHOP,
             "--backend", "containers", "--out", "runs/containers/chaos", "--no-live",
+            "--parallel", "2",  # each on a containerised shop of its own
         )  # fmt: skip
     finally:
         step("teardown", "bash", "scripts/containers/teardown.sh", external=True)
