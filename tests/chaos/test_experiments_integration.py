@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from chaos_paths import CHAOS_DIR
 
-from harness.chaos import load_experiment, run_experiment
+from harness.chaos import ExperimentResult, load_experiment, run_experiment, run_suite
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -56,37 +56,55 @@ BITES = [
         "01_payments_latency.yaml",
         {"BREAKER_ENABLED": False},
         "breaker of orders->payments opens within 8 s of the fault",
-        True,
         id="breaker-disabled",
     ),
     pytest.param(
         "04_payment_response_lost.yaml",
         {"ORDERS_SEND_IDEMPOTENCY_KEY": False},
         "each order is charged exactly once",
-        True,
         id="idempotency-key-not-sent",
     ),
     pytest.param(
         "06_partition_orders_notifications.yaml",
         {"OUTBOX_ENABLED": False},
         "events wait in the outbox during the partition",
-        True,
         id="outbox-bypassed",
     ),
 ]
 
 
-@pytest.mark.parametrize(("name", "unprotected", "guard", "fail_fast"), BITES)
+@pytest.fixture(scope="module")
+def unprotected_results(
+    pytestconfig: pytest.Config, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, ExperimentResult]:
+    """Each bite's experiment on a shop with its protection off, all at once (each worker on a
+    shop of its own, as `harness chaos run --parallel` runs them): by experiment file name."""
+    from harness.pytest_plugin import topology_path
+    from harness.topology import load_topology
+
+    experiments = []
+    for bite in BITES:
+        name, unprotected = bite.values[0], bite.values[1]
+        experiment = load_experiment(CHAOS_DIR / name)
+        experiments.append(experiment.model_copy(update={"env": {**experiment.env, **unprotected}}))
+    results = run_suite(
+        experiments,
+        load_topology(topology_path(pytestconfig)),
+        journal_dir=tmp_path_factory.mktemp("journals"),
+        fail_fast=True,
+        parallel=len(experiments),
+    )
+    return {bite.values[0]: result for bite, result in zip(BITES, results, strict=True)}
+
+
+@pytest.mark.parametrize(("name", "unprotected", "guard"), BITES)
 def test_experiment_fails_naming_its_guard_when_the_protection_is_off(
     name: str,
     unprotected: dict[str, Any],
     guard: str,
-    fail_fast: bool,
-    system_with: Callable[[dict[str, Any]], AbstractContextManager[Any]],
-    tmp_path: Path,
+    unprotected_results: dict[str, ExperimentResult],
 ) -> None:
-    experiment = load_experiment(CHAOS_DIR / name)
-    with system_with({**experiment.env, **unprotected}) as system:
-        result = run_experiment(experiment, system, journal_dir=tmp_path, fail_fast=fail_fast)
+    result = unprotected_results[name]
+    assert result.experiment.env == {**load_experiment(CHAOS_DIR / name).env, **unprotected}
     assert result.status == "failed", result.summary()
     assert guard in result.failed_names, result.summary()

@@ -5,7 +5,10 @@ when pytest collects, before any fixture runs):
 
     HARNESS_FUZZ_MAX_EXAMPLES=100 HARNESS_FUZZ_SEED=7 pytest tests/fuzz
 
-The defaults keep the whole directory within about two minutes on a loaded 2-core machine.
+The defaults are small: these passes check the shop's services in process, each call its
+real dependencies, while `harness run` fuzzes the same live shop with 25 examples per
+operation, every phase and a partition pass per edge. Halving them (12 -> 6, stateful 25 -> 12)
+took the shop's six in-process files from 54 to 35 CPU-seconds.
 """
 
 from __future__ import annotations
@@ -32,8 +35,8 @@ SHOP_TOPOLOGY = SHOP_CONFIG.with_name("system.toml")
 # The keys every error body of the shop has, as its topology declares them.
 SHOP_ERROR_BODY = load_topology(SHOP_TOPOLOGY).conventions_for("gateway").error_body
 SEED = int(os.environ.get("HARNESS_FUZZ_SEED", DEFAULT_SEED))
-MAX_EXAMPLES = int(os.environ.get("HARNESS_FUZZ_MAX_EXAMPLES", "12"))
-STATEFUL_EXAMPLES = int(os.environ.get("HARNESS_FUZZ_STATEFUL_EXAMPLES", "25"))
+MAX_EXAMPLES = int(os.environ.get("HARNESS_FUZZ_MAX_EXAMPLES", "6"))
+STATEFUL_EXAMPLES = int(os.environ.get("HARNESS_FUZZ_STATEFUL_EXAMPLES", "12"))
 STATEFUL_STEPS = 6
 
 OPERATION_SETTINGS = settings(
