@@ -290,6 +290,7 @@ def run_imported(ctk_file: Path, topology: Path, tmp_path: Path) -> dict[str, An
 
 
 @pytest.mark.integration
+@pytest.mark.slow
 def test_an_imported_experiment_runs_on_a_real_system(tmp_path: Path) -> None:
     journal = run_imported(MINI_CTK, MINI_TOPOLOGY, tmp_path)
     assert journal["status"] == "passed"

@@ -56,6 +56,8 @@ def experiments(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return folder
 
 
+@pytest.mark.integration
+@pytest.mark.slow
 def test_experiments_run_at_once_each_worker_on_its_own_system(
     experiments: Path, tmp_path: Path
 ) -> None:
@@ -87,6 +89,8 @@ def test_experiments_run_at_once_each_worker_on_its_own_system(
     ]
 
 
+@pytest.mark.integration
+@pytest.mark.slow
 def test_a_worker_keeps_its_system_for_its_next_experiment_after_a_pass(
     experiments: Path, tmp_path: Path
 ) -> None:

@@ -10,6 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 FIXTURE = Path(__file__).parent / "apps" / "system.toml"
 BIN = Path(sys.executable).parent
 
@@ -25,6 +27,8 @@ def _explore(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.integration
+@pytest.mark.slow
 def test_explore_finds_the_retried_unkeyed_post_and_its_replay_finds_it_again(
     tmp_path: Path,
 ) -> None:

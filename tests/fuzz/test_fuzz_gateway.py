@@ -6,10 +6,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 import schemathesis
 from fuzz_budget import OPERATION_SETTINGS, SEED, shop_schema, stateful_test
 from hypothesis import seed
 from inprocess_shop import SHOP
+
+pytestmark = pytest.mark.slow
 
 SCHEMA = shop_schema(SHOP.asgi("gateway"))  # the shop's settings give it the demo token
 

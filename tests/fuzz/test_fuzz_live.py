@@ -17,7 +17,7 @@ from harness.fuzz import FuzzOptions, FuzzResult, PassResult, print_summary, run
 from harness.runtime import RunningSystem, start_system
 from harness.topology import load_topology
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 REFERENCE = Path(__file__).resolve().parents[2] / "target-system" / "system.toml"
 GATEWAY_EDGES = ("gateway->users", "gateway->orders", "gateway->inventory", "gateway->payments")

@@ -100,6 +100,7 @@ def test_up_with_a_malformed_topology_says_why_and_starts_nothing(
 
 
 @pytest.mark.integration
+@pytest.mark.slow
 def test_up_status_logs_down_from_separate_processes(
     cli_env: dict[str, str], home: Path, edgeless: Path
 ) -> None:
@@ -151,6 +152,7 @@ def wait_for_line(process: subprocess.Popen[str], fragment: str, timeout: float)
 
 
 @pytest.mark.integration
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "with_proxies", [False, pytest.param(True, marks=needs_fault_proxy)], ids=["edgeless", "mini"]
 )
@@ -196,6 +198,7 @@ def test_next_up_cleans_the_run_left_by_a_sigkilled_harness(
 
 
 @pytest.mark.integration
+@pytest.mark.slow
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["sigterm", "ctrl-c"])
 def test_foreground_up_stops_everything_on_sigterm_or_ctrl_c(
     cli_env: dict[str, str], home: Path, edgeless: Path, signum: signal.Signals
@@ -225,6 +228,7 @@ def test_foreground_up_stops_everything_on_sigterm_or_ctrl_c(
 
 
 @pytest.mark.integration
+@pytest.mark.slow
 def test_a_foreground_run_is_visible_to_status_and_stopped_by_down(
     cli_env: dict[str, str], home: Path, edgeless: Path
 ) -> None:

@@ -22,7 +22,7 @@ from harness.load.locust_process import locust_plugin_path
 from harness.load.summary import LoadSummary
 from harness.schemas import validate_document
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 SMOKE = """
 name: fake-smoke

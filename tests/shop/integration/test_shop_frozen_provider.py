@@ -37,7 +37,7 @@ FLOW_SECONDS = FREEZE_AFTER_SECONDS + FROZEN_SECONDS + 1.0
 # while a handful in flight at the freeze is what the scenario needs.
 PAUSE_SECONDS = 0.05
 
-pytestmark = [pytest.mark.integration, pytest.mark.timeout(240)]
+pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.timeout(240)]
 
 
 @pytest.fixture(scope="module")
