@@ -6,7 +6,12 @@ session installs in seconds once the wheel cache is warm.
 
 from __future__ import annotations
 
+import fcntl
+import functools
 import os
+import shutil
+import sys
+from pathlib import Path
 
 import nox
 
@@ -30,10 +35,37 @@ RUN_ENV: dict[str, str | None] = {"PACT_DO_NOT_TRACK": "true", "PYTHONDONTWRITEB
 SHOP = ("-t", "target-system/system.toml")
 
 
+# One environment for every session that runs the harness (all but lint): `nox -s tests run`
+# and CI's sessions then install once, and what they import is compiled once. With an
+# environment per session, each session's first imports compiled the same modules again
+# (6-10 CPU-s each, three times over where pytest's workers start at once), and each install
+# took its own seconds.
+HARNESS_ENV = Path(".nox", "harness").resolve()
+harness_session = functools.partial(nox.session, venv_backend="none")
+
+
 def _install(session: nox.Session) -> None:
-    # Not UV_COMPILE_BYTECODE: compiling all of site-packages costs 18 CPU-s per session's
-    # venv; what a session imports is compiled on first import and kept (RUN_ENV).
-    session.install(*INSTALL)
+    """Bring the shared environment up to date (under a lock: CI runs sessions at once) and
+    put it first on PATH for what the session runs.
+
+    Not UV_COMPILE_BYTECODE: compiling all of site-packages costs 18 CPU-s; what the sessions
+    import is compiled on first import and kept (RUN_ENV)."""
+    python = HARNESS_ENV / "bin" / "python"
+    HARNESS_ENV.parent.mkdir(exist_ok=True)
+    with open(HARNESS_ENV.with_suffix(".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if shutil.which("uv"):
+            if not python.exists():
+                session.run("uv", "venv", "--quiet", "--python", PYTHON, str(HARNESS_ENV))
+            session.run("uv", "pip", "install", "--quiet", "--python", str(python), *INSTALL)
+        else:
+            if not python.exists():
+                session.run(sys.executable, "-m", "venv", str(HARNESS_ENV))
+            session.run(str(python), "-m", "pip", "install", "--quiet", *INSTALL)
+    paths = os.environ["PATH"].split(os.pathsep)
+    if paths[0] != str(python.parent):
+        os.environ["PATH"] = os.pathsep.join([str(python.parent), *paths])
+    os.environ["VIRTUAL_ENV"] = str(HARNESS_ENV)
 
 
 @nox.session(python=PYTHON)
@@ -44,7 +76,7 @@ def lint(session: nox.Session) -> None:
     session.run("ruff", "format", "--check", ".")
 
 
-@nox.session(python=PYTHON)
+@harness_session
 def typecheck(session: nox.Session) -> None:
     """mypy (strict) on harness/ and target-system/shop."""
     _install(session)
@@ -52,7 +84,7 @@ def typecheck(session: nox.Session) -> None:
     session.run("mypy", "--config-file", "target-system/pyproject.toml", "target-system/shop")
 
 
-@nox.session(python=PYTHON)
+@harness_session
 def tests(session: nox.Session) -> None:
     """The test suite: unit tests plus real processes on loopback (no Docker needed).
 
@@ -77,7 +109,7 @@ def tests(session: nox.Session) -> None:
     session.run("pytest", *args, env=RUN_ENV)
 
 
-@nox.session(python=PYTHON)
+@harness_session
 def kill(session: nox.Session) -> None:
     """The whole kill-scenario matrix: signal x moment, each followed by `harness down`,
     counting the processes and listening ports the run left (all zero); about 10 minutes."""
@@ -85,7 +117,7 @@ def kill(session: nox.Session) -> None:
     session.run("python", "tests/harness/test_kill_scenarios.py", env=RUN_ENV)
 
 
-@nox.session(python=PYTHON)
+@harness_session
 def run(session: nox.Session) -> None:
     """The main job: `harness run` on the reference system (contracts, fuzz, chaos, load),
     with JUnit XML in runs/junit.xml.
@@ -97,7 +129,7 @@ def run(session: nox.Session) -> None:
     session.run("harness", "run", *SHOP, *args, env=RUN_ENV)
 
 
-@nox.session(python=PYTHON)
+@harness_session
 def examples(session: nox.Session) -> None:
     """The Node.js example system (examples/node-shop) end to end: `npm ci`, its unit tests
     (`npm test`), its consumer pacts and resilience tests, then `harness run` on its
@@ -119,7 +151,7 @@ def examples(session: nox.Session) -> None:
     )  # fmt: skip
 
 
-@nox.session(python=PYTHON)
+@nox.session(venv_backend="none")
 def ci(session: nox.Session) -> None:
     """What CI runs: lint, typecheck, tests, contracts, the main job, the containers backend."""
     for name in ("lint", "typecheck", "tests", "contracts", "run", "containers"):
@@ -130,7 +162,7 @@ if os.environ.get("CI"):
     nox.options.error_on_missing_interpreters = True
 
 
-@nox.session(python=PYTHON)
+@harness_session
 def chaos(session: nox.Session) -> None:
     """Chaos experiments (chaos/*.yaml) against the reference shop; journals in runs/chaos."""
     _install(session)
@@ -138,7 +170,7 @@ def chaos(session: nox.Session) -> None:
     session.run("python", "-m", "harness.chaos", "run", *SHOP, *args, env=RUN_ENV)
 
 
-@nox.session(python=PYTHON)
+@harness_session
 def load(session: nox.Session) -> None:
     """The smoke load profile against the reference shop (SLO gate); report in runs/load/smoke."""
     _install(session)
@@ -146,14 +178,14 @@ def load(session: nox.Session) -> None:
     session.run("python", "-m", "harness.load", "run", *SHOP, *args, env=RUN_ENV)
 
 
-@nox.session(python=PYTHON)
+@harness_session
 def bench_faultproxy(session: nox.Session) -> None:
     """Fault proxy vs direct (wrk + nginx-light): req/s, p50/p99, and a 100 ms latency toxic."""
     _install(session)
     session.run("python", "bench/faultproxy_bench.py", *session.posargs)
 
 
-@nox.session(python=PYTHON)
+@harness_session
 def contracts(session: nox.Session) -> None:
     """Consumer Pact tests (they write contracts/pacts), then every provider of the reference
     shop, started for real in test mode, verified against them; prints the edges covered.
@@ -183,7 +215,7 @@ def contracts(session: nox.Session) -> None:
             session.run(*contracts_cli, "can-i-deploy", "--pacticipant", service, env=RUN_ENV)
 
 
-@nox.session(python=PYTHON)
+@harness_session
 def fuzz(session: nox.Session) -> None:
     """schemathesis over every service of the reference shop (seeded; stateful through links;
     a pass per edge with that edge partitioned); prints the figures, report in runs/fuzz/shop.
@@ -204,7 +236,7 @@ def fuzz(session: nox.Session) -> None:
     )
 
 
-@nox.session(python=PYTHON)
+@harness_session
 def containers(session: nox.Session) -> None:
     """The containers backend from nothing: Podman serving the Docker API without a registry
     (scripts/containers/setup.sh), the shop's images in one go, the backend's tests, provider
@@ -243,7 +275,7 @@ def containers(session: nox.Session) -> None:
         session.log(f"containers: {'total (without the install)':<28} {total:6.1f} s")
 
 
-@nox.session(python=PYTHON)
+@harness_session
 def mutants(session: nox.Session) -> None:
     """Resilience mutants of the shop (scripts/mutants.py), each run through the pipeline on a
     copy of the tree: killed/survived per mutant, the stage and check that caught it, the kill
