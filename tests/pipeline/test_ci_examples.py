@@ -4,6 +4,7 @@ they run is a nox session of this project, the JUnit path they publish is the on
 
 from __future__ import annotations
 
+import os
 import runpy
 import shlex
 from pathlib import Path, PurePosixPath
@@ -43,8 +44,13 @@ def nox_sessions() -> dict[str, Any]:
 @pytest.fixture(scope="module")
 def harness_run_command(nox_sessions: dict[str, Any]) -> tuple[str, ...]:
     session = RecordingSession()
-    nox_sessions["run"](session)
-    [command] = session.commands
+    with pytest.MonkeyPatch.context() as patch:
+        # the session puts the shared environment first on PATH: undone afterwards
+        patch.setenv("PATH", os.environ["PATH"])
+        patch.setenv("VIRTUAL_ENV", "")
+        patch.delenv("VIRTUAL_ENV")
+        nox_sessions["run"](session)
+    [command] = [command for command in session.commands if command[0] == "harness"]
     return command
 
 
