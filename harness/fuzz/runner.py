@@ -105,7 +105,12 @@ def run_fuzz(
     from harness.runtime import start_system
 
     services = callers_first(topology, options.services)
-    if (options.parallel or 1) > 1 and len(services) > 1:
+    documented = [
+        service
+        for service in services
+        if document_location(topology, service, options.openapi_paths).path
+    ]
+    if (options.parallel or 1) > 1 and len(documented) > 1:
         from harness.runtime.backends import backend_named
 
         if backend_named(backend).independent:
@@ -238,12 +243,22 @@ def _fuzz_in_parallel(
     backend: str,
     console: Console,
 ) -> FuzzResult:
-    """Services `options.parallel` at once, each worker on a system of its own (`_Job`)."""
+    """Services `options.parallel` at once, each worker on a system of its own (`_Job`); a
+    service that declares no document starts no system."""
     from harness.parallel import run_each
 
-    workers = min(options.parallel or 1, len(services))
+    locations = {s: document_location(topology, s, options.openapi_paths) for s in services}
+    undocumented = {
+        service: _no_document(location, explicit=bool(options.services))
+        for service, location in locations.items()
+        if not location.path
+    }
+    for outcome in undocumented.values():
+        _note(console, outcome)
+    documented = [service for service in services if service not in undocumented]
+    workers = min(options.parallel or 1, len(documented))
     console.print(
-        f"fuzzing {len(services)} services, {workers} at once, each worker on a "
+        f"fuzzing {len(documented)} services, {workers} at once, each worker on a "
         f"{topology.system.name} of its own ({len(topology.services)} services)",
         highlight=False,
     )
@@ -252,13 +267,14 @@ def _fuzz_in_parallel(
     job = _Job(topology=topology, options=options, backend=backend, quiet=console.quiet)
     batch = run_each(
         job.run,
-        services,
+        documented,
         parallel=workers,
         # a service with more dependencies has more fault passes: those start first
         longest=lambda service: 1 + len(topology.dependencies(service)),
     )
-    for passes in batch.results:
-        result.passes += passes
+    fuzzed = dict(zip(batch.ran, batch.results, strict=True))
+    for service in services:  # in the order one at a time gives
+        result.passes += fuzzed[service] if service in fuzzed else [undocumented[service]]
     result.duration = time.monotonic() - started
     _write_reports(result, options)
     return result

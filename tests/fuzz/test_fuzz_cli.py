@@ -159,3 +159,30 @@ def test_services_fuzzed_at_once_each_on_a_prepared_system_of_its_own_report_as_
     workers = capfd.readouterr().err
     assert re.search(r"^\[\d\d:\d\d:\d\d\] fuzzing front: GET ", workers, re.M), workers
     assert "  ok front (partition front->back)" in workers
+
+
+@pytest.mark.integration
+def test_a_service_declaring_no_document_starts_no_system_of_its_own(
+    home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    topology = tmp_path / "system.toml"
+    topology.write_text(
+        TOY_SYSTEM.read_text().replace('app = "', f'cwd = "{TOY_SYSTEM.parent}"\napp = "')
+        + '\n[services.back.conventions]\nopenapi = ""\n'
+    )
+    (tmp_path / "seed.py").write_text(PREPARE_RECORDING)
+    prepared = tmp_path / "prepared.log"
+    monkeypatch.setenv("PREPARED_LOG", str(prepared))
+    code, output = fuzz(
+        "--topology", str(topology), "--max-examples", "5", "--out", str(tmp_path / "out"),
+        "--parallel", "2", "--prepare", f"{tmp_path / 'seed.py'}:prepare",
+    )  # fmt: skip
+    assert code == 0, output
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert [(p["service"], p["pass"]) for p in report["passes"]] == [
+        ("front", "fuzz"),
+        ("front", "partition front->back"),
+        ("back", "fuzz"),
+    ]
+    assert "back: skipped, no OpenAPI document" in " ".join(output.split())
+    assert len(prepared.read_text().splitlines()) == 1  # one system, for front
