@@ -129,28 +129,36 @@ def prepare(system):
 """
 
 
+ONE_BY_ONE_PASSES = [("front", "fuzz"), ("front", "partition front->back"), ("back", "fuzz")]
+
+
+def fuzz_in_parallel(
+    topology: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> tuple[int, str, list[tuple[str, str]], list[str]]:
+    """`harness fuzz run --parallel 2` with a prepare step that records each call: the exit
+    code, the output, the (service, pass) of the report, and one line per prepare call."""
+    (tmp_path / "seed.py").write_text(PREPARE_RECORDING)
+    prepared = tmp_path / "prepared.log"
+    prepared.touch()
+    monkeypatch.setenv("PREPARED_LOG", str(prepared))
+    code, output = fuzz(
+        "--topology", str(topology), "--max-examples", "5", "--out", str(tmp_path / "out"),
+        "--parallel", "2", "--prepare", f"{tmp_path / 'seed.py'}:prepare",
+    )  # fmt: skip
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    passes = [(p["service"], p["pass"]) for p in report["passes"]]
+    return code, output, passes, prepared.read_text().splitlines()
+
+
 @pytest.mark.integration
 def test_services_fuzzed_at_once_each_on_a_prepared_system_of_its_own_report_as_one_by_one(
     home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
 ) -> None:
-    (tmp_path / "seed.py").write_text(PREPARE_RECORDING)
-    prepared = tmp_path / "prepared.log"
-    monkeypatch.setenv("PREPARED_LOG", str(prepared))
-    code, output = fuzz(
-        "--topology", str(TOY_SYSTEM), "--max-examples", "8", "--out", str(tmp_path / "out"),
-        "--parallel", "2", "--prepare", f"{tmp_path / 'seed.py'}:prepare",
-    )  # fmt: skip
+    code, output, passes, lines = fuzz_in_parallel(TOY_SYSTEM, tmp_path, monkeypatch)
     assert code == 0, output
     assert "fuzzing 2 services, 2 at once, each worker on a toy of its own" in output
-    report = json.loads((tmp_path / "out" / "report.json").read_text())
-    # the same passes in the same order as one at a time (the test above)
-    assert [(p["service"], p["pass"]) for p in report["passes"]] == [
-        ("front", "fuzz"),
-        ("front", "partition front->back"),
-        ("back", "fuzz"),
-    ]
+    assert passes == ONE_BY_ONE_PASSES  # the same passes in the same order (the test above)
     # each worker started a system of its own and prepared it once, in its own process
-    lines = prepared.read_text().splitlines()
     pids = {line.split()[0] for line in lines}
     urls = {line.split()[1] for line in lines}
     assert len(lines) == len(pids) == len(urls) == 2, lines
@@ -170,19 +178,8 @@ def test_a_service_declaring_no_document_starts_no_system_of_its_own(
         TOY_SYSTEM.read_text().replace('app = "', f'cwd = "{TOY_SYSTEM.parent}"\napp = "')
         + '\n[services.back.conventions]\nopenapi = ""\n'
     )
-    (tmp_path / "seed.py").write_text(PREPARE_RECORDING)
-    prepared = tmp_path / "prepared.log"
-    monkeypatch.setenv("PREPARED_LOG", str(prepared))
-    code, output = fuzz(
-        "--topology", str(topology), "--max-examples", "5", "--out", str(tmp_path / "out"),
-        "--parallel", "2", "--prepare", f"{tmp_path / 'seed.py'}:prepare",
-    )  # fmt: skip
+    code, output, passes, lines = fuzz_in_parallel(topology, tmp_path, monkeypatch)
     assert code == 0, output
-    report = json.loads((tmp_path / "out" / "report.json").read_text())
-    assert [(p["service"], p["pass"]) for p in report["passes"]] == [
-        ("front", "fuzz"),
-        ("front", "partition front->back"),
-        ("back", "fuzz"),
-    ]
+    assert passes == ONE_BY_ONE_PASSES
     assert "back: skipped, no OpenAPI document" in " ".join(output.split())
-    assert len(prepared.read_text().splitlines()) == 1  # one system, for front
+    assert len(lines) == 1  # one system, for front
