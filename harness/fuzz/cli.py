@@ -44,7 +44,7 @@ def _pairs(values: list[str], *, option: str, what: str) -> dict[str, str]:
     pairs: dict[str, str] = {}
     for value in values:
         key, sep, rest = value.partition("=")
-        if not sep or not key.strip() or not rest.strip():
+        if not sep or not key.strip():  # an empty value is one: "" (e.g. no document)
             raise typer.BadParameter(f"expected {what}, got {value!r}", param_hint=option)
         pairs[key.strip()] = rest.strip()
     return pairs
@@ -102,7 +102,8 @@ def fuzz(
     openapi_path: Annotated[
         list[str] | None,
         typer.Option(
-            help="SERVICE=/path of its OpenAPI document, over its `openapi` convention (repeatable)"
+            help="SERVICE=/path of its OpenAPI document, over its `openapi` convention; "
+            "SERVICE= for none, not fuzzed (repeatable)"
         ),
     ] = None,
     phases: Annotated[

@@ -183,3 +183,15 @@ def test_a_service_declaring_no_document_starts_no_system_of_its_own(
     assert passes == ONE_BY_ONE_PASSES
     assert "back: skipped, no OpenAPI document" in " ".join(output.split())
     assert len(lines) == 1  # one system, for front
+
+
+@pytest.mark.integration
+def test_an_empty_openapi_path_leaves_the_service_unfuzzed(home: Path, tmp_path: Path) -> None:
+    code, output = fuzz(
+        "--topology", str(TOY_SYSTEM), "--openapi-path", "front=", "--out", str(tmp_path),
+    )  # fmt: skip
+    assert code == EXIT_FAILED, output  # accepted; and a run that fuzzed nothing passes nothing
+    text = " ".join(output.split())
+    assert 'front: skipped, no OpenAPI document: its `openapi` convention is ""' in text
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert report["figures"]["cases"] == 0
