@@ -9,6 +9,7 @@ scrape, in every worker process, so they all come from here.
 from __future__ import annotations
 
 import functools
+import os
 import ssl
 import threading
 from typing import Any
@@ -23,6 +24,12 @@ _BUILDING = threading.Lock()
 
 @functools.cache
 def _context() -> ssl.SSLContext:
+    # the CA certificates httpx itself trusts: SSL_CERT_FILE or SSL_CERT_DIR when set (a
+    # company's own CA), else certifi's bundle
+    if os.environ.get("SSL_CERT_FILE"):
+        return ssl.create_default_context(cafile=os.environ["SSL_CERT_FILE"])
+    if os.environ.get("SSL_CERT_DIR"):
+        return ssl.create_default_context(capath=os.environ["SSL_CERT_DIR"])
     import certifi
 
     return ssl.create_default_context(cafile=certifi.where())

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import os
 import random as _random
 import ssl
 import time
@@ -66,6 +67,10 @@ def classify_transport_error(exc: httpx.TransportError) -> tuple[str, bool]:
 def tls_context() -> ssl.SSLContext:
     """One TLS context per process for every dependency's client: httpx would otherwise read
     the CA bundle for each client it creates (about 50 ms of CPU each, at every start)."""
+    if os.environ.get("SSL_CERT_FILE"):  # the CA certificates httpx itself would trust
+        return ssl.create_default_context(cafile=os.environ["SSL_CERT_FILE"])
+    if os.environ.get("SSL_CERT_DIR"):
+        return ssl.create_default_context(capath=os.environ["SSL_CERT_DIR"])
     import certifi
 
     return ssl.create_default_context(cafile=certifi.where())
