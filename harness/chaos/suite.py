@@ -29,7 +29,6 @@ from harness.topology import Topology
 __all__ = ["expand_paths", "run_suite"]
 
 EXPERIMENT_SUFFIXES = (".yaml", ".yml")
-STARTS = 2  # tries to start a worker's system (parallel systems pick ports at once)
 
 
 def expand_paths(paths: Iterable[Path]) -> list[Path]:
@@ -162,9 +161,7 @@ class _Job:
         key = (self.topology.path, self.backend, env_key(experiment))
         try:
             system = kept.get(
-                key,
-                lambda: start_for(self.topology, dict(experiment.env), backend=self.backend),
-                tries=STARTS,
+                key, lambda: start_for(self.topology, dict(experiment.env), backend=self.backend)
             )
         except HarnessRuntimeError as exc:
             kept.close()

@@ -20,8 +20,6 @@ from harness.topology import Topology, load_topology
 
 __all__ = ["ExploreOptions", "replay_command", "run_cell", "run_cells"]
 
-STARTS = 2  # tries to start a cell's system
-
 
 @dataclass(frozen=True, slots=True)
 class ExploreOptions:
@@ -61,9 +59,7 @@ def run_cell(options: ExploreOptions, cell: Cell) -> CellResult:
         traffic = explore_traffic(topology.explore, base_dir)
         experiment = cell_experiment(cell, topology, seed=cell.seed(options.seed), traffic=traffic)
         key = (options.topology, options.backend, env_key(experiment))
-        system = kept.get(
-            key, lambda: start_for(topology, experiment.env, backend=options.backend), tries=STARTS
-        )
+        system = kept.get(key, lambda: start_for(topology, experiment.env, backend=options.backend))
         after_cells = kept.cells
         result = run_experiment(experiment, system, live=False)
         kept.ran_cell(keep=result.status == "passed" and not options.fresh)

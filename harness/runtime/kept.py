@@ -17,7 +17,11 @@ from collections.abc import Callable, Hashable
 from contextlib import AbstractContextManager, ExitStack
 from typing import Any
 
-__all__ = ["KeptSystem", "kept_system"]
+__all__ = ["STARTS", "KeptSystem", "kept_system"]
+
+# Tries to start a system: workers starting systems at once pick free ports at the same
+# moment, and one may take another's port between its pick and its bind.
+STARTS = 2
 
 
 class KeptSystem:
@@ -30,7 +34,11 @@ class KeptSystem:
         self.cells = 0  # units run on the current system so far
 
     def get(
-        self, key: Hashable, start: Callable[[], AbstractContextManager[Any]], *, tries: int = 1
+        self,
+        key: Hashable,
+        start: Callable[[], AbstractContextManager[Any]],
+        *,
+        tries: int = STARTS,
     ) -> Any:
         """The kept system if it was started from `key` (its faults undone), else a fresh one
         from `start()`, tried up to `tries` times on a `StartupError` (systems starting at once
