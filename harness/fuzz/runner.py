@@ -65,7 +65,6 @@ DEFAULT_RUNS_DIR = Path("runs/fuzz")
 
 
 SETTLE_POLL = 0.1  # seconds between reads of a healed edge's breaker
-STARTS = 2  # tries to start a worker's system (parallel systems pick ports at once)
 
 
 class FuzzRunError(ValueError):
@@ -104,17 +103,15 @@ def run_fuzz(
         return fuzz_system(system, options=options, console=console)
     from harness.runtime import start_system
 
-    services = callers_first(topology, options.services)
-    documented = [
-        service
-        for service in services
-        if document_location(topology, service, options.openapi_paths).path
-    ]
-    if (options.parallel or 1) > 1 and len(documented) > 1:
+    locations = {
+        service: document_location(topology, service, options.openapi_paths)
+        for service in callers_first(topology, options.services)
+    }
+    if (options.parallel or 1) > 1 and sum(bool(loc.path) for loc in locations.values()) > 1:
         from harness.runtime.backends import backend_named
 
         if backend_named(backend).independent:
-            return _fuzz_in_parallel(topology, services, options, backend, console)
+            return _fuzz_in_parallel(topology, locations, options, backend, console)
         console.print(
             f"the {backend} backend has one system: fuzzing one service at a time",
             style="dim",
@@ -238,16 +235,16 @@ def _fuzz_service(
 
 def _fuzz_in_parallel(
     topology: Topology,
-    services: list[str],
+    locations: dict[str, DocumentLocation],
     options: FuzzOptions,
     backend: str,
     console: Console,
 ) -> FuzzResult:
-    """Services `options.parallel` at once, each worker on a system of its own (`_Job`); a
-    service that declares no document starts no system."""
+    """The services of `locations` (in their order), `options.parallel` at once, each worker
+    on a system of its own (`_Job`); a service that declares no document starts no system."""
     from harness.parallel import run_each
 
-    locations = {s: document_location(topology, s, options.openapi_paths) for s in services}
+    services = list(locations)
     undocumented = {
         service: _no_document(location, explicit=bool(options.services))
         for service, location in locations.items()
@@ -302,7 +299,6 @@ class _Job:
         system = kept.get(
             key,
             lambda: start_system(self.topology.with_env(self.options.env), backend=self.backend),
-            tries=STARTS,
         )
         try:
             if kept.cells == 0:
