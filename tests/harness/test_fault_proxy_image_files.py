@@ -38,21 +38,13 @@ def test_the_fault_proxy_runs_from_the_files_its_image_gets(tmp_path: Path) -> N
         "assert not extra, extra"
     )
     env = {**os.environ, "PYTHONPATH": str(src)}
-    outcome = subprocess.run(
-        [sys.executable, "-c", code, str(src)],
-        env=env,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert outcome.returncode == 0, outcome.stderr[-2000:]
-    outcome = subprocess.run(
-        [sys.executable, "-m", "harness.faultproxy", "--help"],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert outcome.returncode == 0, outcome.stderr[-2000:]
+    for args in (["-c", code, str(src)], ["-m", "harness.faultproxy", "--help"]):
+        outcome = subprocess.run(
+            [sys.executable, *args],
+            env=env,
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert outcome.returncode == 0, outcome.stderr[-2000:]
