@@ -26,10 +26,13 @@ def _wait_for(path: Path, seconds: float = 60.0) -> bool:
 
 
 def _one_ends_after_three(folder: Path, n: int) -> int:
-    """1 ends only once 3 has ended (3 starts when 2 has ended: two at once)."""
+    """1 ends only once 3's end has been reported (3 starts when 2 has ended: two at once).
+
+    Waiting for 3's own end is not enough: when 3 and 1 end close together, the parent
+    can collect both in one wait and reports them in the items' order.
+    """
     if n == 1:
-        _wait_for(folder / "3")
-    (folder / str(n)).touch()
+        _wait_for(folder / "reported-3")
     return n * n
 
 
@@ -53,7 +56,7 @@ def test_results_come_back_in_the_items_order_when_later_units_finish_first(
         partial(_one_ends_after_three, tmp_path),
         [1, 2, 3],
         parallel=2,
-        on_result=lambda n, _r: finished.append(n),
+        on_result=lambda n, _r: (finished.append(n), (tmp_path / f"reported-{n}").touch()),
     )
     assert batch.results == [1, 4, 9]
     assert batch.ran == [1, 2, 3]
