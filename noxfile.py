@@ -95,14 +95,16 @@ def tests(session: nox.Session) -> None:
     """
     _install(session)
     # Most tests wait on real processes (the suite keeps a 2-core machine at load 1 when
-    # run serially): three workers, each taking whole files, so a module's system starts once.
+    # run serially): four workers, each taking whole files (a module's system starts once),
+    # the longest first (tests/conftest.py: with three, the cores stood half idle while the
+    # long modules, which mostly wait, ran side by side).
     args = session.posargs or [
         "-m",
         "not containers and not experiment and not kill",
         "-p",
         "no:cacheprovider",
         "-n",
-        "3",
+        "4",
         "--dist",
         "loadfile",
     ]
