@@ -11,7 +11,6 @@ import contextlib
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -21,12 +20,12 @@ from types import TracebackType
 from typing import IO
 
 from harness.load.profile import LoadProfile
+from harness.runtime.ports import pick_free_ports, release_ports
 
 __all__ = [
     "LOCUST_CSV_KINDS",
     "LocustLaunch",
     "LocustProcesses",
-    "free_port",
     "locust_plugin_path",
 ]
 
@@ -37,12 +36,6 @@ LOCUST_CSV_KINDS = ("stats", "stats_history", "failures", "exceptions")
 def locust_plugin_path() -> Path:
     """The file Locust loads next to the locustfile (never imported here: it imports Locust)."""
     return Path(__file__).with_name("locust_plugin.py")
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket() as sock:
-        sock.bind((host, 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass(frozen=True)
@@ -152,9 +145,10 @@ class LocustProcesses:
         self.launch = launch
         self.main: subprocess.Popen[bytes] | None = None
         self.workers: list[subprocess.Popen[bytes]] = []
-        self.port = launch.master_port or (
-            free_port(launch.master_bind_host) if launch.distributed else 0
-        )
+        # A port picked by bind(0) comes from the range outgoing connections use too, and
+        # may be taken before the master binds it: pick a reserved one (runtime/ports.py).
+        self._reserved = [] if launch.master_port or not launch.distributed else pick_free_ports(1)
+        self.port = launch.master_port or (self._reserved[0] if self._reserved else 0)
         self._logs: list[IO[bytes]] = []
 
     @property
@@ -224,6 +218,7 @@ class LocustProcesses:
         for log in self._logs:
             log.close()
         self._logs.clear()
+        release_ports(self._reserved)
 
     def tail(self, lines: int = 20) -> str:
         """The last lines of the main process's log (for error messages)."""

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import signal
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -16,16 +15,11 @@ from typer.testing import CliRunner
 from harness import http_clients
 from harness.faultproxy.__main__ import parse_args
 from harness.faultproxy.cli import app
+from harness.runtime.ports import pick_free_ports
 
 from .support import embedded_only, wait_until
 
 pytestmark = embedded_only
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.mark.parametrize(
@@ -53,7 +47,7 @@ def test_module_serves_its_config_and_stops_on_sigterm(tmp_path: Path) -> None:
     config.write_text(
         json.dumps([{"name": "from-config", "listen": "127.0.0.1:0", "upstream": "127.0.0.1:1"}])
     )
-    port = free_port()
+    (port,) = pick_free_ports(1)  # reserved: bind(0)'s range is shared with outgoing connections
     process = subprocess.Popen(
         [sys.executable, "-m", "harness.faultproxy", "-port", str(port), "-config", str(config)],
         stdout=subprocess.DEVNULL,
