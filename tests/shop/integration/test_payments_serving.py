@@ -18,7 +18,7 @@ import sys
 import time
 import tomllib
 from collections.abc import Iterator
-from contextlib import ExitStack, closing
+from contextlib import ExitStack
 from pathlib import Path
 
 import httpx
@@ -26,6 +26,7 @@ import pytest
 from shop_process_driver import wait_until
 
 from harness import http_clients
+from harness.runtime.ports import pick_free_ports
 
 ROOT = Path(__file__).parents[3]
 TOPOLOGY = ROOT / "target-system" / "system.toml"
@@ -38,13 +39,6 @@ PROMPT_SECONDS = 2.0
 CLIENT_KEEPALIVE_SECONDS = 5.0
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(60)]
-
-
-def _free_port() -> int:
-    with closing(socket.socket()) as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def _payments_env_from_topology() -> dict[str, str]:
@@ -77,7 +71,7 @@ def payments_url(
 ) -> Iterator[str]:
     """payments started one way, for the module's tests (each leaves no connection open)."""
     tmp_path = tmp_path_factory.mktemp("payments")
-    port = _free_port()
+    (port,) = pick_free_ports(1)  # reserved: bind(0)'s range is shared with outgoing connections
     env = {
         **os.environ,
         **_payments_env_from_topology(),
