@@ -45,6 +45,7 @@ from harness.runtime.backends.containers.cleanup import (
 )
 from harness.runtime.backends.containers.engine import (
     EngineUnavailable,
+    client_settings,
     configure_environment,
     docker_client,
     engine_unavailable_reason,
@@ -386,6 +387,7 @@ class _Launcher:
             name=f"harness-{self.state.run_id}-{name}",
             network=network,
             network_aliases=[name],
+            docker_client_kw=client_settings(),
         ).with_command(to_log + command)
         # testcontainers' with_bind_ports takes no host address; the Docker SDK does.
         bindings = cast(dict[str, object], container.ports)

@@ -32,7 +32,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from harness.runtime.backends.containers.engine import base_image, containers_dir, docker_client
+from harness.runtime.backends.containers.engine import (
+    base_image,
+    client_settings,
+    containers_dir,
+    docker_client,
+)
 from harness.runtime.backends.containers.pydeps import (
     BYTECODE_MODE,
     SERVER_REQUIREMENTS,
@@ -384,7 +389,9 @@ def _build(context: Path, tag: str) -> None:
 
     started = time.perf_counter()
     try:
-        DockerImage(path=context, tag=tag, clean_up=False).build()
+        DockerImage(
+            path=context, tag=tag, clean_up=False, docker_client_kw=client_settings()
+        ).build()
     except (BuildError, APIError) as exc:
         raise HarnessRuntimeError(f"building {tag} failed: {exc}") from None
     log.info("built %s in %.1f s", tag, time.perf_counter() - started)

@@ -18,6 +18,7 @@ import ipaddress
 import random
 from typing import TYPE_CHECKING
 
+from harness.runtime.backends.containers.engine import client_settings
 from harness.runtime.errors import StartupError
 
 if TYPE_CHECKING:
@@ -67,7 +68,10 @@ def create_network(
         if any(subnet.overlaps(other) for other in used):
             continue
         ipam = IPAMConfig(pool_configs=[IPAMPool(subnet=str(subnet))])
-        network = Network(docker_network_kw={"labels": labels, "ipam": ipam})
+        network = Network(
+            docker_client_kw=client_settings(),
+            docker_network_kw={"labels": labels, "ipam": ipam},
+        )
         network.name = name
         try:
             return network.create(), subnet
