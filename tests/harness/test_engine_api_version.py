@@ -31,7 +31,7 @@ def engine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Counter[
     requests: Counter[str] = Counter()
 
     class Engine(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 (the standard library's name)
+        def do_GET(self) -> None:
             endpoint = self.path.split("?")[0].rsplit("/", 1)[-1]
             requests[endpoint] += 1
             if endpoint == "version":
