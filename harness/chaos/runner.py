@@ -64,6 +64,7 @@ def run_experiment(
     fail_fast: bool = False,
     topology: Path | None = None,
     backend: str = "process",
+    html_report: bool = True,
 ) -> ExperimentResult:
     """Run `experiment` against `system` and return its result (never raises on failure).
 
@@ -80,6 +81,9 @@ def run_experiment(
             assertions not judged yet are `skipped`). Default False: judge them all.
         topology / backend: the topology file and backend `system` was started from, for
             the replay command (default: none named, process).
+        html_report: with `journal_dir`, write the HTML report beside the journal (default);
+            False leaves it to the caller (`write_html_report`): parallel suites render
+            reports in their parent, so that one process, not every worker, loads matplotlib.
 
     KeyboardInterrupt still rolls back and writes the journal (status `interrupted`), then
     propagates.
@@ -110,7 +114,8 @@ def run_experiment(
             from harness.chaos.report import write_html_report
 
             run.result.journal_path = write_journal(run.result, Path(journal_dir))
-            run.result.report_path = write_html_report(run.result, Path(journal_dir))
+            if html_report:
+                run.result.report_path = write_html_report(run.result, Path(journal_dir))
     return run.result
 
 

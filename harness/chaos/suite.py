@@ -105,12 +105,22 @@ def run_suite(
                     highlight=False,
                 )
 
+        def ended(_experiment: Experiment, result: ExperimentResult) -> None:
+            # The workers write journals; the reports are drawn here, as each ends, so that
+            # matplotlib (about a CPU-second to import) loads in one process, not in each.
+            if journal_dir is not None and result.journal_path is not None:
+                from harness.chaos.report import write_html_report
+
+                result.report_path = write_html_report(result, Path(journal_dir))
+            if on_result is not None:
+                on_result(result)
+
         batch = run_each(
             job.run,
             experiments,
             parallel=parallel,
             on_start=started,
-            on_result=None if on_result is None else lambda _e, result: on_result(result),
+            on_result=ended,
             longest=lambda experiment: experiment.method.effective_duration,
         )
         return batch.results
@@ -176,6 +186,7 @@ class _Job:
                 fail_fast=self.fail_fast,
                 topology=self.topology.path,
                 backend=self.backend,
+                html_report=False,  # drawn in the parent (see run_suite)
             )
         except BaseException:
             kept.close()

@@ -76,6 +76,10 @@ def test_experiments_run_at_once_each_worker_on_its_own_system(
 
     journals = [json.loads(path.read_text()) for path in sorted(out.glob("*.json"))]
     assert [j["status"] for j in journals] == ["passed", "failed", "passed"]
+    # each journal has its HTML report beside it (drawn by this process as each ended)
+    reports = sorted(out.glob("*.html"))
+    assert [p.stem for p in reports] == [p.stem for p in sorted(out.glob("*.json"))]
+    assert all("<svg" in p.read_text() for p in reports)
     callers = {j["system"]["services"]["caller"] for j in journals}
     assert len(callers) >= 2  # the workers' own systems, their own ports (that they run at
     # once is the pool's to show: tests/harness/test_parallel_pool.py, without timing)
