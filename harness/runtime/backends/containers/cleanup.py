@@ -23,6 +23,7 @@ from harness.runtime.teardown import owner_alive
 
 if TYPE_CHECKING:
     import docker
+    from docker.models.containers import Container
 
 __all__ = ["clean_stale_containers", "labelled_runs", "remove_run", "run_has_live_containers"]
 
@@ -43,8 +44,9 @@ def remove_run(run_id: str, *, client: docker.DockerClient | None = None) -> lis
         return [f"containers of run {run_id}: {exc}"]
     left: list[str] = []
     try:
-        for container in engine.containers.list(all=True, filters=run_filter(run_id)):
-            _remove(partial(container.remove, force=True), f"container {container.name}", left)
+        for container in _containers(engine, run_filter(run_id)):
+            what = f"container {container.name or container.short_id}"
+            _remove(partial(container.remove, force=True), what, left)
         for network in engine.networks.list(filters=run_filter(run_id)):
             _remove(network.remove, f"network {network.name}", left)
     except (DockerException, RequestException) as exc:
@@ -55,15 +57,31 @@ def remove_run(run_id: str, *, client: docker.DockerClient | None = None) -> lis
     return left
 
 
+def _containers(engine: docker.DockerClient, filters: dict[str, str]) -> list[Container]:
+    """The containers the filters match, as the list endpoint describes them (`sparse`).
+
+    Without `sparse`, docker-py inspects each listed container in a second request, and a
+    container another run removes in between fails the whole listing: Podman answers that
+    inspection 500 "no such container", not the 404 docker-py would skip.
+    """
+    return engine.containers.list(all=True, filters=filters, sparse=True)  # type: ignore[no-any-return]
+
+
+def _gone(exc: Exception) -> bool:
+    """True for the engine's "no such container/network" (a 404, or Podman's 500)."""
+    from docker.errors import NotFound
+
+    return isinstance(exc, NotFound) or "no such" in str(exc).lower()
+
+
 def _remove(action: Callable[[], object], what: str, left: list[str]) -> None:
-    from docker.errors import DockerException, NotFound
+    from docker.errors import DockerException
 
     try:
         action()
-    except NotFound:
-        return  # already gone: what we wanted
     except DockerException as exc:
-        left.append(f"{what}: {exc}")
+        if not _gone(exc):  # already gone: what we wanted
+            left.append(f"{what}: {exc}")
 
 
 def run_has_live_containers(run_id: str, *, client: docker.DockerClient | None = None) -> bool:
@@ -76,8 +94,7 @@ def run_has_live_containers(run_id: str, *, client: docker.DockerClient | None =
     except EngineUnavailable:
         return True
     try:
-        containers = engine.containers.list(all=True, filters=run_filter(run_id))
-        return any(c.status in LIVE_STATUSES for c in containers)
+        return any(c.status in LIVE_STATUSES for c in _containers(engine, run_filter(run_id)))
     except (DockerException, RequestException):
         return True
     finally:
@@ -89,7 +106,7 @@ def labelled_runs(client: docker.DockerClient) -> dict[str, Path | None]:
     """Every run that has a labelled container or network: run id -> its run directory."""
     runs: dict[str, Path | None] = {}
     objects = [
-        *client.containers.list(all=True, filters=run_filter()),
+        *_containers(client, run_filter()),
         *client.networks.list(filters=run_filter()),
     ]
     for obj in objects:
