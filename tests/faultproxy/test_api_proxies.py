@@ -7,6 +7,8 @@ import socket
 
 import pytest
 
+from harness.runtime.ports import pick_free_ports
+
 from .support import (
     IO_TIMEOUT,
     Api,
@@ -195,8 +197,9 @@ def test_disabled_proxy_edited_while_disabled_stays_disabled(api: Api) -> None:
 
 
 def test_unreachable_upstream_closes_each_accepted_client(api: Api) -> None:
-    with socket.create_server(("127.0.0.1", 0)) as placeholder:
-        dead = f"127.0.0.1:{placeholder.getsockname()[1]}"
+    # reserved and never bound: a bind(0) port, closed again, could be anyone's next
+    (port,) = pick_free_ports(1)
+    dead = f"127.0.0.1:{port}"
     proxy = api.create_proxy(dead)
     with connect(proxy) as sock:
         data, _how = read_until_closed(sock)
