@@ -34,7 +34,8 @@ GONE = "14befe8664bf4aa7aad9b46ccc4bffa548926a27521f4763eca27e2269d6b4d5"
 
 @pytest.fixture
 def engine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Counter[str]]:
-    """A Docker API stand-in answering /version and /_ping; yields the requests per endpoint."""
+    """A Docker API stand-in (version, ping, one container of an unowned run that is gone by
+    the time it is inspected or removed); yields the requests per endpoint."""
     requests: Counter[str] = Counter()
 
     class Engine(BaseHTTPRequestHandler):
