@@ -42,6 +42,10 @@ def _meet(folder: Path, n: int) -> bool:
     return _wait_for(folder / str(3 - n))
 
 
+def _variable(name: str) -> str | None:
+    return os.environ.get(name)
+
+
 def _fail_on_three(n: int) -> int:
     if n == 3:
         raise ValueError("three")
@@ -99,3 +103,15 @@ def test_the_longest_units_start_first_and_results_keep_the_items_order() -> Non
     assert started == [2, 4, 1, 3]  # longest first; equal estimates keep the items' order
     assert [square for square, _pid in batch.results] == [1, 4, 9, 16]
     assert batch.ran == [1, 2, 3, 4]
+
+
+def test_workers_see_this_process_environment_as_it_is_when_the_pool_starts(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Workers fork from a server started by the first pool: a variable set after that
+    still reaches the next pool's workers, and one removed is gone there too."""
+    run_each(_square, [1, 2], parallel=2)  # the fork server is running from here on
+    monkeypatch.setenv("HARNESS_TEST_POOL_VARIABLE", "set after the first pool")
+    monkeypatch.delenv("HOME", raising=False)
+    seen = run_each(_variable, ["HARNESS_TEST_POOL_VARIABLE", "HOME"], parallel=2)
+    assert seen.results == ["set after the first pool", None]
