@@ -4,6 +4,11 @@ httpx builds a TLS context, reading the whole CA bundle, for every client it cre
 one that only ever speaks plain HTTP to loopback: about 50 ms of CPU each, against 0.2 ms
 with a context built once. The harness creates clients for every health wait, probe and
 scrape, in every worker process, so they all come from here.
+
+The shared context reads the CA bundle at its first TLS handshake, not when it is built:
+most harness processes (a CLI call, a pool worker, a fault proxy) only ever speak plain HTTP
+to loopback, and reading the bundle (about 45 ms of CPU, 144 certificates here) was the
+largest part of their first client.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ import functools
 import os
 import ssl
 import threading
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -22,22 +28,64 @@ __all__ = ["async_client", "client", "get", "post", "tls_context"]
 _BUILDING = threading.Lock()
 
 
-@functools.cache
-def _context() -> ssl.SSLContext:
+class _TrustOnFirstHandshake(ssl.SSLContext):
+    """A verifying client context (as `ssl.create_default_context()` makes) that loads its
+    CA certificates when it first wraps a connection, or is asked about them."""
+
+    def __new__(cls, load: Callable[[ssl.SSLContext], None]) -> _TrustOnFirstHandshake:
+        # a client context verifies the certificate and the host name from the start
+        return super().__new__(cls, ssl.PROTOCOL_TLS_CLIENT)
+
+    def __init__(self, load: Callable[[ssl.SSLContext], None]) -> None:
+        self._load = load
+        self._loaded = False
+        self._loading = threading.Lock()
+
+    def _trusting(self) -> None:
+        with self._loading:
+            if not self._loaded:
+                self._load(self)
+                self._loaded = True
+
+    def wrap_socket(self, *args: Any, **kwargs: Any) -> ssl.SSLSocket:
+        self._trusting()
+        return super().wrap_socket(*args, **kwargs)
+
+    def wrap_bio(self, *args: Any, **kwargs: Any) -> ssl.SSLObject:
+        self._trusting()
+        return super().wrap_bio(*args, **kwargs)
+
+    def cert_store_stats(self) -> dict[str, int]:
+        self._trusting()
+        return super().cert_store_stats()
+
+    def get_ca_certs(self, binary_form: bool = False) -> Any:
+        self._trusting()
+        return super().get_ca_certs(binary_form)
+
+
+def _load_trusted(context: ssl.SSLContext) -> None:
     # the CA certificates httpx itself trusts: SSL_CERT_FILE or SSL_CERT_DIR when set (a
     # company's own CA), else certifi's bundle
     if os.environ.get("SSL_CERT_FILE"):
-        return ssl.create_default_context(cafile=os.environ["SSL_CERT_FILE"])
-    if os.environ.get("SSL_CERT_DIR"):
-        return ssl.create_default_context(capath=os.environ["SSL_CERT_DIR"])
-    import certifi
+        context.load_verify_locations(cafile=os.environ["SSL_CERT_FILE"])
+    elif os.environ.get("SSL_CERT_DIR"):
+        context.load_verify_locations(capath=os.environ["SSL_CERT_DIR"])
+    else:
+        import certifi
 
-    return ssl.create_default_context(cafile=certifi.where())
+        context.load_verify_locations(cafile=certifi.where())
+
+
+@functools.cache
+def _context() -> ssl.SSLContext:
+    return _TrustOnFirstHandshake(_load_trusted)
 
 
 def tls_context() -> ssl.SSLContext:
-    """One verifying context per process, on the CA bundle httpx itself would load (built
-    once even when several threads ask at the same time, as health waits do)."""
+    """One verifying context per process, on the CA bundle httpx itself would load when it
+    first makes a TLS connection (built once even when several threads ask at the same time,
+    as health waits do)."""
     with _BUILDING:
         return _context()
 
