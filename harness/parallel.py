@@ -16,12 +16,16 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
+import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from functools import partial
 from typing import Generic, TypeVar
+
+import psutil
 
 __all__ = ["Batch", "run_each"]
 
@@ -85,8 +89,8 @@ def run_each(
         with ProcessPoolExecutor(
             max_workers=parallel,
             mp_context=_worker_context(work),
-            initializer=_adopt_environment,
-            initargs=(dict(os.environ),),
+            initializer=_start_worker,
+            initargs=(dict(os.environ), (os.getpid(), psutil.Process().create_time())),
         ) as pool:
             running: dict[Future[R], tuple[int, T]] = {}
             try:
@@ -133,8 +137,27 @@ def _module_of(work: Callable[..., object]) -> str:
     return getattr(work, "__module__", None) or __name__
 
 
-def _adopt_environment(environment: dict[str, str]) -> None:
+def _start_worker(environment: dict[str, str], creator: tuple[int, float]) -> None:
     """In a worker: the environment the pool's creator had, not the fork server's (which is
-    the environment of when this process first started a pool)."""
+    the environment of when this process first started a pool); and a watch on the creator."""
     os.environ.clear()
     os.environ.update(environment)
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:  # started in a script's background
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    threading.Thread(
+        target=_interrupt_when_gone, args=creator, name="creator-watch", daemon=True
+    ).start()
+
+
+def _interrupt_when_gone(pid: int, create_time: float, every: float = 1.0) -> None:
+    """Once the pool's creator is gone (killed, or ended by a SIGTERM it does not handle),
+    interrupt this worker as Ctrl-C would, again until it ends: its unit undoes its faults
+    and stops its system, and a worker blocked handing a result to nobody gives up. Without
+    it, workers ran on and then waited forever, their systems still up."""
+    from harness.runtime.processes import same_process
+
+    while same_process(pid, create_time):
+        time.sleep(every)
+    while True:
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(every)

@@ -41,17 +41,23 @@ def tail_lines(path: Path | str, count: int = 20) -> list[str]:
         return []
 
 
-def _leader_is_ours(record: ProcessRecord) -> bool | None:
-    """True: leader alive and ours; False: pid now belongs to someone else; None: gone."""
+def same_process(pid: int, create_time: float) -> bool | None:
+    """Is the process known by its pid and creation time (`psutil`'s) still running? True:
+    yes; False: the pid now belongs to another process; None: gone (a zombie included)."""
     try:
-        leader = psutil.Process(record.pid)
-        created = leader.create_time()
-        status = leader.status()
+        process = psutil.Process(pid)
+        created = process.create_time()
+        status = process.status()
     except (psutil.NoSuchProcess, psutil.ZombieProcess):
         return None
-    if abs(created - record.create_time) > 0.05:
+    if abs(created - create_time) > 0.05:
         return False
     return None if status == psutil.STATUS_ZOMBIE else True
+
+
+def _leader_is_ours(record: ProcessRecord) -> bool | None:
+    """True: leader alive and ours; False: pid now belongs to someone else; None: gone."""
+    return same_process(record.pid, record.create_time)
 
 
 def live_group_members(pgid: int) -> list[int]:

@@ -20,10 +20,8 @@ from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING
 
-import psutil
-
 from harness.runtime.ports import wait_ports_closed
-from harness.runtime.processes import ManagedProcess, kill_marked, stop_groups
+from harness.runtime.processes import ManagedProcess, kill_marked, same_process, stop_groups
 from harness.runtime.proxies import release_proxies
 from harness.runtime.rundir import RunState, write_state
 
@@ -52,12 +50,7 @@ class StopReport:
 
 def owner_alive(state: RunState) -> bool:
     """True while the process that started the run is still running."""
-    try:
-        owner = psutil.Process(state.owner_pid)
-        same = abs(owner.create_time() - state.owner_create_time) < 0.05
-        return same and owner.status() != psutil.STATUS_ZOMBIE
-    except (psutil.NoSuchProcess, psutil.ZombieProcess):
-        return False
+    return same_process(state.owner_pid, state.owner_create_time) is True
 
 
 def is_stale(state: RunState, backend: Backend) -> bool:

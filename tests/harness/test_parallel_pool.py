@@ -115,3 +115,55 @@ def test_workers_see_this_process_environment_as_it_is_when_the_pool_starts(
     monkeypatch.delenv("HOME", raising=False)
     seen = run_each(_variable, ["HARNESS_TEST_POOL_VARIABLE", "HOME"], parallel=2)
     assert seen.results == ["set after the first pool", None]
+
+
+CREATOR = """
+import sys, time
+from functools import partial
+from pathlib import Path
+
+from harness.parallel import run_each
+
+
+def unit(folder, n):
+    (folder / f"started-{n}").write_text(str(__import__("os").getpid()))
+    try:
+        time.sleep(120)
+    finally:  # what a unit's teardown does when interrupted
+        (folder / f"cleaned-{n}").touch()
+
+
+if __name__ == "__main__":
+    run_each(partial(unit, Path(sys.argv[1])), [1, 2], parallel=2)
+"""
+
+
+@pytest.mark.parametrize("signal_name", ["SIGKILL", "SIGTERM"])
+def test_workers_undo_their_unit_and_end_when_the_pool_creator_is_gone(
+    tmp_path: Path, signal_name: str
+) -> None:
+    """A creator killed, or ended by a SIGTERM it does not handle, leaves no worker behind:
+    each is interrupted as Ctrl-C would, so its unit's cleanup runs (before, they waited
+    forever to hand their results to nobody, their systems still up)."""
+    import signal
+    import subprocess
+    import sys
+
+    import psutil
+
+    script = tmp_path / "creator.py"
+    script.write_text(CREATOR)
+    creator = subprocess.Popen([sys.executable, str(script), str(tmp_path)])
+    try:
+        assert _wait_for(tmp_path / "started-1")
+        assert _wait_for(tmp_path / "started-2")
+        workers = [psutil.Process(int((tmp_path / f"started-{n}").read_text())) for n in (1, 2)]
+        creator.send_signal(getattr(signal, signal_name))
+        creator.wait(timeout=30)
+        assert _wait_for(tmp_path / "cleaned-1", 30)
+        assert _wait_for(tmp_path / "cleaned-2", 30)
+        _gone, alive = psutil.wait_procs(workers, timeout=30)
+        assert not alive, f"workers still running: {alive}"
+    finally:
+        creator.kill()
+        creator.wait()
