@@ -6,10 +6,11 @@ keep their clocks, threads and signal handlers apart. They come from multiproces
 server, not from a fork of this process (which would copy its threads and sockets): a fresh
 process that has imported `work`'s module once and forks a worker for each pool, so a worker
 starts in milliseconds instead of importing the harness again (about 0.8 CPU-seconds each for
-chaos). A worker takes this process's environment as it is when the pool starts. `work` and the
-items must be picklable (a module-level function, a bound method of a picklable object, or a
-`functools.partial` of one) when `parallel > 1`. Results come back in the items' order whatever
-order the units finish in.
+chaos). A worker takes this process's environment, stdout and stderr as they are when the
+pool starts, and ends (its unit cleaning up, as on Ctrl-C) once this process is gone. `work`
+and the items must be picklable (a module-level function, a bound method of a picklable
+object, or a `functools.partial` of one) when `parallel > 1`. Results come back in the items'
+order whatever order the units finish in.
 """
 
 from __future__ import annotations
@@ -17,13 +18,14 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
+import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from functools import partial
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 import psutil
 
@@ -90,7 +92,11 @@ def run_each(
             max_workers=parallel,
             mp_context=_worker_context(work),
             initializer=_start_worker,
-            initargs=(dict(os.environ), (os.getpid(), psutil.Process().create_time())),
+            initargs=(
+                dict(os.environ),
+                (os.getpid(), psutil.Process().create_time()),
+                _Stdio(),
+            ),
         ) as pool:
             running: dict[Future[R], tuple[int, T]] = {}
             try:
@@ -137,11 +143,40 @@ def _module_of(work: Callable[..., object]) -> str:
     return getattr(work, "__module__", None) or __name__
 
 
-def _start_worker(environment: dict[str, str], creator: tuple[int, float]) -> None:
-    """In a worker: the environment the pool's creator had, not the fork server's (which is
-    the environment of when this process first started a pool); and a watch on the creator."""
+class _Stdio:
+    """This process's stdout and stderr as they are when a worker starts, handed to it (their
+    descriptors travel with the worker's start): a fork server's worker would otherwise write
+    where this process wrote when it started its first pool (a test's capture long gone)."""
+
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        from multiprocessing import reduction
+
+        return (_inherited, tuple(reduction.DupFd(fd) if _is_open(fd) else None for fd in (1, 2)))
+
+
+def _is_open(fd: int) -> bool:
+    try:
+        os.fstat(fd)
+    except OSError:
+        return False
+    return True
+
+
+def _inherited(*descriptors: Any) -> list[int | None]:
+    return [None if descriptor is None else descriptor.detach() for descriptor in descriptors]
+
+
+def _start_worker(environment: dict[str, str], creator: tuple[int, float], stdio: Any) -> None:
+    """In a worker: the environment, stdout and stderr the pool's creator has, not the fork
+    server's (those of when this process first started a pool); and a watch on the creator.
+    `stdio` is a `_Stdio` where it is sent, and arrives as its descriptors."""
     os.environ.clear()
     os.environ.update(environment)
+    for target, stream, fd in zip((1, 2), (sys.stdout, sys.stderr), stdio, strict=True):
+        if fd is not None and fd != target:
+            stream.flush()
+            os.dup2(fd, target)
+            os.close(fd)
     if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:  # started in a script's background
         signal.signal(signal.SIGINT, signal.default_int_handler)
     threading.Thread(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 import time
 from functools import partial
 from pathlib import Path
@@ -167,3 +168,27 @@ def test_workers_undo_their_unit_and_end_when_the_pool_creator_is_gone(
     finally:
         creator.kill()
         creator.wait()
+
+
+def _say(text: str) -> str:
+    print(text, file=sys.stderr, flush=True)
+    return text
+
+
+def test_workers_write_to_this_process_stderr_as_it_is_when_the_pool_starts(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """The fork server keeps the stderr of when it started (here: a file, as an earlier
+    test's capture would be); the workers of a later pool still write to today's."""
+    saved = os.dup(2)
+    with (tmp_path / "elsewhere").open("w") as elsewhere:
+        os.dup2(elsewhere.fileno(), 2)
+        try:
+            run_each(_square, [1, 2], parallel=2)  # the fork server is running from here on
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+    run_each(_say, ["from worker one", "from worker two"], parallel=2)
+    err = capfd.readouterr().err
+    assert "from worker one" in err
+    assert "from worker two" in err
