@@ -69,8 +69,8 @@ def fuzz(
     seed: Annotated[
         int | None,
         typer.Option(
-            help=f"Seed of every pass: the same seed sends the same requests (default "
-            f"{DEFAULT_SEED}).",
+            help=f"Seed of every pass: the same seed sends the same requests to a system that "
+            f"answers the same (default {DEFAULT_SEED}).",
             show_default=False,
         ),
     ] = None,

@@ -18,7 +18,10 @@ __all__ = ["DEFAULT_MAX_EXAMPLES", "DEFAULT_SEED", "FuzzOptions"]
 class FuzzOptions:
     """Settings of `run_fuzz` / `harness fuzz` (all keyword-only, all optional).
 
-    - `seed` (DEFAULT_SEED): the same seed, budget and system give the same requests.
+    - `seed` (DEFAULT_SEED): the same seed, budget and system give the same requests, as long
+      as the system answers the same: the stateful phase follows links from the answers, so a
+      system that answers otherwise (slower under load, timing out) is sent other requests
+      (each pass's `fingerprint` tells the two cases apart).
     - `max_examples` (DEFAULT_MAX_EXAMPLES): generated examples per operation in the fuzzing
       and stateful phases (the examples and coverage phases are deterministic and add their
       own cases).

@@ -98,7 +98,8 @@ class PassResult:
     sent because the document is wrong there (operation -> what is wrong); `errors` are the
     other problems that stopped part of the run (network errors, a missing document).
     `fingerprint` is a digest of every
-    request sent, in order: two runs with the same seed on the same data have the same one.
+    request sent, in order: two runs with the same seed on the same data have the same one
+    while the system answers the same (the stateful phase follows links from the answers).
     """
 
     service: str
