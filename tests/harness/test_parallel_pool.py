@@ -127,7 +127,9 @@ from harness.parallel import run_each
 
 
 def unit(folder, n):
-    (folder / f"started-{n}").write_text(str(__import__("os").getpid()))
+    written = folder / f".started-{n}"  # renamed once whole: the test reads the pid
+    written.write_text(str(__import__("os").getpid()))
+    written.rename(folder / f"started-{n}")
     try:
         time.sleep(120)
     finally:  # what a unit's teardown does when interrupted
