@@ -17,7 +17,6 @@ import functools
 import os
 import ssl
 import threading
-from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -32,19 +31,18 @@ class _TrustOnFirstHandshake(ssl.SSLContext):
     """A verifying client context (as `ssl.create_default_context()` makes) that loads its
     CA certificates when it first wraps a connection, or is asked about them."""
 
-    def __new__(cls, load: Callable[[ssl.SSLContext], None]) -> _TrustOnFirstHandshake:
+    def __new__(cls) -> _TrustOnFirstHandshake:
         # a client context verifies the certificate and the host name from the start
         return super().__new__(cls, ssl.PROTOCOL_TLS_CLIENT)
 
-    def __init__(self, load: Callable[[ssl.SSLContext], None]) -> None:
-        self._load = load
+    def __init__(self) -> None:
         self._loaded = False
         self._loading = threading.Lock()
 
     def _trusting(self) -> None:
         with self._loading:
             if not self._loaded:
-                self._load(self)
+                _load_trusted(self)
                 self._loaded = True
 
     def wrap_socket(self, *args: Any, **kwargs: Any) -> ssl.SSLSocket:
@@ -79,7 +77,7 @@ def _load_trusted(context: ssl.SSLContext) -> None:
 
 @functools.cache
 def _context() -> ssl.SSLContext:
-    return _TrustOnFirstHandshake(_load_trusted)
+    return _TrustOnFirstHandshake()
 
 
 def tls_context() -> ssl.SSLContext:

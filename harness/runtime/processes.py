@@ -55,11 +55,6 @@ def same_process(pid: int, create_time: float) -> bool | None:
     return None if status == psutil.STATUS_ZOMBIE else True
 
 
-def _leader_is_ours(record: ProcessRecord) -> bool | None:
-    """True: leader alive and ours; False: pid now belongs to someone else; None: gone."""
-    return same_process(record.pid, record.create_time)
-
-
 def live_group_members(pgid: int) -> list[int]:
     """Pids of non-zombie processes in process group `pgid`."""
     members: list[int] = []
@@ -164,7 +159,7 @@ class ManagedProcess:
         """True while any process of the group is alive (zombies do not count)."""
         if self._popen is not None and self._popen.poll() is None:
             return True
-        ours = _leader_is_ours(self.record)
+        ours = same_process(self.record.pid, self.record.create_time)  # the group's leader
         if ours is True:
             return True
         if ours is False:  # the pid was reused, so the group it led is long empty
@@ -173,7 +168,7 @@ class ManagedProcess:
 
     def signal(self, sig: signal.Signals) -> bool:
         """Send `sig` to the whole group; False when the group no longer exists."""
-        if _leader_is_ours(self.record) is False:
+        if same_process(self.record.pid, self.record.create_time) is False:  # pid reused
             return False
         try:
             os.killpg(self.record.pgid, sig)
